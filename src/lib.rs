@@ -1,0 +1,4 @@
+//! ticketdiff: differential testing of TLS 1.3 session-ticket issuance against OpenSSL 3.
+
+pub mod program;
+pub mod trace;

@@ -1,0 +1,1 @@
+//! Structure-aware generation (stub, filled in next).
