@@ -1,0 +1,162 @@
+//! Comparing a backend's trace with the oracle's: the first divergence and its signature.
+
+use crate::trace::{Step, Trace};
+use std::fmt;
+
+/// A trace field, in the order fields are compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    Ret,
+    Issued,
+    Received,
+    Resumed,
+}
+
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Ret => "ret",
+            Field::Issued => "issued",
+            Field::Received => "received",
+            Field::Resumed => "resumed",
+        }
+    }
+
+    /// This field of a step, as text (`null` for none).
+    pub fn value(self, step: &Step) -> String {
+        fn opt<T: ToString>(v: &Option<T>) -> String {
+            v.as_ref().map_or_else(|| "null".into(), T::to_string)
+        }
+        match self {
+            Field::Ret => opt(&step.ret),
+            Field::Issued => step.issued.to_string(),
+            Field::Received => step.received.to_string(),
+            Field::Resumed => opt(&step.resumed),
+        }
+    }
+
+    pub const ALL: [Field; 4] = [Field::Ret, Field::Issued, Field::Received, Field::Resumed];
+}
+
+/// The first step where a backend's trace differs from the oracle's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// Index of the step in the trace.
+    pub index: usize,
+    pub line: u32,
+    /// The op in canonical text form.
+    pub op: String,
+    pub field: Field,
+    pub oracle: String,
+    pub other: String,
+    pub signature: Signature,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}: `{}`: {} is {} on the oracle, {} on {}",
+            self.line,
+            self.op,
+            self.field.name(),
+            self.oracle,
+            self.other,
+            self.signature.backend
+        )
+    }
+}
+
+/// What stays the same for the same cause: the backend, the op (its keyword), the field, and how
+/// the values differ (for counts only the direction, since the values scale with the program).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Signature {
+    pub backend: String,
+    pub op: String,
+    pub field: Field,
+    pub relation: String,
+}
+
+impl Signature {
+    /// The signature's text form, also the saved file's stem:
+    /// `rustls-new_session_ticket-ret-1-vs-0`.
+    pub fn key(&self) -> String {
+        format!(
+            "{}-{}-{}-{}",
+            self.backend,
+            self.op,
+            self.field.name(),
+            self.relation
+        )
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+/// A return value's class: its exact value where values mean something (-1, 0, 1), `n` for
+/// counts of bytes or configured values.
+fn ret_class(ret: Option<i128>) -> String {
+    match ret {
+        None => "null".into(),
+        Some(-1) => "neg1".into(),
+        Some(v @ 0..=1) => v.to_string(),
+        Some(v) if v < 0 => "neg".into(),
+        Some(_) => "n".into(),
+    }
+}
+
+fn relation(field: Field, oracle: &Step, other: &Step) -> String {
+    match field {
+        Field::Ret => {
+            let (a, b) = (ret_class(oracle.ret), ret_class(other.ret));
+            if a == b {
+                // Two different byte counts or values.
+                if other.ret > oracle.ret {
+                    "n-vs-more".into()
+                } else {
+                    "n-vs-less".into()
+                }
+            } else {
+                format!("{a}-vs-{b}")
+            }
+        }
+        Field::Issued | Field::Received => {
+            let (a, b) = if field == Field::Issued {
+                (oracle.issued, other.issued)
+            } else {
+                (oracle.received, other.received)
+            };
+            if b > a { "more" } else { "fewer" }.into()
+        }
+        Field::Resumed => format!("{}-vs-{}", field.value(oracle), field.value(other)),
+    }
+}
+
+/// The first divergence of `other` (run on `backend`) from `oracle`, if any.
+pub fn first_divergence(oracle: &Trace, other: &Trace, backend: &str) -> Option<Divergence> {
+    oracle
+        .iter()
+        .zip(other)
+        .enumerate()
+        .find_map(|(index, (a, b))| {
+            let field = Field::ALL.into_iter().find(|f| f.value(a) != f.value(b))?;
+            Some(Divergence {
+                index,
+                line: a.line,
+                op: a.op.clone(),
+                field,
+                oracle: field.value(a),
+                other: field.value(b),
+                signature: Signature {
+                    backend: backend.to_string(),
+                    op: a.op.split(' ').next().unwrap_or("").to_string(),
+                    field,
+                    relation: relation(field, a, b),
+                },
+            })
+        })
+}
