@@ -160,3 +160,158 @@ pub fn bless(files: &[PathBuf]) -> u8 {
     }
     code
 }
+
+/// The arguments of `ticketdiff fuzz`.
+pub struct FuzzArgs {
+    pub time: Option<u64>,
+    pub runs: Option<u64>,
+    pub jobs: usize,
+    pub seed: Option<u64>,
+    pub backends: Vec<String>,
+    pub out: PathBuf,
+    pub corpus: Vec<PathBuf>,
+    pub json: bool,
+}
+
+/// Default fuzzing time when neither `--time` nor `--runs` is given.
+pub const DEFAULT_FUZZ_SECS: u64 = 60;
+
+/// `ticketdiff fuzz`.
+pub fn fuzz(args: FuzzArgs) -> u8 {
+    use std::io::IsTerminal;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    // Seeds: the corpus programs. A missing default corpus is fine; a broken file is not.
+    let mut seeds = Vec::new();
+    let existing: Vec<PathBuf> = args.corpus.iter().filter(|p| p.exists()).cloned().collect();
+    match replay::collect(&existing) {
+        Ok(files) => {
+            for f in files {
+                match load(&f) {
+                    Ok((_, p)) => seeds.push(p),
+                    Err(e) => {
+                        eprintln!("ticketdiff: {e}");
+                        return EXIT_ERROR;
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("ticketdiff: {e}");
+            return EXIT_ERROR;
+        }
+    }
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    let time = match (args.time, args.runs) {
+        (None, None) => Some(DEFAULT_FUZZ_SECS),
+        (t, _) => t,
+    };
+    let options = crate::fuzz::Options {
+        time: time.map(Duration::from_secs),
+        runs: args.runs,
+        jobs: args.jobs,
+        seed,
+        backends: args.backends,
+        out: args.out,
+        seeds,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone());
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone());
+    let tty = std::io::stderr().is_terminal();
+    eprintln!(
+        "ticketdiff fuzz: seed {seed}, {} jobs, {} seed programs, saving to {}",
+        options.jobs,
+        options.seeds.len(),
+        options.out.display()
+    );
+    let mut last = std::time::Instant::now();
+    let result = crate::fuzz::fuzz(&options, stop, |shared| {
+        let line = crate::fuzz::render_status(shared);
+        if tty {
+            eprint!("\r\x1b[2K{line}");
+        } else if last.elapsed() >= Duration::from_secs(5) {
+            eprintln!("{line}");
+            last = std::time::Instant::now();
+        }
+    });
+    if tty {
+        eprintln!();
+    }
+    match result {
+        Ok(summary) => {
+            crate::fuzz::print_summary(&summary, args.json);
+            if !summary.errors.is_empty() {
+                EXIT_ERROR
+            } else if summary.new_signatures() > 0 {
+                EXIT_DIVERGENCE
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(e) => {
+            eprintln!("ticketdiff: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// `ticketdiff minimize`.
+pub fn minimize(file: &Path, output: Option<&Path>, backend: Option<&str>) -> u8 {
+    let (_, program) = match load(file) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("ticketdiff: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let names: Vec<String> = match backend {
+        Some(b) => vec![b.to_string()],
+        None => default_backends(),
+    };
+    let mut runner = match Runner::new(&names) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ticketdiff: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let results = runner.run(&program);
+    let Some(d) = results.iter().find_map(|r| r.divergence.clone()) else {
+        eprintln!(
+            "ticketdiff: {}: no backend diverges; nothing to minimize",
+            file.display()
+        );
+        return EXIT_ERROR;
+    };
+    let key = d.signature.key();
+    let backend = d.signature.backend.clone();
+    let small = crate::minimize::minimize(&program, &mut |p: &Program| {
+        runner
+            .divergence_on(p, &backend)
+            .is_some_and(|x| x.signature.key() == key)
+    });
+    let text = format!("# signature kept: {key}\n{small}");
+    match output {
+        Some(path) => {
+            if let Err(e) = write_atomic(path, text.as_bytes()) {
+                eprintln!("ticketdiff: {}: cannot write: {e}", path.display());
+                return EXIT_ERROR;
+            }
+            eprintln!(
+                "{} ops -> {} ops, signature {key}, written to {}",
+                program.len(),
+                small.len(),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    EXIT_OK
+}

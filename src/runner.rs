@@ -114,6 +114,17 @@ impl Runner {
         results
     }
 
+    /// The divergence of one backend from the oracle on `program`, running only those two
+    /// (`None` if it agrees, skips the program, or is not in this runner).
+    pub fn divergence_on(&mut self, program: &Program, backend: &str) -> Option<Divergence> {
+        let other = self.others.iter_mut().find(|b| b.name() == backend)?;
+        if other.skip_reason(program).is_some() {
+            return None;
+        }
+        let oracle = self.oracle.run(program);
+        first_divergence(&oracle, &other.run(program), backend)
+    }
+
     /// The oracle alone.
     pub fn oracle(&mut self) -> &mut dyn Backend {
         self.oracle.as_mut()

@@ -5,6 +5,12 @@
 //! `send_tls13_tickets` is that count. rustls has no on-demand tickets and no post-handshake
 //! authentication, so those calls fail. Nothing here bends rustls toward OpenSSL: where the
 //! two differ, the difference is a finding.
+//!
+//! What the layer does itself is what belongs to OpenSSL's `SSL` object rather than to the
+//! TLS library under it, as a compatibility layer must: the handshake runs inside reads and
+//! writes, `SSL_shutdown` during the handshake fails and changes nothing, `SSL_write` after
+//! `SSL_shutdown` fails, and a full rustls receive buffer is backpressure (the bytes wait on the
+//! wire), not an error.
 
 use super::{Outcome, Server, ServerConn};
 use crate::pki::pki;
@@ -217,11 +223,9 @@ impl RustlsConn {
                         return false;
                     }
                 },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(_) => {
-                    self.failed = true;
-                    return false;
-                }
+                // Nothing on the wire, or rustls's receive buffers are full until the
+                // application reads: either way the rest waits on the wire.
+                Err(_) => break,
             }
         }
         flush(conn, &mut self.transport);
@@ -270,7 +274,7 @@ impl ServerConn for RustlsConn {
     }
 
     fn write(&mut self, data: &[u8]) -> Outcome {
-        if !self.pump() {
+        if self.close_sent || !self.pump() {
             return Outcome::Failed;
         }
         if !self.established() {
@@ -304,10 +308,12 @@ impl ServerConn for RustlsConn {
     }
 
     fn shutdown(&mut self) -> i64 {
-        if !self.pump() {
+        // As `SSL_shutdown` does during a handshake: fail, and touch nothing.
+        if !self.established() {
             return -1;
         }
-        let conn = self.conn.as_mut().expect("created by pump");
+        self.pump();
+        let conn = self.conn.as_mut().expect("established");
         if !self.close_sent {
             conn.send_close_notify();
             self.close_sent = true;

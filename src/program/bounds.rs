@@ -2,7 +2,9 @@
 //! [`MAX_TICKETS_IN_EFFECT`] tickets at once is rejected before it runs.
 //!
 //! Counts are known exactly before a run (a program has no branches), so the check follows the
-//! ctx count and the current connection's count op by op, the way `SSL_new` copies them.
+//! ctx count and the current connection's count op by op, the way `SSL_new` copies them. At
+//! every op that may send tickets (the format's table from `handshake` down), both must be at
+//! most 256: the ctx's because it is in effect for the next `connect`.
 
 use super::{Op, Program};
 use std::fmt;
@@ -105,23 +107,30 @@ pub fn check_bounds(program: &Program) -> Result<(), BoundError> {
             }
             _ => {}
         }
-        if let Some(count) = conn.filter(|_| stmt.op.may_send_tickets()) {
-            if count.value > MAX_TICKETS_IN_EFFECT {
-                return Err(BoundError {
+        if !stmt.op.may_send_tickets() {
+            continue;
+        }
+        // Literally as the format says: the count on ctx (for the next `connect`) and the
+        // current connection's count both count, whether or not a connection exists.
+        let in_effect = [("the ctx", Some(ctx)), ("the connection", conn)];
+        for (whose, count) in in_effect {
+            let Some(count) = count.filter(|c| c.value > MAX_TICKETS_IN_EFFECT) else {
+                continue;
+            };
+            return Err(BoundError {
+                line,
+                message: format!(
+                    "`{}` may send tickets while {whose}'s ticket count is {}{}; \
+                     counts above {MAX_TICKETS_IN_EFFECT} are valid only for set/get round trips",
+                    stmt.op.name(),
+                    count.value,
+                    count.origin()
+                ),
+                tickets: Some(TooManyTickets {
                     line,
-                    message: format!(
-                        "`{}` may send tickets while the connection's ticket count is {}{}; \
-                         counts above {MAX_TICKETS_IN_EFFECT} are valid only for set/get round trips",
-                        stmt.op.name(),
-                        count.value,
-                        count.origin()
-                    ),
-                    tickets: Some(TooManyTickets {
-                        line,
-                        set_on: count.set_on,
-                    }),
-                });
-            }
+                    set_on: count.set_on,
+                }),
+            });
         }
     }
     Ok(())
