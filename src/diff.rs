@@ -103,13 +103,20 @@ impl fmt::Display for Signature {
     }
 }
 
-/// A return value's class: its exact value where values mean something (-1, 0, 1), `n` for
-/// counts of bytes or configured values.
-fn ret_class(ret: Option<i128>) -> String {
+/// A return value's class. For reads and writes a positive value is a byte count (`bytes`);
+/// elsewhere -1, 0 and 1 are codes with meanings of their own and anything else is a configured
+/// value (`n`).
+fn ret_class(op: &str, ret: Option<i128>) -> String {
+    let moves_bytes = matches!(
+        op,
+        "server_write" | "server_read" | "client_write" | "client_read"
+    );
     match ret {
         None => "null".into(),
         Some(-1) => "neg1".into(),
-        Some(v @ 0..=1) => v.to_string(),
+        Some(0) => "0".into(),
+        Some(v) if v > 0 && moves_bytes => "bytes".into(),
+        Some(1) => "1".into(),
         Some(v) if v < 0 => "neg".into(),
         Some(_) => "n".into(),
     }
@@ -128,14 +135,16 @@ fn phase(previous: Option<&Step>) -> &'static str {
 fn relation(field: Field, oracle: &Step, other: &Step, previous: Option<&Step>) -> String {
     match field {
         Field::Ret => {
-            let (a, b) = (ret_class(oracle.ret), ret_class(other.ret));
+            let op = oracle.op.split(' ').next().unwrap_or("");
+            let (a, b) = (ret_class(op, oracle.ret), ret_class(op, other.ret));
             if a == b {
                 // Two different byte counts or values.
-                if other.ret > oracle.ret {
-                    "n-vs-more".into()
+                let more = if other.ret > oracle.ret {
+                    "more"
                 } else {
-                    "n-vs-less".into()
-                }
+                    "fewer"
+                };
+                format!("{a}-vs-{more}")
             } else {
                 format!("{a}-vs-{b}")
             }

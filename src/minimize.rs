@@ -1,8 +1,10 @@
 //! Minimization: the smallest program that keeps a divergence's signature.
 //!
-//! Delta debugging over ops first, then simplification of what is left (smaller counts, fewer
-//! `connect` flags, shorter writes), repeated until nothing changes. The result is 1-minimal:
-//! removing any single op loses the signature.
+//! Delta debugging over ops first; then contraction (a run of ops that together only drive the
+//! handshake, such as `client_write 0; server_read; client_read`, replaced by one `handshake`);
+//! then simplification of what is left (smaller counts, fewer `connect` flags, shorter writes);
+//! repeated until nothing changes. The result is 1-minimal: removing any single op loses the
+//! signature.
 
 use crate::program::{check_bounds, ConnectFlags, Op, Program};
 
@@ -99,11 +101,33 @@ fn simplify(ops: &mut [Op], oracle: &mut dyn Oracle) -> bool {
     changed
 }
 
+/// Replaces the longest run of ops it can with a single `handshake`; whether it did.
+fn contract(ops: &mut Vec<Op>, oracle: &mut dyn Oracle) -> bool {
+    for len in (2..=ops.len()).rev() {
+        for start in 0..=ops.len() - len {
+            let candidate: Vec<Op> = ops[..start]
+                .iter()
+                .copied()
+                .chain([Op::Handshake])
+                .chain(ops[start + len..].iter().copied())
+                .collect();
+            if test(&candidate, oracle) {
+                *ops = candidate;
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// The minimized program (lines renumbered 1, 2, ...). `program` must reproduce.
 pub fn minimize(program: &Program, oracle: &mut dyn Oracle) -> Program {
     let mut ops: Vec<Op> = program.ops().collect();
     loop {
         ops = ddmin(ops, oracle);
+        if contract(&mut ops, oracle) {
+            continue;
+        }
         if !simplify(&mut ops, oracle) {
             break;
         }

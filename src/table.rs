@@ -50,17 +50,17 @@ pub fn render(file: &str, program: &Program, results: &[BackendResult]) -> Strin
                 .unwrap_or(0)
         })
         .collect();
-    let _ = write!(out, "{:>5}  {:<op_width$}", "line", "op");
+    let mut line = format!("{:>5}  {:<op_width$}", "line", "op");
     for (h, w) in headers.iter().zip(&widths) {
-        let _ = write!(out, "  {h:<w$}");
+        let _ = write!(line, "  {h:<w$}");
     }
-    out.push('\n');
+    let _ = writeln!(out, "{}", line.trim_end());
     for row in &rows {
-        let _ = write!(out, "{:>5}  {:<op_width$}", row[0], row[1]);
+        let mut line = format!("{:>5}  {:<op_width$}", row[0], row[1]);
         for (c, w) in row[2..].iter().zip(&widths) {
-            let _ = write!(out, "  {c:<w$}");
+            let _ = write!(line, "  {c:<w$}");
         }
-        out.push('\n');
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out.push_str(
         "cells: ret issued/received resumed; * marks a cell that differs from the oracle\n",
