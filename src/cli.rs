@@ -291,12 +291,7 @@ pub fn minimize(file: &Path, output: Option<&Path>, backend: Option<&str>) -> u8
         return EXIT_ERROR;
     };
     let key = d.signature.key();
-    let backend = d.signature.backend.clone();
-    let small = crate::minimize::minimize(&program, &mut |p: &Program| {
-        runner
-            .divergence_on(p, &backend)
-            .is_some_and(|x| x.signature.key() == key)
-    });
+    let (small, _) = crate::minimize::minimize_divergence(&mut runner, &program, &d);
     let text = format!("# signature kept: {key}\n{small}");
     match output {
         Some(path) => {

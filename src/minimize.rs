@@ -6,7 +6,9 @@
 //! repeated until nothing changes. The result is 1-minimal: removing any single op loses the
 //! signature.
 
+use crate::diff::Divergence;
 use crate::program::{check_bounds, ConnectFlags, Op, Program};
+use crate::runner::Runner;
 
 /// Whether a candidate still shows the divergence; invalid candidates never do.
 pub trait Oracle {
@@ -133,4 +135,24 @@ pub fn minimize(program: &Program, oracle: &mut dyn Oracle) -> Program {
         }
     }
     Program::from_ops(ops)
+}
+
+/// Minimizes a program on which `divergence` was seen, keeping its signature, running only the
+/// oracle and the diverging backend; returns the small program and its divergence.
+pub fn minimize_divergence(
+    runner: &mut Runner,
+    program: &Program,
+    divergence: &Divergence,
+) -> (Program, Divergence) {
+    let backend = divergence.signature.backend.clone();
+    let key = divergence.signature.key();
+    let small = minimize(program, &mut |p: &Program| {
+        runner
+            .divergence_on(p, &backend)
+            .is_some_and(|d| d.signature.key() == key)
+    });
+    let found = runner
+        .divergence_on(&small, &backend)
+        .unwrap_or_else(|| divergence.clone());
+    (small, found)
 }

@@ -9,7 +9,7 @@ pub mod target;
 
 pub use status::{print_summary, render_status, SignatureRow, Summary};
 
-use crate::minimize::minimize;
+use crate::minimize::minimize_divergence;
 use crate::program::{check_bounds, Program};
 use crate::runner::{BackendResult, Runner};
 use crate::store::{self, NewEntry, Saved};
@@ -228,16 +228,7 @@ impl Worker<'_> {
                 },
             );
         }
-        let backend = r.backend;
-        let small = minimize(program, &mut |p: &Program| {
-            self.runner
-                .divergence_on(p, backend)
-                .is_some_and(|x| x.signature.key() == key)
-        });
-        let divergence = self
-            .runner
-            .divergence_on(&small, backend)
-            .unwrap_or_else(|| d.clone());
+        let (small, divergence) = minimize_divergence(&mut self.runner, program, d);
         let oracle_version = self.runner.oracle().version();
         let entry = NewEntry {
             divergence: &divergence,

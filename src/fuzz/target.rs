@@ -9,7 +9,7 @@
 //! fuzzer keeps looking for new ones.
 
 use crate::diff::{Divergence, Field};
-use crate::minimize::minimize;
+use crate::minimize::minimize_divergence;
 use crate::program::{parse, Program};
 use crate::runner::Runner;
 use crate::store::{self, NewEntry, Saved};
@@ -98,16 +98,8 @@ pub fn run_input(data: &[u8], found_by: &str) {
                 state.known.insert(key);
                 continue;
             }
-            let backend = r.backend;
             let runner = &mut state.runner;
-            let small = minimize(&program, &mut |p: &Program| {
-                runner
-                    .divergence_on(p, backend)
-                    .is_some_and(|x| x.signature.key() == key)
-            });
-            let divergence = runner
-                .divergence_on(&small, backend)
-                .unwrap_or_else(|| d.clone());
+            let (small, divergence) = minimize_divergence(runner, &program, d);
             let oracle_version = runner.oracle().version();
             let saved = store::save(
                 &state.dir,
