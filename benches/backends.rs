@@ -1,0 +1,243 @@
+//! What a program costs on each backend, next to bare loops that do the same TLS work written
+//! directly against the libraries; the ratio of the two is the harness's overhead.
+//!
+//! `cargo bench --bench backends`; the ratios are printed at the end, from criterion's own
+//! estimates of this run.
+
+use criterion::{criterion_group, Criterion};
+use openssl::ssl::{Ssl, SslContext, SslMethod, SslSessionCacheMode, SslStream, SslVerifyMode};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::hint::black_box;
+use std::io::{self, Read, Write};
+use std::rc::Rc;
+use std::sync::Arc;
+use ticketdiff::backend::openssl::{ca_store, parsed_pki};
+use ticketdiff::backend::{by_name, Backend};
+use ticketdiff::pki::pki;
+use ticketdiff::program::{parse, Program};
+
+const ONE_HANDSHAKE: &str = "connect\nhandshake\n";
+const RESUMPTION: &str = "connect\nhandshake\nconnect resume\nhandshake\n";
+const QUEUED: &str =
+    "connect\nhandshake\nnew_session_ticket\nnew_session_ticket\nserver_write 0\nclient_read\n";
+
+fn corpus() -> Vec<Program> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tkt"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| parse(&std::fs::read_to_string(f).unwrap()).unwrap())
+        .collect()
+}
+
+fn programs(c: &mut Criterion) {
+    let cases = [
+        ("one_handshake", parse(ONE_HANDSHAKE).unwrap()),
+        ("resumption", parse(RESUMPTION).unwrap()),
+        ("queued_tickets", parse(QUEUED).unwrap()),
+    ];
+    let corpus = corpus();
+    for name in ticketdiff::backend::BACKEND_NAMES {
+        let mut backend: Box<dyn Backend> = by_name(name).unwrap();
+        let mut group = c.benchmark_group(format!("program/{name}"));
+        for (case, program) in &cases {
+            group.bench_function(*case, |b| b.iter(|| black_box(backend.run(program))));
+        }
+        group.sample_size(10);
+        group.bench_function("corpus", |b| {
+            b.iter(|| {
+                for p in &corpus {
+                    if backend.skip_reason(p).is_none() {
+                        black_box(backend.run(p));
+                    }
+                }
+            })
+        });
+        group.finish();
+    }
+}
+
+/// A bare in-memory transport, as simple as one can be.
+#[derive(Clone, Default)]
+struct Pipe {
+    inbox: Rc<RefCell<VecDeque<u8>>>,
+    outbox: Rc<RefCell<VecDeque<u8>>>,
+}
+
+impl Pipe {
+    fn pair() -> (Pipe, Pipe) {
+        let a = Pipe::default();
+        let b = Pipe {
+            inbox: a.outbox.clone(),
+            outbox: a.inbox.clone(),
+        };
+        (a, b)
+    }
+}
+
+impl Read for Pipe {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut q = self.inbox.borrow_mut();
+        if q.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = q.len().min(buf.len());
+        for (d, s) in buf.iter_mut().zip(q.drain(..n)) {
+            *d = s;
+        }
+        Ok(n)
+    }
+}
+
+impl Write for Pipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.outbox.borrow_mut().extend(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// OpenSSL server and client contexts set up as the harness sets them up.
+fn openssl_contexts() -> (SslContext, SslContext) {
+    let p = parsed_pki();
+    let mut s = SslContext::builder(SslMethod::tls_server()).unwrap();
+    s.set_certificate(&p.server_cert).unwrap();
+    s.set_private_key(&p.server_key).unwrap();
+    s.set_verify(SslVerifyMode::PEER | SslVerifyMode::POST_HANDSHAKE);
+    s.set_cert_store(ca_store());
+    s.set_session_id_context(b"bench").unwrap();
+    s.set_groups_list("X25519:P-256").unwrap();
+    let mut c = SslContext::builder(SslMethod::tls_client()).unwrap();
+    c.set_verify(SslVerifyMode::PEER);
+    c.set_cert_store(ca_store());
+    c.set_groups_list("X25519:P-256").unwrap();
+    c.set_session_cache_mode(SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL);
+    c.set_new_session_callback(|_, session| drop(black_box(session)));
+    (s.build(), c.build())
+}
+
+fn openssl_client(ctx: &SslContext, pipe: Pipe) -> SslStream<Pipe> {
+    let mut ssl = Ssl::new(ctx).unwrap();
+    ssl.set_connect_state();
+    ssl.set_hostname("localhost").unwrap();
+    SslStream::new(ssl, pipe).unwrap()
+}
+
+/// Drains a client: processes the tickets waiting for it.
+fn drain(client: &mut SslStream<Pipe>) {
+    let mut buf = [0u8; 16384];
+    while client.ssl_read(&mut buf).is_ok() {}
+}
+
+/// One full handshake, both sides OpenSSL, then the client reads its two tickets.
+fn bare_openssl(server_ctx: &SslContext, client_ctx: &SslContext) {
+    let (cp, sp) = Pipe::pair();
+    let mut client = openssl_client(client_ctx, cp);
+    let mut ssl = Ssl::new(server_ctx).unwrap();
+    ssl.set_accept_state();
+    let mut server = SslStream::new(ssl, sp).unwrap();
+    let (mut c_done, mut s_done) = (false, false);
+    while !(c_done && s_done) {
+        c_done = c_done || client.do_handshake().is_ok();
+        s_done = s_done || server.do_handshake().is_ok();
+    }
+    drain(&mut client);
+    black_box((client, server));
+}
+
+fn rustls_config() -> Arc<rustls::ServerConfig> {
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.kx_groups = vec![
+        rustls::crypto::ring::kx_group::X25519,
+        rustls::crypto::ring::kx_group::SECP256R1,
+    ];
+    let p = pki();
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(p.server.cert_der.clone())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(p.server.key_pkcs8.clone())),
+        )
+        .unwrap();
+    config.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
+    Arc::new(config)
+}
+
+/// One full handshake, a rustls server and the OpenSSL client, then the client reads its two
+/// tickets.
+fn bare_rustls(config: &Arc<rustls::ServerConfig>, client_ctx: &SslContext) {
+    let (cp, mut sp) = Pipe::pair();
+    let mut client = openssl_client(client_ctx, cp);
+    let mut server = rustls::ServerConnection::new(config.clone()).unwrap();
+    let mut c_done = false;
+    while !c_done || server.is_handshaking() {
+        c_done = c_done || client.do_handshake().is_ok();
+        while server.read_tls(&mut sp).is_ok_and(|n| n > 0) {
+            server.process_new_packets().unwrap();
+        }
+        while server.wants_write() {
+            server.write_tls(&mut sp).unwrap();
+        }
+    }
+    drain(&mut client);
+    black_box((client, server));
+}
+
+fn baselines(c: &mut Criterion) {
+    let (server_ctx, client_ctx) = openssl_contexts();
+    let config = rustls_config();
+    let mut group = c.benchmark_group("bare");
+    group.bench_function("openssl_one_handshake", |b| {
+        b.iter(|| bare_openssl(&server_ctx, &client_ctx))
+    });
+    group.bench_function("rustls_one_handshake", |b| {
+        b.iter(|| bare_rustls(&config, &client_ctx))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, baselines, programs);
+
+/// Criterion's point estimate of a benchmark's mean time in this run, in nanoseconds.
+fn estimate(id: &str) -> Option<f64> {
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").to_string());
+    let path = format!("{dir}/criterion/{id}/new/estimates.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    json["mean"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    println!("\nharness overhead (program through ticketdiff / bare library loop, same TLS work):");
+    for (program, bare) in [
+        (
+            "program_openssl/one_handshake",
+            "bare/openssl_one_handshake",
+        ),
+        ("program_rustls/one_handshake", "bare/rustls_one_handshake"),
+    ] {
+        match (estimate(program), estimate(bare)) {
+            (Some(p), Some(b)) => println!(
+                "  {program}: {:.1} us vs {bare}: {:.1} us = {:.3}x",
+                p / 1e3,
+                b / 1e3,
+                p / b
+            ),
+            _ => println!("  {program}: not measured in this run"),
+        }
+    }
+}
