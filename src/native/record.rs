@@ -69,13 +69,27 @@ impl RecordCipher {
 
     /// Protects one fragment of `typ` and appends the whole record to `out`.
     pub fn seal(&mut self, typ: u8, fragment: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
-        debug_assert!(fragment.len() <= MAX_FRAGMENT);
-        let len = fragment.len() + 1 + self.suite.aead.tag_len();
+        self.seal_padded(typ, fragment, 0, out)
+    }
+
+    /// Like [`seal`](Self::seal) with `padding` zero bytes after the content type.
+    pub fn seal_padded(
+        &mut self,
+        typ: u8,
+        fragment: &[u8],
+        padding: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        if fragment.len() + 1 + padding > MAX_FRAGMENT + 1 {
+            return Err(Error::Internal("record too large"));
+        }
+        let len = fragment.len() + 1 + padding + self.suite.aead.tag_len();
         let header = [content::APPLICATION_DATA, 3, 3, (len >> 8) as u8, len as u8];
         let nonce = self.nonce()?;
         let mut buf = Vec::with_capacity(len);
         buf.extend_from_slice(fragment);
         buf.push(typ);
+        buf.resize(buf.len() + padding, 0);
         self.key
             .seal_in_place_append_tag(nonce, aead::Aad::from(header), &mut buf)
             .map_err(|_| Error::Internal("seal failed"))?;

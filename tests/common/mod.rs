@@ -6,6 +6,8 @@ use openssl::ssl::{
     SslStream, SslVerifyMode, SslVersion,
 };
 use openssl::x509::X509;
+pub mod mini;
+
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
