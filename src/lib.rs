@@ -2,4 +2,5 @@
 
 pub mod native;
 pub mod program;
+pub mod serve;
 pub mod trace;
