@@ -1,0 +1,168 @@
+//! Full-handshake rate: the native server vs a rustls server (ring), both against the same
+//! OpenSSL client, TLS_AES_128_GCM_SHA256 + X25519, P-256 certificate, 2 stateless tickets,
+//! in memory, one thread. Run: `cargo run --release --example handshake_rate [handshakes]`.
+
+use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslStream, SslVerifyMode, SslVersion};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+use ticketdiff::native::pki::TestPki;
+
+#[derive(Clone, Default)]
+struct Pipe {
+    inbound: Rc<RefCell<VecDeque<u8>>>,
+    outbound: Rc<RefCell<Vec<u8>>>,
+}
+
+impl Read for Pipe {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut q = self.inbound.borrow_mut();
+        if q.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = buf.len().min(q.len());
+        for (b, x) in buf.iter_mut().zip(q.drain(..n)) {
+            *b = x;
+        }
+        Ok(n)
+    }
+}
+
+impl Write for Pipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.outbound.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+trait Server {
+    /// Feeds client bytes, returns server bytes and whether the handshake is complete.
+    fn exchange(&mut self, input: &[u8]) -> (Vec<u8>, bool);
+}
+
+struct Native(ticketdiff::native::ServerConnection);
+
+impl Server for Native {
+    fn exchange(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        if !input.is_empty() {
+            self.0.read_tls(input).expect("native server");
+        }
+        (self.0.take_output(), self.0.is_handshake_finished())
+    }
+}
+
+struct Rustls(rustls::ServerConnection);
+
+impl Server for Rustls {
+    fn exchange(&mut self, mut input: &[u8]) -> (Vec<u8>, bool) {
+        while !input.is_empty() {
+            self.0.read_tls(&mut input).unwrap();
+            self.0.process_new_packets().expect("rustls server");
+        }
+        let mut out = Vec::new();
+        while self.0.wants_write() {
+            self.0.write_tls(&mut out).unwrap();
+        }
+        (out, !self.0.is_handshaking())
+    }
+}
+
+fn handshake(ctx: &SslContext, server: &mut dyn Server) {
+    let mut ssl = Ssl::new(ctx).unwrap();
+    ssl.set_hostname("localhost").unwrap();
+    ssl.set_connect_state();
+    let pipe = Pipe::default();
+    let mut client = SslStream::new(ssl, pipe.clone()).unwrap();
+    let mut client_done = false;
+    loop {
+        if !client_done {
+            match client.do_handshake() {
+                Ok(()) => client_done = true,
+                Err(e) if e.code() == ErrorCode::WANT_READ => {}
+                Err(e) => panic!("client: {e}"),
+            }
+        }
+        let c2s = std::mem::take(&mut *pipe.outbound.borrow_mut());
+        let (s2c, server_done) = server.exchange(&c2s);
+        pipe.inbound.borrow_mut().extend(s2c);
+        if client_done && server_done && c2s.is_empty() {
+            return;
+        }
+    }
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(500);
+    let pki = TestPki::generate().unwrap();
+    let native_cfg = Arc::new(pki.server_config([5u8; 32]).unwrap());
+
+    let provider = rustls::crypto::CryptoProvider {
+        cipher_suites: vec![rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256],
+        kx_groups: vec![rustls::crypto::ring::kx_group::X25519],
+        ..rustls::crypto::ring::default_provider()
+    };
+    let mut rustls_cfg = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![pki.server_cert_der.clone().into()],
+            rustls_pki_types::PrivateKeyDer::Pkcs8(pki.server_key_pkcs8.clone().into()),
+        )
+        .unwrap();
+    rustls_cfg.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
+    rustls_cfg.send_tls13_tickets = 2;
+    let rustls_cfg = Arc::new(rustls_cfg);
+
+    let mut b = SslContext::builder(SslMethod::tls_client()).unwrap();
+    b.set_min_proto_version(Some(SslVersion::TLS1_3)).unwrap();
+    b.set_ciphersuites("TLS_AES_128_GCM_SHA256").unwrap();
+    b.set_groups_list("X25519").unwrap();
+    b.cert_store_mut()
+        .add_cert(openssl::x509::X509::from_der(&pki.ca_der).unwrap())
+        .unwrap();
+    b.set_verify(SslVerifyMode::PEER);
+    let ctx = b.build();
+
+    println!("{} (client), {n} full handshakes per round, 5 rounds", openssl::version::version());
+    let mut native_rates = Vec::new();
+    let mut rustls_rates = Vec::new();
+    for round in 0..5 {
+        let t = Instant::now();
+        for i in 0..n {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            let mut s = Native(ticketdiff::native::ServerConnection::new(
+                native_cfg.clone(),
+                seed,
+                1_700_000_000_000,
+            ));
+            handshake(&ctx, &mut s);
+        }
+        let native = n as f64 / t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for _ in 0..n {
+            let mut s = Rustls(rustls::ServerConnection::new(rustls_cfg.clone()).unwrap());
+            handshake(&ctx, &mut s);
+        }
+        let rl = n as f64 / t.elapsed().as_secs_f64();
+        println!("round {round}: native {native:.0}/s, rustls {rl:.0}/s (handshake pairs incl. client)");
+        native_rates.push(native);
+        rustls_rates.push(rl);
+    }
+    native_rates.sort_by(f64::total_cmp);
+    rustls_rates.sort_by(f64::total_cmp);
+    println!(
+        "median: native {:.0}/s, rustls {:.0}/s",
+        native_rates[2], rustls_rates[2]
+    );
+}
