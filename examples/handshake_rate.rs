@@ -133,7 +133,10 @@ fn main() {
     b.set_verify(SslVerifyMode::PEER);
     let ctx = b.build();
 
-    println!("{} (client), {n} full handshakes per round, 5 rounds", openssl::version::version());
+    println!(
+        "{} (client), {n} full handshakes per round, 5 rounds",
+        openssl::version::version()
+    );
     let mut native_rates = Vec::new();
     let mut rustls_rates = Vec::new();
     for round in 0..5 {
@@ -155,7 +158,9 @@ fn main() {
             handshake(&ctx, &mut s);
         }
         let rl = n as f64 / t.elapsed().as_secs_f64();
-        println!("round {round}: native {native:.0}/s, rustls {rl:.0}/s (handshake pairs incl. client)");
+        println!(
+            "round {round}: native {native:.0}/s, rustls {rl:.0}/s (handshake pairs incl. client)"
+        );
         native_rates.push(native);
         rustls_rates.push(rl);
     }

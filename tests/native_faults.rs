@@ -534,3 +534,52 @@ fn fuzz_entry_point_survives_samples() {
         ticketdiff::native::fuzz::fuzz_server_bytes(&s);
     }
 }
+
+#[test]
+fn early_data_is_skipped() {
+    // The client offered early_data: records that do not decrypt are skipped (RFC 8446 4.2.10).
+    let mut s = fresh();
+    let mut m = Mini::connect(&mut s, vec![(ext::EARLY_DATA, vec![])]);
+    let mut input = Vec::new();
+    for _ in 0..3 {
+        input.extend(plain_record(content::APPLICATION_DATA, &[0xab; 500]));
+    }
+    let fin = m.finished();
+    input.extend(m.seal(content::HANDSHAKE, &fin));
+    s.read_tls(&input).unwrap();
+    assert!(s.is_handshake_finished());
+
+    // Beyond the skip budget: bad_record_mac.
+    let mut s = fresh();
+    let mut m = Mini::connect(&mut s, vec![(ext::EARLY_DATA, vec![])]);
+    let mut input = Vec::new();
+    for _ in 0..5 {
+        input.extend(plain_record(content::APPLICATION_DATA, &[0xab; 16000]));
+    }
+    expect_encrypted_alert(&mut s, &mut m, &input, A::BadRecordMac);
+
+    // Without early_data, the first undecryptable record is fatal.
+    let (mut s, mut m) = mini();
+    let input = plain_record(content::APPLICATION_DATA, &[0xab; 500]);
+    expect_encrypted_alert(&mut s, &mut m, &input, A::BadRecordMac);
+}
+
+#[test]
+fn early_data_after_hrr_is_skipped() {
+    let cfg = config_with(|c| c.groups = vec![ticketdiff::native::NamedGroup::Secp256r1]);
+    let eph = Eph::x25519();
+    let mut exts = standard_exts(&eph.public);
+    exts.push((ext::EARLY_DATA, vec![]));
+    let mut s = server(&cfg);
+    s.read_tls(&ch_with(exts)).unwrap();
+    assert!(s.info().hrr);
+    s.read_tls(&plain_record(content::APPLICATION_DATA, &[1; 100]))
+        .unwrap();
+    // Without early_data offered, the same record is unexpected.
+    let mut s = server(&cfg);
+    s.read_tls(&ch_with(standard_exts(&eph.public))).unwrap();
+    let err = s
+        .read_tls(&plain_record(content::APPLICATION_DATA, &[1; 100]))
+        .unwrap_err();
+    assert_eq!(err.alert(), Some(A::UnexpectedMessage));
+}

@@ -26,3 +26,6 @@ pub use conn::{HandshakeInfo, ServerConnection};
 pub use error::{AlertDescription, Error};
 pub use suites::{CipherSuite, NamedGroup};
 pub use tickets::TicketPolicy;
+
+#[cfg(test)]
+mod tests;
