@@ -583,3 +583,136 @@ fn early_data_after_hrr_is_skipped() {
         .unwrap_err();
     assert_eq!(err.alert(), Some(A::UnexpectedMessage));
 }
+
+mod pha {
+    use super::*;
+    use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+    use ticketdiff::native::key_schedule::finished_mac;
+    use ticketdiff::native::msgs;
+    use ticketdiff::native::suites::TLS_AES_128_GCM_SHA256;
+
+    /// What the client answers to a CertificateRequest.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Answer {
+        Good,
+        WrongContext,
+        NoCertificate,
+        UntrustedCertificate,
+        ImposterCertificate,
+        BadSignature,
+        BadFinished,
+        SkipCertificateVerify,
+    }
+
+    fn run(answer: Answer) -> (ServerConnection, Result<(), Error>, Option<A>, u64) {
+        let mut s = fresh();
+        let mut m = Mini::connect(&mut s, vec![(ext::POST_HANDSHAKE_AUTH, vec![])]);
+        m.finish(&mut s);
+        assert_eq!(s.tickets_written(), 2);
+        s.request_client_auth().unwrap();
+        assert!(s.is_client_auth_pending());
+        assert!(!s.new_session_ticket());
+        let cr = m.read_handshake(&s.take_output());
+        assert_eq!(cr[0], hs::CERTIFICATE_REQUEST);
+        let context = cr[5..5 + cr[4] as usize].to_vec();
+        m.transcript.add(&cr);
+
+        let (cert_der, key) = match answer {
+            Answer::UntrustedCertificate => {
+                let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+                let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+                params
+                    .distinguished_name
+                    .push(rcgen::DnType::CommonName, "stranger");
+                let cert = params.self_signed(&key).unwrap();
+                (cert.der().to_vec(), key.serialize_der())
+            }
+            Answer::ImposterCertificate => {
+                // Same CA name, different CA key.
+                let other = ticketdiff::native::pki::TestPki::generate().unwrap();
+                (other.client_cert_der, other.client_key_pkcs8)
+            }
+            _ => (
+                pki().client_cert_der.clone(),
+                pki().client_key_pkcs8.clone(),
+            ),
+        };
+        let ctx = if answer == Answer::WrongContext {
+            b"other".to_vec()
+        } else {
+            context
+        };
+        let chain = if answer == Answer::NoCertificate {
+            vec![]
+        } else {
+            vec![cert_der]
+        };
+        let cert = msgs::certificate(&ctx, &chain);
+        m.transcript.add(&cert);
+        let mut flight = cert.clone();
+        if answer != Answer::NoCertificate && answer != Answer::SkipCertificateVerify {
+            let rng = ring::rand::SystemRandom::new();
+            let kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key, &rng).unwrap();
+            let mut content = msgs::signed_content(false, &m.transcript.hash());
+            if answer == Answer::BadSignature {
+                content[70] ^= 1;
+            }
+            let sig = kp.sign(&rng, &content).unwrap();
+            let cv = msgs::certificate_verify(0x0403, sig.as_ref());
+            m.transcript.add(&cv);
+            flight.extend(cv);
+        }
+        let mut mac = finished_mac(&TLS_AES_128_GCM_SHA256, &m.c_ap, &m.transcript.hash());
+        if answer == Answer::BadFinished {
+            mac[0] ^= 1;
+        }
+        flight.extend(msgs::finished(&mac));
+        let rec = m.seal(content::HANDSHAKE, &flight);
+        let r = s.read_tls(&rec);
+        let out = s.take_output();
+        let alert = m.read_alert(&out);
+        let written = s.tickets_written();
+        (s, r, alert, written)
+    }
+
+    #[test]
+    fn good_client_certificate_gets_new_tickets() {
+        let (s, r, alert, written) = run(Answer::Good);
+        r.unwrap();
+        assert_eq!(alert, None);
+        assert_eq!(written, 4);
+        assert_eq!(s.info().client_auth_completed, 1);
+        assert_eq!(
+            s.info().peer_certificates,
+            vec![pki().client_cert_der.clone()]
+        );
+        assert!(!s.is_client_auth_pending());
+    }
+
+    #[test]
+    fn client_auth_faults() {
+        for (answer, expected) in [
+            (Answer::WrongContext, A::IllegalParameter),
+            (Answer::NoCertificate, A::CertificateRequired),
+            (Answer::UntrustedCertificate, A::UnknownCa),
+            (Answer::ImposterCertificate, A::BadCertificate),
+            (Answer::BadSignature, A::DecryptError),
+            (Answer::BadFinished, A::DecryptError),
+            (Answer::SkipCertificateVerify, A::UnexpectedMessage),
+        ] {
+            let (_, r, alert, _) = run(answer);
+            assert_eq!(r.unwrap_err().alert(), Some(expected));
+            assert_eq!(alert, Some(expected));
+        }
+    }
+
+    #[test]
+    fn client_auth_needs_the_extension() {
+        let (mut s, mut m) = super::mini();
+        m.finish(&mut s);
+        assert!(matches!(
+            s.request_client_auth(),
+            Err(Error::InvalidState(_))
+        ));
+    }
+}

@@ -222,16 +222,25 @@ impl ServerConnection {
     }
 
     fn process_records(&mut self) -> Result<(), Error> {
+        // Records are consumed through a cursor and the buffer compacted once, so many tiny
+        // records cost linear time.
+        let mut pos = 0;
+        let result = self.process_records_from(&mut pos);
+        self.core.inbuf.drain(..pos.min(self.core.inbuf.len()));
+        result
+    }
+
+    fn process_records_from(&mut self, pos: &mut usize) -> Result<(), Error> {
         loop {
             if self.core.peer_closed {
-                self.core.inbuf.clear();
+                *pos = self.core.inbuf.len();
                 return Ok(());
             }
             if self.core.app_in.len() > MAX_BUFFERED_APP_DATA {
                 // Back-pressure: leave records buffered until the caller reads.
                 return Ok(());
             }
-            let buf = &self.core.inbuf;
+            let buf = &self.core.inbuf[*pos..];
             if buf.len() < HEADER_LEN {
                 return Ok(());
             }
@@ -255,7 +264,7 @@ impl ServerConnection {
             let mut header = [0u8; HEADER_LEN];
             header.copy_from_slice(&buf[..HEADER_LEN]);
             let payload: Vec<u8> = buf[HEADER_LEN..HEADER_LEN + len].to_vec();
-            self.core.inbuf.drain(..HEADER_LEN + len);
+            *pos += HEADER_LEN + len;
             self.handle_record(header, &payload)?;
         }
     }

@@ -226,6 +226,29 @@ impl Mini {
         self.write = RecordCipher::new(&TLS_AES_128_GCM_SHA256, &self.c_ap);
     }
 
+    /// Sends a correct Finished, switches to application keys and reads the tickets.
+    pub fn finish(&mut self, server: &mut ticketdiff::native::ServerConnection) {
+        let fin = self.finished();
+        let rec = self.seal(content::HANDSHAKE, &fin);
+        server.read_tls(&rec).unwrap();
+        self.transcript.add(&fin);
+        self.use_app_keys();
+        assert_eq!(self.read_alert(&server.take_output()), None);
+    }
+
+    /// Decrypts the server's output with the application read cipher: the handshake messages.
+    pub fn read_handshake(&mut self, out: &[u8]) -> Vec<u8> {
+        let mut msgs = Vec::new();
+        for (t, p) in records(out) {
+            let hdr = [t, 3, 3, (p.len() >> 8) as u8, p.len() as u8];
+            let (inner, plain) = self.read_ap.open(hdr, &p).unwrap();
+            if inner == content::HANDSHAKE {
+                msgs.extend(plain);
+            }
+        }
+        msgs
+    }
+
     /// Decrypts the server's output with the application read cipher; returns the alert, if any.
     pub fn read_alert(&mut self, out: &[u8]) -> Option<AlertDescription> {
         for (t, p) in records(out) {
