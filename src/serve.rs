@@ -3,6 +3,7 @@
 //! Each connection echoes application data back. Three lines are commands: `ticket` sends a
 //! NewSessionTicket, `update` sends a KeyUpdate asking the client to update too, and `pha`
 //! starts post-handshake client authentication (client must offer it, e.g. `s_client -enable_pha`).
+//! An HTTP `GET` gets a one-line description of the connection (so curl works), then close.
 
 use crate::native::pki::TestPki;
 use crate::native::{ServerConfig, ServerConnection};
@@ -148,6 +149,26 @@ fn handle(
 }
 
 fn respond(conn: &mut ServerConnection, data: &[u8], log: &Log, peer: &str) {
+    if data.starts_with(b"GET ") || data.starts_with(b"HEAD ") {
+        // Enough HTTP for curl: describe the connection, then close.
+        let info = conn.info();
+        let body = format!(
+            "ticketdiff native TLS 1.3 server: {} handshake, {}, {}, {} ticket(s)\n",
+            if info.resumed { "resumed" } else { "full" },
+            info.suite.map(|s| s.name).unwrap_or("?"),
+            info.group.map(|g| g.name()).unwrap_or("?"),
+            conn.tickets_written()
+        );
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        if let Err(e) = conn.send_application_data(resp.as_bytes()) {
+            log(format!("{peer}: {e}"));
+        }
+        conn.send_close_notify();
+        return;
+    }
     let r = match data.strip_suffix(b"\n").unwrap_or(data) {
         b"ticket" => {
             conn.new_session_ticket();

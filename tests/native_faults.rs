@@ -716,3 +716,78 @@ mod pha {
         ));
     }
 }
+
+#[test]
+fn mutation_smoke_fuzz() {
+    use rustls::crypto::ring::{cipher_suite, kx_group};
+    // Seeds: real ClientHellos from rustls (fresh and resuming) and OpenSSL, and the mini client's.
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    let ccfg = rustls_config(
+        cipher_suite::TLS13_AES_128_GCM_SHA256,
+        vec![kx_group::X25519],
+    );
+    let cfg = config_with(|_| {});
+    for _ in 0..2 {
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        let mut c = rustls::ClientConnection::new(ccfg.clone(), name).unwrap();
+        let mut ch = Vec::new();
+        c.write_tls(&mut ch).unwrap();
+        seeds.push(ch);
+        let mut p = RustlsPair::new(&ccfg, server(&cfg));
+        p.pump().unwrap();
+    }
+    let mut p = OsslPair::new(&OsslOpts::default(), server(&cfg));
+    let _ = p.client.do_handshake();
+    seeds.push(std::mem::take(&mut *p.pipe.outbound.borrow_mut()));
+    let eph = Eph::x25519();
+    let mut with_ccs = ch_with(standard_exts(&eph.public));
+    with_ccs.extend(plain_record(content::CHANGE_CIPHER_SPEC, &[1]));
+    with_ccs.extend(plain_record(content::APPLICATION_DATA, &[0; 40]));
+    seeds.push(with_ccs);
+
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let iterations = std::env::var("MUTATION_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500);
+    for _ in 0..iterations {
+        let mut d = seeds[(next() % seeds.len() as u64) as usize].clone();
+        for _ in 0..=(next() % 4) {
+            let len = d.len().max(1);
+            let i = (next() % len as u64) as usize;
+            match next() % 6 {
+                0 => {
+                    if i < d.len() {
+                        d[i] ^= 1 << (next() % 8)
+                    }
+                }
+                1 => {
+                    if i < d.len() {
+                        d[i] = [0, 0xff, 0x7f, 0x80][(next() % 4) as usize]
+                    }
+                }
+                2 => d.truncate(i),
+                3 => {
+                    let j = (i + (next() % 64) as usize).min(d.len());
+                    let s = d[i.min(j)..j].to_vec();
+                    d.splice(i.min(d.len())..i.min(d.len()), s);
+                }
+                4 => d.insert(i.min(d.len()), next() as u8),
+                _ => {
+                    if i + 1 < d.len() {
+                        d.swap(i, i + 1)
+                    }
+                }
+            }
+        }
+        let mut input = vec![(next() % 8) as u8];
+        input.extend(d);
+        ticketdiff::native::fuzz::fuzz_server_bytes(&input);
+    }
+}

@@ -257,3 +257,25 @@ fn s_client_hrr_and_suites() {
         "{logs:?}"
     );
 }
+
+#[test]
+fn curl_gets_a_response() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: no `curl` binary on PATH");
+        return;
+    }
+    let srv = start_server(2, "curl");
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--tlsv1.3", "--cacert"])
+        .arg(srv.dir.join("ca.pem"))
+        .arg(format!("https://localhost:{}/", srv.port))
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(body.contains("full handshake"), "{body}");
+}
