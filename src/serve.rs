@@ -35,8 +35,8 @@ pub fn serve(addr: SocketAddr, num_tickets: u64) -> io::Result<()> {
     let mut ticket_key = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut ticket_key)
         .map_err(|_| io::Error::other("no randomness"))?;
-    let mut config = pki.server_config(ticket_key).map_err(io::Error::other)?;
-    config.num_tickets = num_tickets;
+    let config = pki.server_config(ticket_key).map_err(io::Error::other)?;
+    config.set_num_tickets(num_tickets);
     let listener = TcpListener::bind(addr)?;
     println!("CA certificate: {}", ca_path.display());
     println!(

@@ -85,7 +85,7 @@ fn no_common_group_is_handshake_failure() {
 #[test]
 fn num_tickets_configurable() {
     for n in [0u64, 1, 5] {
-        let cfg = config_with(|c| c.num_tickets = n);
+        let cfg = config_with(|c| c.set_num_tickets(n));
         let mut p = OsslPair::new(&OsslOpts::default(), server(&cfg));
         p.handshake().unwrap();
         p.client_read().unwrap();
@@ -96,7 +96,7 @@ fn num_tickets_configurable() {
 
 #[test]
 fn tickets_on_demand_and_top_up() {
-    let cfg = config_with(|c| c.num_tickets = 0);
+    let cfg = config_with(|c| c.set_num_tickets(0));
     let mut p = OsslPair::new(&OsslOpts::default(), server(&cfg));
     p.handshake().unwrap();
     assert_eq!(p.server.tickets_written(), 0);
@@ -163,4 +163,47 @@ fn large_data_both_ways() {
     assert_eq!(p.client_read().unwrap(), big);
     p.client_write(&big);
     assert_eq!(p.server.recv_application_data(), big);
+}
+
+#[test]
+fn context_count_is_copied_at_creation() {
+    let cfg = config_with(|c| c.set_num_tickets(3));
+    let conn = server(&cfg);
+    cfg.set_num_tickets(1);
+    let mut p = OsslPair::new(&OsslOpts::default(), conn);
+    p.handshake().unwrap();
+    p.client_read().unwrap();
+    assert_eq!(p.tickets.load(Ordering::SeqCst), 3);
+    let mut q = OsslPair::new(&OsslOpts::default(), server(&cfg));
+    q.handshake().unwrap();
+    q.client_read().unwrap();
+    assert_eq!(q.tickets.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn num_tickets_read_when_client_finished_arrives() {
+    let cfg = config_with(|_| {});
+    let mut p = OsslPair::new(&OsslOpts::default(), server(&cfg));
+    // Run until the server has sent its flight but not seen the client's Finished.
+    let _ = p.client.do_handshake();
+    p.shuttle();
+    assert!(!p.server.is_handshake_finished());
+    p.server.set_num_tickets(5);
+    p.handshake().unwrap();
+    p.client_read().unwrap();
+    assert_eq!(p.tickets.load(Ordering::SeqCst), 5);
+}
+
+#[test]
+fn new_session_ticket_refused_before_handshake_end() {
+    let cfg = config_with(|_| {});
+    let mut s = server(&cfg);
+    assert!(!s.new_session_ticket());
+    assert!(s.send_ticket_now().is_err());
+    let mut p = OsslPair::new(&OsslOpts::default(), s);
+    let _ = p.client.do_handshake();
+    p.shuttle();
+    assert!(!p.server.new_session_ticket());
+    p.handshake().unwrap();
+    assert!(p.server.new_session_ticket());
 }

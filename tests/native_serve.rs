@@ -25,8 +25,8 @@ fn start_server(num_tickets: u64, name: &str) -> Server {
     std::fs::write(dir.join("ca.pem"), &pki.ca_pem).unwrap();
     std::fs::write(dir.join("client.pem"), &pki.client_cert_pem).unwrap();
     std::fs::write(dir.join("client.key"), &pki.client_key_pem).unwrap();
-    let mut cfg = pki.server_config([3u8; 32]).unwrap();
-    cfg.num_tickets = num_tickets;
+    let cfg = pki.server_config([3u8; 32]).unwrap();
+    cfg.set_num_tickets(num_tickets);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let logs = Arc::new(Mutex::new(Vec::new()));

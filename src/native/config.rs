@@ -3,6 +3,7 @@
 use super::suites::{CipherSuite, NamedGroup, ALL_SUITES};
 use super::ticket::TicketKey;
 use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Configuration errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +25,9 @@ pub struct ServerConfig {
     pub(crate) cert_chain: Vec<Vec<u8>>,
     pub(crate) signing_key: EcdsaKeyPair,
     pub(crate) ticket_key: TicketKey,
-    /// Tickets issued at the end of a full handshake (2 by default, like OpenSSL).
-    pub num_tickets: u64,
+    /// The context's ticket count N (2 by default, like OpenSSL): copied by each new connection,
+    /// so changing it later does not touch existing connections.
+    num_tickets: AtomicU64,
     /// Ticket lifetime sent in NewSessionTicket, in seconds (7200 like OpenSSL).
     pub ticket_lifetime_s: u32,
     /// How far the client's ticket age may be from the server's view, in milliseconds.
@@ -61,7 +63,7 @@ impl ServerConfig {
             cert_chain,
             signing_key,
             ticket_key: TicketKey::new(ticket_key),
-            num_tickets: 2,
+            num_tickets: AtomicU64::new(2),
             ticket_lifetime_s: 7200,
             ticket_age_tolerance_ms: 10_000,
             suites: ALL_SUITES.to_vec(),
@@ -69,5 +71,17 @@ impl ServerConfig {
             client_auth_roots: Vec::new(),
             require_client_cert: true,
         })
+    }
+}
+
+impl ServerConfig {
+    /// Sets the context's N (OpenSSL's `SSL_CTX_set_num_tickets`); new connections copy it.
+    pub fn set_num_tickets(&self, n: u64) {
+        self.num_tickets.store(n, Ordering::Relaxed);
+    }
+
+    /// The context's N (OpenSSL's `SSL_CTX_get_num_tickets`).
+    pub fn num_tickets(&self) -> u64 {
+        self.num_tickets.load(Ordering::Relaxed)
     }
 }

@@ -155,7 +155,7 @@ impl ServerConnection {
     /// A connection using `config`, deterministic randomness from `seed`, and `now_ms`
     /// (milliseconds since the Unix epoch) as the current time.
     pub fn new(config: Arc<ServerConfig>, seed: [u8; 32], now_ms: u64) -> Self {
-        let num_tickets = config.num_tickets;
+        let num_tickets = config.num_tickets();
         ServerConnection {
             state: State::ExpectClientHello(ExpectClientHello),
             core: Core {
