@@ -187,7 +187,10 @@ impl ServerConnection {
     /// Takes bytes received from the client and processes every complete record.
     ///
     /// On a protocol fault the connection queues the alert, becomes unusable and returns the
-    /// error; later calls return it again.
+    /// error; later calls return it again. Once more than [`MAX_BUFFERED_APP_DATA`] bytes of
+    /// application data wait in the connection, further records stay buffered (unprocessed)
+    /// until [`recv_application_data`](Self::recv_application_data) is called: callers that
+    /// keep feeding without reading grow that buffer.
     pub fn read_tls(&mut self, data: &[u8]) -> Result<(), Error> {
         if let Some(e) = &self.error {
             return Err(e.clone());
