@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub struct Step {
     pub line: u32,
     pub op: String,
-    pub ret: Option<i64>,
+    pub ret: Option<i128>,
     pub issued: u64,
     pub received: u64,
     pub resumed: Option<bool>,

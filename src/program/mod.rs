@@ -6,11 +6,13 @@
 //! `generate` holds the structure-aware `Arbitrary` implementation used by the fuzzers.
 
 mod bounds;
-mod generate;
+pub mod generate;
 mod parse;
 
-pub use bounds::{check_bounds, BoundError, MAX_OPS, MAX_TICKETS_IN_EFFECT, MAX_WRITE_LEN};
-pub use parse::{parse, parse_file, ParseError};
+pub use bounds::{
+    check_bounds, BoundError, DEFAULT_NUM_TICKETS, MAX_OPS, MAX_TICKETS_IN_EFFECT, MAX_WRITE_LEN,
+};
+pub use parse::{parse, parse_file, parse_named, ParseError};
 
 use std::fmt;
 

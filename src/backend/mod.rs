@@ -1,0 +1,105 @@
+//! Backends: a server library driven through OpenSSL's ticket API.
+//!
+//! A backend implements [`Server`] (the `SSL_CTX` side) and [`ServerConn`] (one `SSL`). The
+//! [`Harness`](crate::harness::Harness) runs programs against any of them with the same OpenSSL
+//! client over the same in-memory wire, so what the client observes is measured the same way
+//! everywhere.
+
+pub mod openssl;
+pub mod rustls;
+
+use crate::program::{Op, Program};
+use crate::wire::Endpoint;
+
+/// What an I/O-driving call on a TLS object came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success, with the application bytes moved (0 for a finished handshake).
+    Done(usize),
+    /// The call needs the peer to move first (`SSL_ERROR_WANT_READ`/`WANT_WRITE`).
+    WouldBlock,
+    /// The peer's close_notify was read (`SSL_ERROR_ZERO_RETURN`).
+    Closed,
+    /// Any other failure.
+    Failed,
+}
+
+/// The server library under test, at the level of an `SSL_CTX`.
+pub trait Server {
+    /// The backend's name on the command line and in traces.
+    fn name(&self) -> &'static str;
+    /// The library and its version, e.g. `OpenSSL 3.0.19 27 Jan 2026`.
+    fn version(&self) -> String;
+    /// Why this backend cannot run `op` faithfully, if it cannot; such programs are skipped.
+    fn unsupported(&self, _op: &Op) -> Option<&'static str> {
+        None
+    }
+    /// Makes the context as fresh as a new one: default count, no remembered sessions.
+    fn reset(&mut self);
+    /// `SSL_CTX_set_num_tickets`.
+    fn ctx_set_num_tickets(&mut self, n: u64) -> i64;
+    /// `SSL_CTX_get_num_tickets`.
+    fn ctx_get_num_tickets(&self) -> u64;
+    /// `SSL_new` on the context, with the server end of a fresh wire as its transport.
+    fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn>;
+}
+
+/// One server connection, at the level of an `SSL`.
+pub trait ServerConn {
+    /// `SSL_set_num_tickets`.
+    fn set_num_tickets(&mut self, n: u64) -> i64;
+    /// `SSL_get_num_tickets`.
+    fn get_num_tickets(&self) -> u64;
+    /// `SSL_do_handshake`.
+    fn do_handshake(&mut self) -> Outcome;
+    /// `SSL_new_session_ticket`.
+    fn new_session_ticket(&mut self) -> i64;
+    /// `SSL_write_ex` of `data` (possibly empty).
+    fn write(&mut self, data: &[u8]) -> Outcome;
+    /// One `SSL_read_ex` into `buf`.
+    fn read(&mut self, buf: &mut [u8]) -> Outcome;
+    /// `SSL_verify_client_post_handshake`.
+    fn verify_client_post_handshake(&mut self) -> i64;
+    /// `SSL_shutdown`, its return value.
+    fn shutdown(&mut self) -> i64;
+    /// Whether a close_notify has been sent and whether one has been received.
+    fn shutdown_state(&self) -> (bool, bool);
+    /// Whether the handshake is finished right now (`SSL_is_init_finished`).
+    fn handshake_finished(&self) -> bool;
+    /// Whether the handshake resumed a session (`SSL_session_reused`).
+    fn session_reused(&self) -> bool;
+    /// NewSessionTicket messages this connection has written to its transport.
+    fn tickets_issued(&self) -> u64;
+    /// Ends the connection without I/O, keeping the sessions it issued resumable.
+    fn close(&mut self);
+}
+
+/// A backend as the differential runner sees it: a program in, a trace out.
+pub trait Backend {
+    fn name(&self) -> &'static str;
+    fn version(&self) -> String;
+    /// Why this backend cannot run the program, if it cannot (the program is then skipped for
+    /// it, never counted as agreeing).
+    fn skip_reason(&self, program: &Program) -> Option<String>;
+    /// Runs the program from a fresh context.
+    fn run(&mut self, program: &Program) -> crate::trace::Trace;
+}
+
+/// Every backend's name, the oracle first.
+pub const BACKEND_NAMES: &[&str] = &["openssl", "rustls"];
+
+/// Backends that claim to behave exactly as the oracle: `replay` checks the corpus on them.
+pub const CONFORMING: &[&str] = &[];
+
+/// The oracle's name.
+pub const ORACLE: &str = "openssl";
+
+/// A backend by name, ready to run programs on this thread.
+pub fn by_name(name: &str) -> Option<Box<dyn Backend>> {
+    use crate::harness::Harness;
+    match name {
+        "openssl" => Some(Box::new(Harness::new(openssl::OpensslServer::new()))),
+        "rustls" => Some(Box::new(Harness::new(rustls::RustlsServer::new()))),
+        _ => None,
+    }
+}

@@ -1,0 +1,158 @@
+//! The command line: exit codes, the table, JSON Lines, bless and replay.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ticketdiff(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ticketdiff"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ticketdiff-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_exits_0_when_all_agree_and_1_on_a_divergence() {
+    let dir = scratch("exit");
+    std::fs::write(dir.join("agree.tkt"), "connect\nhandshake\n").unwrap();
+    std::fs::write(
+        dir.join("differ.tkt"),
+        "connect\nhandshake\nnew_session_ticket\n",
+    )
+    .unwrap();
+    let out = ticketdiff(&["run", "agree.tkt"], &dir);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("rustls (rustls 0.23."), "{stdout}");
+    assert!(stdout.contains("agrees with the oracle"), "{stdout}");
+
+    let out = ticketdiff(&["run", "differ.tkt", "--backend", "rustls"], &dir);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("rustls-new_session_ticket-ret-1-vs-0"),
+        "{stdout}"
+    );
+    // The differing cell is marked.
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("new_session_ticket"))
+        .unwrap();
+    assert!(row.contains('*'), "{row}");
+}
+
+#[test]
+fn run_exits_2_on_bad_input_naming_file_and_line() {
+    let dir = scratch("bad");
+    std::fs::write(dir.join("bad.tkt"), "connect\nhandshake 3\n").unwrap();
+    let out = ticketdiff(&["run", "bad.tkt"], &dir);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("bad.tkt:2:11: unexpected argument `3`"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty());
+
+    let out = ticketdiff(&["run", "missing.tkt"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("missing.tkt: cannot read"));
+
+    let out = ticketdiff(&["run", "--backend", "gnutls", "bad.tkt"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("unknown backend `gnutls`"));
+
+    let out = ticketdiff(&["frobnicate"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn run_json_gives_one_object_per_file_and_backend() {
+    let dir = scratch("json");
+    std::fs::write(dir.join("a.tkt"), "# comment\nconnect\nhandshake\n").unwrap();
+    std::fs::write(dir.join("b.tkt"), "ctx_get_num_tickets\n").unwrap();
+    let out = ticketdiff(&["run", "a.tkt", "b.tkt", "--json"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = text(&out)
+        .0
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["file"], "a.tkt");
+    assert_eq!(lines[0]["backend"], "openssl");
+    assert!(lines[0]["version"]
+        .as_str()
+        .unwrap()
+        .starts_with("OpenSSL 3."));
+    assert_eq!(lines[1]["backend"], "rustls");
+    let step = &lines[0]["steps"][1];
+    assert_eq!(
+        step,
+        &serde_json::json!({"line": 3, "op": "handshake", "ret": 1, "issued": 2, "received": 2, "resumed": false})
+    );
+    assert_eq!(lines[2]["steps"][0]["ret"], 2);
+    assert_eq!(lines[2]["steps"][0]["resumed"], serde_json::Value::Null);
+}
+
+#[test]
+fn bless_records_the_oracle_and_replay_checks_it() {
+    let dir = scratch("bless");
+    let file = dir.join("p.tkt");
+    std::fs::write(&file, "# rule\nconnect\nhandshake   # expect ret=0\n").unwrap();
+    let out = ticketdiff(&["replay", "p.tkt"], &dir);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("p.tkt:3: line 3: `handshake`: expected ret=0, observed ret=1"),
+        "{stdout}"
+    );
+
+    let out = ticketdiff(&["bless", "p.tkt"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    let blessed = std::fs::read_to_string(&file).unwrap();
+    assert!(blessed.starts_with("# rule\nconnect "), "{blessed}");
+    assert!(
+        blessed.contains(
+            "handshake                       # expect ret=1 issued=2 received=2 resumed=false\n"
+        ),
+        "{blessed}"
+    );
+    let out = ticketdiff(&["replay", "p.tkt"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).0);
+    assert!(text(&out)
+        .0
+        .contains("replayed 1 files: 1 passed, 0 failed"));
+
+    // A file without expectations fails replay and says how to fix it.
+    std::fs::write(dir.join("q.tkt"), "connect\n").unwrap();
+    let out = ticketdiff(&["replay", "."], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out)
+        .0
+        .contains("records no expected results; run `ticketdiff bless"));
+}
+
+#[test]
+fn replay_rejects_a_malformed_expectation_with_its_line() {
+    let dir = scratch("badexpect");
+    std::fs::write(dir.join("p.tkt"), "connect\nhandshake # expect tickets=2\n").unwrap();
+    let out = ticketdiff(&["replay", "p.tkt"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).0.contains("p.tkt:2:"), "{}", text(&out).0);
+    assert!(text(&out).0.contains("unknown field `tickets`"));
+}

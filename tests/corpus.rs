@@ -1,0 +1,21 @@
+//! `cargo test` replays the regression corpus and the saved divergences, as `ticketdiff replay`.
+
+use std::path::PathBuf;
+
+#[test]
+fn corpus_and_saved_divergences_replay() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let corpus = root.join("corpus");
+    let paths: Vec<PathBuf> = [corpus.clone(), root.join("diff")]
+        .into_iter()
+        .filter(|p| p.exists())
+        .collect();
+    let reports = ticketdiff::replay::replay(&paths).expect("corpus readable");
+    let corpus_files = reports
+        .iter()
+        .filter(|r| r.path.starts_with(&corpus))
+        .count();
+    assert!(corpus_files >= 30, "only {corpus_files} corpus programs");
+    let failures: Vec<&String> = reports.iter().flat_map(|r| &r.failures).collect();
+    assert!(failures.is_empty(), "replay failures:\n{failures:#?}");
+}

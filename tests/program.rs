@@ -1,0 +1,213 @@
+//! The program language: parser errors, canonical printing, the bound check, generation.
+
+use arbitrary::{Arbitrary, Unstructured};
+use ticketdiff::program::{check_bounds, parse, parse_named, ConnectFlags, Op, Program, MAX_OPS};
+
+fn err(text: &str) -> ticketdiff::program::ParseError {
+    parse_named(text, "t.tkt").expect_err("should not parse")
+}
+
+#[test]
+fn parses_every_op_with_comments_blank_lines_and_tabs() {
+    let text = "# header\n\nctx_set_num_tickets 256\nctx_get_num_tickets\n\
+                connect\tpha  resume # flags in any order\nset_num_tickets 0\nget_num_tickets\n\
+                handshake\nclient_step\nserver_step\nnew_session_ticket\nserver_write 0\n\
+                server_read\nserver_do_handshake\nclient_read\nclient_write 17\n\
+                verify_client_post_handshake\nshutdown\n";
+    let p = parse(text).unwrap();
+    let ops: Vec<Op> = p.ops().collect();
+    assert_eq!(ops.len(), 16);
+    assert_eq!(ops[0], Op::CtxSetNumTickets(256));
+    assert_eq!(
+        ops[2],
+        Op::Connect(ConnectFlags {
+            resume: true,
+            tls12: false,
+            pha: true
+        })
+    );
+    assert_eq!(p.stmts[0].line, 3);
+    assert_eq!(p.stmts[15].line, 18);
+    assert_eq!(ops[2].to_string(), "connect resume pha");
+}
+
+#[test]
+fn errors_name_file_line_column_and_token() {
+    let e = err("connect\n  handshak\n");
+    assert_eq!((e.file.as_str(), e.line, e.column), ("t.tkt", 2, 3));
+    assert!(e.message.contains("unknown op `handshak`"), "{e}");
+    assert_eq!(e.to_string(), "t.tkt:2:3: unknown op `handshak`");
+
+    let e = err("set_num_tickets\n");
+    assert_eq!((e.line, e.column), (1, 1));
+    assert!(e.message.contains("needs a number"), "{e}");
+
+    let e = err("set_num_tickets 18446744073709551616\n");
+    assert_eq!(e.column, 17);
+    assert!(e.message.contains("does not fit in a u64"), "{e}");
+
+    let e = err("set_num_tickets -1\n");
+    assert!(e.message.contains("`-1` is not a decimal number"), "{e}");
+
+    let e = err("handshake now\n");
+    assert_eq!(e.column, 11);
+    assert!(e.message.contains("unexpected argument `now`"), "{e}");
+
+    let e = err("connect resume resume\n");
+    assert!(e.message.contains("given twice"), "{e}");
+
+    let e = err("connect tls13\n");
+    assert!(e.message.contains("unknown `connect` flag `tls13`"), "{e}");
+
+    let e = err("server_write 1 2\n");
+    assert!(e.message.contains("unexpected argument `2`"), "{e}");
+}
+
+#[test]
+fn the_op_limit_is_one_thousand() {
+    let ok = "get_num_tickets\n".repeat(MAX_OPS);
+    assert_eq!(parse(&ok).unwrap().len(), MAX_OPS);
+    let e = err(&"get_num_tickets\n".repeat(MAX_OPS + 1));
+    assert_eq!(e.line, MAX_OPS as u32 + 1);
+    assert!(e.message.contains("at most 1000"), "{e}");
+}
+
+#[test]
+fn bound_check_rejects_large_counts_only_where_tickets_may_be_sent() {
+    // Plain set/get round trips of any u64 are valid.
+    parse("ctx_set_num_tickets 18446744073709551615\nctx_get_num_tickets\n").unwrap();
+    parse("connect\nset_num_tickets 1000\nget_num_tickets\nset_num_tickets 3\nhandshake\n")
+        .unwrap();
+    // A large ctx count is in effect for the next connect: rejected wherever tickets may be
+    // sent, even on a connection that copied a small count, even without a connection.
+    let e = err("connect\nctx_set_num_tickets 1000\nhandshake\n");
+    assert_eq!(e.line, 3);
+    assert!(
+        e.message
+            .contains("the ctx's ticket count is 1000 (set on line 2)"),
+        "{e}"
+    );
+    assert_eq!(err("ctx_set_num_tickets 1000\nshutdown\n").line, 2);
+    parse("ctx_set_num_tickets 1000\nctx_get_num_tickets\nctx_set_num_tickets 2\nconnect\nhandshake\n")
+        .unwrap();
+    // 256 is the largest count allowed in effect.
+    parse("ctx_set_num_tickets 256\nconnect\nhandshake\n").unwrap();
+
+    let e = err("ctx_set_num_tickets 257\nconnect\nhandshake\n");
+    assert_eq!(e.line, 3);
+    assert!(
+        e.message
+            .contains("the ctx's ticket count is 257 (set on line 1)"),
+        "{e}"
+    );
+
+    let e = err("connect\nhandshake\nset_num_tickets 300\nnew_session_ticket\n");
+    assert_eq!(e.line, 4);
+    assert!(e.message.contains("set on line 3"), "{e}");
+
+    // set_num_tickets without a connection changes nothing.
+    parse("set_num_tickets 1000\nconnect\nhandshake\n").unwrap();
+
+    let e = err("connect\nserver_write 1048577\n");
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains("at most 1048576"), "{e}");
+}
+
+#[test]
+fn every_op_in_the_table_may_send_tickets_unless_it_only_sets_or_gets() {
+    for op in [
+        "handshake",
+        "client_step",
+        "server_step",
+        "new_session_ticket",
+        "server_write 1",
+        "server_read",
+        "server_do_handshake",
+        "client_read",
+        "client_write 1",
+        "verify_client_post_handshake",
+        "shutdown",
+    ] {
+        let text = format!("connect\nset_num_tickets 257\n{op}\n");
+        assert_eq!(err(&text).line, 3, "{op}");
+    }
+    parse("connect\nset_num_tickets 257\nget_num_tickets\nctx_get_num_tickets\n").unwrap();
+}
+
+/// A small deterministic byte source, so the property runs over many inputs without a fuzzer.
+fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn print_then_parse_is_the_identity_on_generated_programs() {
+    let mut distinct_ops = std::collections::HashSet::new();
+    for seed in 0..3000u64 {
+        let data = bytes(seed, (seed % 400) as usize);
+        let program = Program::arbitrary(&mut Unstructured::new(&data)).unwrap();
+        assert!(program.len() <= 64);
+        check_bounds(&program).unwrap_or_else(|e| panic!("generated invalid program: {e}"));
+        let text = program.to_string();
+        let back = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back, program, "{text}");
+        distinct_ops.extend(program.ops().map(|o| o.name()));
+    }
+    // The generator reaches the whole table.
+    assert_eq!(distinct_ops.len(), 16, "{distinct_ops:?}");
+}
+
+#[test]
+fn generated_counts_favour_the_interesting_values_but_reach_any_u64() {
+    let mut small = 0;
+    let mut huge = 0;
+    for seed in 0..3000u64 {
+        let data = bytes(seed, 300);
+        let program = Program::arbitrary(&mut Unstructured::new(&data)).unwrap();
+        for op in program.ops() {
+            if let Op::SetNumTickets(n) | Op::CtxSetNumTickets(n) = op {
+                if n <= 256 {
+                    small += 1;
+                } else {
+                    huge += 1;
+                }
+            }
+        }
+    }
+    assert!(small > 10 * huge, "small {small} huge {huge}");
+    assert!(huge > 0, "no count above 256 was ever generated");
+}
+
+#[test]
+fn truncated_or_empty_fuzz_input_still_gives_a_valid_program() {
+    for len in 0..8 {
+        let data = bytes(7, len);
+        let p = Program::arbitrary(&mut Unstructured::new(&data)).unwrap();
+        check_bounds(&p).unwrap();
+    }
+}
+
+#[test]
+fn files_that_are_not_utf8_or_missing_are_named_in_the_error() {
+    let dir = std::env::temp_dir().join(format!("ticketdiff-program-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.tkt");
+    std::fs::write(&bad, b"connect\nhand\xffshake\n").unwrap();
+    let e = ticketdiff::program::parse_file(&bad).unwrap_err();
+    assert_eq!(e.line, 2);
+    assert!(
+        e.to_string()
+            .contains("bad.tkt:2:5: the file is not valid UTF-8"),
+        "{e}"
+    );
+    let e = ticketdiff::program::parse_file(&dir.join("missing.tkt")).unwrap_err();
+    assert!(e.to_string().contains("missing.tkt: cannot read"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
