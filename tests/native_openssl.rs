@@ -207,3 +207,74 @@ fn new_session_ticket_refused_before_handshake_end() {
     p.handshake().unwrap();
     assert!(p.server.new_session_ticket());
 }
+
+#[test]
+fn resumption_with_each_suite() {
+    use ticketdiff::openssl_ffi;
+    let cfg = config_with(|_| {});
+    for suite in [
+        "TLS_AES_128_GCM_SHA256",
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256",
+    ] {
+        let opts = OsslOpts {
+            suites: suite,
+            groups: "X25519:P-256",
+        };
+        let tickets = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let slot = SessionSlot::default();
+        let ctx = openssl_context_with(&opts, tickets.clone(), slot.clone(), None);
+        let mut p = OsslPair::from_context(&ctx, tickets.clone(), server(&cfg), |_| {});
+        p.handshake().unwrap();
+        p.client_read().unwrap();
+        assert_eq!(tickets.load(Ordering::SeqCst), 2);
+        openssl_ffi::mark_shut_down(p.client.ssl());
+        let session = slot.lock().unwrap().take().expect("a session");
+
+        let mut r = OsslPair::from_context(&ctx, tickets.clone(), server(&cfg), |ssl| {
+            assert!(openssl_ffi::set_session(ssl, &session));
+        });
+        r.handshake().unwrap();
+        r.client_read().unwrap();
+        assert!(r.client.ssl().session_reused(), "{suite}");
+        assert!(r.server.is_resumed());
+        assert_eq!(r.server.tickets_written(), 1);
+        assert_eq!(tickets.load(Ordering::SeqCst), 3);
+        r.client_write(b"resumed");
+        assert_eq!(r.server.recv_application_data(), b"resumed");
+        r.server.send_application_data(b"yes").unwrap();
+        assert_eq!(r.client_read().unwrap(), b"yes");
+    }
+}
+
+#[test]
+fn post_handshake_auth() {
+    use ticketdiff::openssl_ffi;
+    let cfg = config_with(|_| {});
+    let tickets = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let pki = pki();
+    let ctx = openssl_context_with(
+        &OsslOpts::default(),
+        tickets.clone(),
+        SessionSlot::default(),
+        Some((&pki.client_cert_der, &pki.client_key_pkcs8)),
+    );
+    let mut p = OsslPair::from_context(&ctx, tickets.clone(), server(&cfg), |ssl| {
+        openssl_ffi::enable_post_handshake_auth(ssl)
+    });
+    p.handshake().unwrap();
+    p.client_read().unwrap();
+    assert_eq!(tickets.load(Ordering::SeqCst), 2);
+    p.server.request_client_auth().unwrap();
+    // OpenSSL answers the CertificateRequest inside SSL_read.
+    p.client_read().unwrap();
+    p.shuttle();
+    assert!(!p.server.is_client_auth_pending(), "{:?}", p.server_error);
+    assert_eq!(p.server.info().client_auth_completed, 1);
+    assert_eq!(p.server.info().peer_certificates[0], pki.client_cert_der);
+    p.client_read().unwrap();
+    assert_eq!(tickets.load(Ordering::SeqCst), 4);
+    assert_eq!(p.server.tickets_written(), 4);
+    p.client_write(b"authenticated");
+    assert_eq!(p.server.recv_application_data(), b"authenticated");
+}

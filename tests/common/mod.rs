@@ -99,7 +99,21 @@ pub struct OsslPair {
     pub server_error: Option<ticketdiff::native::Error>,
 }
 
+/// The last session the client got from a ticket.
+pub type SessionSlot = Arc<std::sync::Mutex<Option<openssl::ssl::SslSession>>>;
+
 pub fn openssl_context(opts: &OsslOpts, tickets: Arc<AtomicUsize>) -> SslContext {
+    openssl_context_with(opts, tickets, SessionSlot::default(), None)
+}
+
+/// A client context; `slot` receives each ticket's session; `client_cert` enables a client
+/// certificate (for post-handshake auth).
+pub fn openssl_context_with(
+    opts: &OsslOpts,
+    tickets: Arc<AtomicUsize>,
+    slot: SessionSlot,
+    client_cert: Option<(&[u8], &[u8])>,
+) -> SslContext {
     let mut b = SslContext::builder(SslMethod::tls_client()).expect("ctx");
     b.set_min_proto_version(Some(SslVersion::TLS1_3)).unwrap();
     b.set_ciphersuites(opts.suites).unwrap();
@@ -109,9 +123,15 @@ pub fn openssl_context(opts: &OsslOpts, tickets: Arc<AtomicUsize>) -> SslContext
         .unwrap();
     b.set_verify(SslVerifyMode::PEER);
     b.set_session_cache_mode(SslSessionCacheMode::CLIENT);
-    b.set_new_session_callback(move |_ssl, _sess| {
+    b.set_new_session_callback(move |_ssl, sess| {
         tickets.fetch_add(1, Ordering::SeqCst);
+        *slot.lock().unwrap() = Some(sess);
     });
+    if let Some((cert, key)) = client_cert {
+        b.set_certificate(&X509::from_der(cert).unwrap()).unwrap();
+        b.set_private_key(&openssl::pkey::PKey::private_key_from_der(key).unwrap())
+            .unwrap();
+    }
     b.build()
 }
 
@@ -119,7 +139,18 @@ impl OsslPair {
     pub fn new(opts: &OsslOpts, server: ServerConnection) -> Self {
         let tickets = Arc::new(AtomicUsize::new(0));
         let ctx = openssl_context(opts, tickets.clone());
-        let mut ssl = openssl::ssl::Ssl::new(&ctx).unwrap();
+        Self::from_context(&ctx, tickets, server, |_| {})
+    }
+
+    /// A pair whose client comes from `ctx` (tickets counted in `tickets`), after `setup`.
+    pub fn from_context(
+        ctx: &SslContext,
+        tickets: Arc<AtomicUsize>,
+        server: ServerConnection,
+        setup: impl FnOnce(&mut openssl::ssl::SslRef),
+    ) -> Self {
+        let mut ssl = openssl::ssl::Ssl::new(ctx).unwrap();
+        setup(&mut ssl);
         ssl.set_hostname("localhost").unwrap();
         ssl.param_mut().set_host("localhost").unwrap();
         ssl.set_connect_state();
