@@ -73,7 +73,9 @@ impl Server for Rustls {
     }
 }
 
-fn handshake(ctx: &SslContext, server: &mut dyn Server) {
+/// Runs one handshake; returns the time spent inside the server.
+fn handshake(ctx: &SslContext, server: &mut dyn Server) -> std::time::Duration {
+    let mut in_server = std::time::Duration::ZERO;
     let mut ssl = Ssl::new(ctx).unwrap();
     ssl.set_hostname("localhost").unwrap();
     ssl.set_connect_state();
@@ -89,10 +91,12 @@ fn handshake(ctx: &SslContext, server: &mut dyn Server) {
             }
         }
         let c2s = std::mem::take(&mut *pipe.outbound.borrow_mut());
+        let t = Instant::now();
         let (s2c, server_done) = server.exchange(&c2s);
+        in_server += t.elapsed();
         pipe.inbound.borrow_mut().extend(s2c);
         if client_done && server_done && c2s.is_empty() {
-            return;
+            return in_server;
         }
     }
 }
@@ -139,8 +143,11 @@ fn main() {
     );
     let mut native_rates = Vec::new();
     let mut rustls_rates = Vec::new();
+    let mut native_us = Vec::new();
+    let mut rustls_us = Vec::new();
     for round in 0..5 {
         let t = Instant::now();
+        let mut native_server = std::time::Duration::ZERO;
         for i in 0..n {
             let mut seed = [0u8; 32];
             seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
@@ -149,25 +156,37 @@ fn main() {
                 seed,
                 1_700_000_000_000,
             ));
-            handshake(&ctx, &mut s);
+            native_server += handshake(&ctx, &mut s);
         }
         let native = n as f64 / t.elapsed().as_secs_f64();
         let t = Instant::now();
+        let mut rustls_server = std::time::Duration::ZERO;
         for _ in 0..n {
             let mut s = Rustls(rustls::ServerConnection::new(rustls_cfg.clone()).unwrap());
-            handshake(&ctx, &mut s);
+            rustls_server += handshake(&ctx, &mut s);
         }
         let rl = n as f64 / t.elapsed().as_secs_f64();
+        let us = |d: std::time::Duration| d.as_secs_f64() * 1e6 / n as f64;
         println!(
-            "round {round}: native {native:.0}/s, rustls {rl:.0}/s (handshake pairs incl. client)"
+            "round {round}: native {native:.0}/s (server {:.0} us/handshake), rustls {rl:.0}/s (server {:.0} us/handshake)",
+            us(native_server),
+            us(rustls_server)
         );
         native_rates.push(native);
         rustls_rates.push(rl);
+        native_us.push(us(native_server));
+        rustls_us.push(us(rustls_server));
     }
-    native_rates.sort_by(f64::total_cmp);
-    rustls_rates.sort_by(f64::total_cmp);
+    for v in [
+        &mut native_rates,
+        &mut rustls_rates,
+        &mut native_us,
+        &mut rustls_us,
+    ] {
+        v.sort_by(f64::total_cmp);
+    }
     println!(
-        "median: native {:.0}/s, rustls {:.0}/s",
-        native_rates[2], rustls_rates[2]
+        "median: native {:.0} handshakes/s ({:.0} us in server), rustls {:.0} handshakes/s ({:.0} us in server)",
+        native_rates[2], native_us[2], rustls_rates[2], rustls_us[2]
     );
 }

@@ -165,3 +165,76 @@ fn clean_close() {
     let st = p.client.process_new_packets().unwrap();
     assert!(st.peer_has_closed());
 }
+
+#[test]
+fn ticket_age_must_match_the_server_clock() {
+    let cfg = config_with(|_| {});
+    let ccfg = rustls_config(
+        cipher_suite::TLS13_AES_128_GCM_SHA256,
+        vec![kx_group::X25519],
+    );
+    let mut p = RustlsPair::new(&ccfg, server(&cfg));
+    p.pump().unwrap();
+    // Within the 10 s tolerance: resumed.
+    let mut s = server(&cfg);
+    s.set_now_ms(now_ms() + 3_000);
+    let mut r = RustlsPair::new(&ccfg, s);
+    r.pump().unwrap();
+    assert!(r.server.is_resumed());
+    // The client claims a much younger ticket than the server's clock says: full handshake.
+    let mut s = server(&cfg);
+    s.set_now_ms(now_ms() + 60_000);
+    let mut r = RustlsPair::new(&ccfg, s);
+    r.pump().unwrap();
+    assert!(!r.server.is_resumed());
+    assert_eq!(r.client.handshake_kind(), Some(HandshakeKind::Full));
+}
+
+#[test]
+fn ticket_for_another_hash_falls_back_to_full() {
+    // The client supports a SHA-256 and a SHA-384 suite; the first server only the former.
+    let provider = rustls::crypto::CryptoProvider {
+        cipher_suites: vec![
+            cipher_suite::TLS13_AES_128_GCM_SHA256,
+            cipher_suite::TLS13_AES_256_GCM_SHA384,
+        ],
+        kx_groups: vec![kx_group::X25519],
+        ..rustls::crypto::ring::default_provider()
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from(pki().ca_der.clone()))
+        .unwrap();
+    let both = std::sync::Arc::new(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    );
+    let only256 = config_with(|c| {
+        c.suites = vec![&ticketdiff::native::suites::TLS_AES_128_GCM_SHA256];
+    });
+    let only384 = config_with(|c| {
+        c.suites = vec![&ticketdiff::native::suites::TLS_AES_256_GCM_SHA384];
+    });
+    let mut p = RustlsPair::new(&both, server(&only256));
+    p.pump().unwrap();
+    assert_eq!(p.client.tls13_tickets_received(), 2);
+
+    // The client offers its SHA-256 ticket; the server picks SHA-384 and ignores it.
+    let mut r = RustlsPair::new(&both, server(&only384));
+    let mut ch = Vec::new();
+    r.client.write_tls(&mut ch).unwrap();
+    let hello = ticketdiff::native::msgs::ClientHello::decode(&ch[9..]).unwrap();
+    assert!(hello.psk.is_some(), "the client offered no ticket");
+    r.server.read_tls(&ch).unwrap();
+    r.pump().unwrap();
+    assert!(!r.server.is_resumed());
+    assert_eq!(
+        r.server.negotiated_suite().unwrap().name,
+        "TLS_AES_256_GCM_SHA384"
+    );
+    assert_eq!(r.server.tickets_written(), 2);
+    assert_eq!(r.client.handshake_kind(), Some(HandshakeKind::Full));
+}
