@@ -791,3 +791,83 @@ fn mutation_smoke_fuzz() {
         ticketdiff::native::fuzz::fuzz_server_bytes(&input);
     }
 }
+
+#[test]
+fn established_fuzz_entry_point() {
+    use ticketdiff::native::fuzz::fuzz_established_bytes;
+    let chunk = |typ: u8, payload: &[u8]| {
+        let mut c = vec![typ, (payload.len() >> 8) as u8, payload.len() as u8];
+        c.extend_from_slice(payload);
+        c
+    };
+    let mut samples: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0],
+        vec![1],
+        [
+            vec![0],
+            chunk(23, b"data"),
+            chunk(22, &[24, 0, 0, 1, 1]),
+            chunk(23, b"more"),
+        ]
+        .concat(),
+        [vec![0], chunk(22, &[24, 0, 0, 1, 0]), chunk(21, &[1, 0])].concat(),
+        [vec![1], chunk(22, &[11, 0, 0, 4, 0, 0, 0, 0])].concat(),
+        [
+            vec![1],
+            chunk(22, &[11, 0, 0, 12, 0, 0, 0, 8, 0, 0, 3, 1, 2, 3, 0, 0]),
+        ]
+        .concat(),
+        [vec![0], chunk(22, &[4, 0, 0, 0])].concat(),
+        [vec![0], chunk(20, &[1])].concat(),
+    ];
+    // A real client chain (reaches webpki), then a garbage and a truncated CertificateVerify.
+    let cert = &pki().client_cert_der;
+    let mut list = vec![11u8];
+    let entry_len = 3 + cert.len() + 2;
+    list.extend_from_slice(&[
+        (entry_len >> 16) as u8,
+        (entry_len >> 8) as u8,
+        entry_len as u8,
+    ]);
+    list.extend_from_slice(&[
+        (cert.len() >> 16) as u8,
+        (cert.len() >> 8) as u8,
+        cert.len() as u8,
+    ]);
+    list.extend_from_slice(cert);
+    list.extend_from_slice(&[0, 0]);
+    samples.push(
+        [
+            vec![1],
+            chunk(22, &list),
+            chunk(22, &[15, 0, 0, 6, 4, 3, 0, 2, 0x30, 0]),
+        ]
+        .concat(),
+    );
+    samples.push([vec![1], chunk(22, &list), chunk(22, &[15, 0, 0, 1, 4])].concat());
+    let mut bad_der = list.clone();
+    bad_der[20] ^= 0xff;
+    samples.push([vec![1], chunk(22, &bad_der)].concat());
+    // Pseudo-random variations.
+    let mut x: u64 = 0x2545f4914f6cdd1d;
+    for _ in 0..300 {
+        let mut d = vec![(x & 1) as u8];
+        for _ in 0..(x % 5) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let typ = [20u8, 21, 22, 23, 0, 99][(x % 6) as usize];
+            let len = (x >> 8) as usize % 40;
+            let payload: Vec<u8> = (0..len).map(|i| (x >> (i % 56)) as u8).collect();
+            d.extend(chunk(typ, &payload));
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        samples.push(d);
+    }
+    for s in samples {
+        fuzz_established_bytes(&s);
+    }
+}
