@@ -113,15 +113,17 @@ impl Core {
         let nonce = self.tickets.written.to_be_bytes();
         let psk = expand_label(suite, res_master, b"resumption", &nonce, suite.hash_len());
         let age_add = self.rng.u32();
+        // RFC 8446 4.6.1: at most seven days.
+        let lifetime_s = self.config.ticket_lifetime_s.min(604_800);
         let state = TicketState {
             suite: suite.id,
             psk,
             age_add,
             issued_ms: self.now_ms,
-            lifetime_s: self.config.ticket_lifetime_s,
+            lifetime_s,
         };
         let ticket = self.config.ticket_key.seal(&state, self.rng.array());
-        let msg = msgs::new_session_ticket(self.config.ticket_lifetime_s, age_add, &nonce, &ticket);
+        let msg = msgs::new_session_ticket(lifetime_s, age_add, &nonce, &ticket);
         self.send_handshake(&msg)?;
         self.tickets.note_written();
         Ok(())
