@@ -1,13 +1,12 @@
 //! Shared helpers for the native server tests: PKI, in-memory transports, client drivers.
 #![allow(dead_code)]
 
-use openssl::ssl::{
-    ErrorCode, HandshakeError, MidHandshakeSslStream, SslContext, SslMethod, SslSessionCacheMode,
-    SslStream, SslVerifyMode, SslVersion,
-};
-use openssl::x509::X509;
 pub mod mini;
 
+use openssl::ssl::{
+    ErrorCode, SslContext, SslMethod, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
+};
+use openssl::x509::X509;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -230,12 +229,6 @@ impl OsslPair {
         self.shuttle();
     }
 }
-
-/// Unused but keeps the import of MidHandshakeSslStream/HandshakeError meaningful for readers.
-pub type _Unused = (
-    Option<MidHandshakeSslStream<Pipe>>,
-    Option<HandshakeError<Pipe>>,
-);
 
 /// rustls client config restricted to one suite and one group (ring provider, TLS 1.3).
 pub fn rustls_config(
