@@ -1,13 +1,17 @@
-//! Full-handshake rate: the native server vs a rustls server (ring), both against the same
+//! Full and resumed handshake rates: the native server vs a rustls server (ring), both against the same
 //! OpenSSL client, TLS_AES_128_GCM_SHA256 + X25519, P-256 certificate, 2 stateless tickets,
 //! in memory, one thread. Run: `cargo run --release --example handshake_rate [handshakes]`.
 
-use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslStream, SslVerifyMode, SslVersion};
+use openssl::ssl::{
+    ErrorCode, Ssl, SslContext, SslMethod, SslSession, SslSessionCacheMode, SslSessionRef,
+    SslStream, SslVerifyMode, SslVersion,
+};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Instant;
 use ticketdiff::native::pki::TestPki;
 
@@ -73,10 +77,17 @@ impl Server for Rustls {
     }
 }
 
-/// Runs one handshake; returns the time spent inside the server.
-fn handshake(ctx: &SslContext, server: &mut dyn Server) -> std::time::Duration {
+/// Runs one handshake, offering `session` if given; returns the time spent inside the server.
+fn handshake(
+    ctx: &SslContext,
+    server: &mut dyn Server,
+    session: Option<&SslSessionRef>,
+) -> std::time::Duration {
     let mut in_server = std::time::Duration::ZERO;
     let mut ssl = Ssl::new(ctx).unwrap();
+    if let Some(sess) = session {
+        assert!(ticketdiff::openssl_ffi::set_session(&mut ssl, sess));
+    }
     ssl.set_hostname("localhost").unwrap();
     ssl.set_connect_state();
     let pipe = Pipe::default();
@@ -96,6 +107,17 @@ fn handshake(ctx: &SslContext, server: &mut dyn Server) -> std::time::Duration {
         in_server += t.elapsed();
         pipe.inbound.borrow_mut().extend(s2c);
         if client_done && server_done && c2s.is_empty() {
+            // Let the client take its tickets (the new-session callback keeps the last one).
+            let mut buf = [0u8; 16];
+            let _ = client.ssl_read(&mut buf);
+            if session.is_some() {
+                assert!(
+                    client.ssl().session_reused(),
+                    "resumption failed: {:?}",
+                    client.ssl().state_string_long()
+                );
+            }
+            ticketdiff::openssl_ffi::mark_shut_down(client.ssl());
             return in_server;
         }
     }
@@ -135,6 +157,10 @@ fn main() {
         .add_cert(openssl::x509::X509::from_der(&pki.ca_der).unwrap())
         .unwrap();
     b.set_verify(SslVerifyMode::PEER);
+    b.set_session_cache_mode(SslSessionCacheMode::CLIENT);
+    let slot: Arc<Mutex<Option<SslSession>>> = Arc::default();
+    let slot2 = slot.clone();
+    b.set_new_session_callback(move |_, sess| *slot2.lock().unwrap() = Some(sess));
     let ctx = b.build();
 
     println!(
@@ -156,14 +182,14 @@ fn main() {
                 seed,
                 1_700_000_000_000,
             ));
-            native_server += handshake(&ctx, &mut s);
+            native_server += handshake(&ctx, &mut s, None);
         }
         let native = n as f64 / t.elapsed().as_secs_f64();
         let t = Instant::now();
         let mut rustls_server = std::time::Duration::ZERO;
         for _ in 0..n {
             let mut s = Rustls(rustls::ServerConnection::new(rustls_cfg.clone()).unwrap());
-            rustls_server += handshake(&ctx, &mut s);
+            rustls_server += handshake(&ctx, &mut s, None);
         }
         let rl = n as f64 / t.elapsed().as_secs_f64();
         let us = |d: std::time::Duration| d.as_secs_f64() * 1e6 / n as f64;
@@ -177,6 +203,61 @@ fn main() {
         native_us.push(us(native_server));
         rustls_us.push(us(rustls_server));
     }
+    // Resumed handshakes: each offers the ticket of the previous one (the OpenSSL client does
+    // not offer a TLS 1.3 session twice).
+    let native_conn = |i: usize| {
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        Native(ticketdiff::native::ServerConnection::new(
+            native_cfg.clone(),
+            seed,
+            1_700_000_000_000,
+        ))
+    };
+    handshake(&ctx, &mut native_conn(0), None);
+    let mut native_sess = slot.lock().unwrap().take().expect("native ticket");
+    handshake(
+        &ctx,
+        &mut Rustls(rustls::ServerConnection::new(rustls_cfg.clone()).unwrap()),
+        None,
+    );
+    let mut rustls_sess = slot.lock().unwrap().take().expect("rustls ticket");
+    let mut resumed = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..5 {
+        let t = Instant::now();
+        let mut in_native = std::time::Duration::ZERO;
+        for i in 0..n {
+            in_native += handshake(&ctx, &mut native_conn(i), Some(&native_sess));
+            native_sess = slot.lock().unwrap().take().expect("native ticket");
+        }
+        let native = n as f64 / t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let mut in_rustls = std::time::Duration::ZERO;
+        for _ in 0..n {
+            let mut s = Rustls(rustls::ServerConnection::new(rustls_cfg.clone()).unwrap());
+            in_rustls += handshake(&ctx, &mut s, Some(&rustls_sess));
+            rustls_sess = slot.lock().unwrap().take().expect("rustls ticket");
+        }
+        let rl = n as f64 / t.elapsed().as_secs_f64();
+        let us = |d: std::time::Duration| d.as_secs_f64() * 1e6 / n as f64;
+        println!(
+            "resumed round {round}: native {native:.0}/s (server {:.0} us, 1 ticket), rustls {rl:.0}/s (server {:.0} us, 2 tickets)",
+            us(in_native),
+            us(in_rustls)
+        );
+        resumed.0.push(native);
+        resumed.1.push(rl);
+        resumed.2.push(us(in_native));
+        resumed.3.push(us(in_rustls));
+    }
+    for v in [
+        &mut resumed.0,
+        &mut resumed.1,
+        &mut resumed.2,
+        &mut resumed.3,
+    ] {
+        v.sort_by(f64::total_cmp);
+    }
     for v in [
         &mut native_rates,
         &mut rustls_rates,
@@ -188,5 +269,9 @@ fn main() {
     println!(
         "median: native {:.0} handshakes/s ({:.0} us in server), rustls {:.0} handshakes/s ({:.0} us in server)",
         native_rates[2], native_us[2], rustls_rates[2], rustls_us[2]
+    );
+    println!(
+        "median resumed: native {:.0} handshakes/s ({:.0} us in server), rustls {:.0} handshakes/s ({:.0} us in server)",
+        resumed.0[2], resumed.2[2], resumed.1[2], resumed.3[2]
     );
 }
