@@ -3,6 +3,7 @@
 //! A [`program`] is a sequence of OpenSSL ticket-API calls; the [`harness`] runs it on a
 //! [`backend`] (a server library) against the same OpenSSL client over an in-memory [`wire`],
 //! producing a [`trace`]; [`diff`] compares a backend's trace with the oracle's.
+//! [`native`] is the project's own TLS 1.3 server; [`serve`] puts it on a TCP socket.
 
 #![deny(unsafe_code)]
 
@@ -15,11 +16,13 @@ pub mod fsutil;
 pub mod fuzz;
 pub mod harness;
 pub mod minimize;
+pub mod native;
 pub mod openssl_ffi;
 pub mod pki;
 pub mod program;
 pub mod replay;
 pub mod runner;
+pub mod serve;
 pub mod store;
 pub mod table;
 pub mod trace;

@@ -1,0 +1,572 @@
+//! The sans-IO server connection: bytes in, bytes out.
+
+use super::config::ServerConfig;
+use super::error::{AlertDescription, Error};
+use super::handshake::{ExpectClientHello, State};
+use super::key_schedule::expand_label;
+use super::msgs::{self, content, hs};
+use super::record::{self, RecordCipher, HEADER_LEN, MAX_CIPHERTEXT, MAX_FRAGMENT};
+use super::rng::SeededRng;
+use super::suites::{CipherSuite, NamedGroup};
+use super::ticket::TicketState;
+use super::tickets::TicketPolicy;
+use std::sync::Arc;
+
+/// Bytes of undecryptable (early data) records skipped before giving up with `bad_record_mac`.
+pub const MAX_EARLY_DATA_SKIP: usize = 1 << 16;
+/// Largest handshake message accepted from a client.
+pub const MAX_HANDSHAKE_MESSAGE: usize = 1 << 16;
+/// Largest amount of unread application data buffered before the connection stops reading.
+pub const MAX_BUFFERED_APP_DATA: usize = 1 << 20;
+
+/// What the handshake negotiated, and what happened after it.
+#[derive(Clone, Debug, Default)]
+pub struct HandshakeInfo {
+    pub suite: Option<&'static CipherSuite>,
+    pub group: Option<NamedGroup>,
+    pub resumed: bool,
+    pub hrr: bool,
+    pub handshake_finished: bool,
+    pub client_offered_pha: bool,
+    pub server_name: Option<Vec<u8>>,
+    /// The client's certificate chain from the last post-handshake auth.
+    pub peer_certificates: Vec<Vec<u8>>,
+    /// Post-handshake authentications completed.
+    pub client_auth_completed: u64,
+    pub key_updates_received: u64,
+    pub key_updates_sent: u64,
+}
+
+/// Everything but the handshake state: keys, buffers, counters.
+pub(crate) struct Core {
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) rng: SeededRng,
+    pub(crate) now_ms: u64,
+    read_cipher: Option<RecordCipher>,
+    pub(crate) write_cipher: Option<RecordCipher>,
+    out: Vec<u8>,
+    inbuf: Vec<u8>,
+    pub(crate) hs_buf: Vec<u8>,
+    app_in: Vec<u8>,
+    pub(crate) early_data_skip_budget: usize,
+    pub(crate) skip_plain_app_data: bool,
+    pub(crate) tickets: TicketPolicy,
+    pub(crate) info: HandshakeInfo,
+    peer_closed: bool,
+    sent_close: bool,
+}
+
+impl Core {
+    pub(crate) fn set_read_cipher(&mut self, c: RecordCipher) -> Result<(), Error> {
+        if !self.hs_buf.is_empty() {
+            return Err(Error::UnexpectedMessage(
+                "key change not at a record boundary",
+            ));
+        }
+        self.read_cipher = Some(c);
+        Ok(())
+    }
+
+    pub(crate) fn read_secret(&self) -> Option<Vec<u8>> {
+        self.read_cipher.as_ref().map(|c| c.secret().to_vec())
+    }
+
+    fn send(&mut self, typ: u8, data: &[u8]) -> Result<(), Error> {
+        match &mut self.write_cipher {
+            None => record::write_plain(typ, data, &mut self.out),
+            Some(c) => {
+                if data.is_empty() {
+                    c.seal(typ, data, &mut self.out)?;
+                }
+                for chunk in data.chunks(MAX_FRAGMENT) {
+                    c.seal(typ, chunk, &mut self.out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn send_handshake(&mut self, msg: &[u8]) -> Result<(), Error> {
+        self.send(content::HANDSHAKE, msg)
+    }
+
+    pub(crate) fn send_ccs(&mut self) {
+        record::write_plain(content::CHANGE_CIPHER_SPEC, &[1], &mut self.out);
+    }
+
+    fn send_alert(&mut self, desc: AlertDescription) {
+        let level = if desc == AlertDescription::CloseNotify {
+            1
+        } else {
+            2
+        };
+        // An alert that cannot be sealed is dropped: the connection is over anyway.
+        let _ = self.send(content::ALERT, &[level, desc.to_u8()]);
+    }
+
+    /// Writes one NewSessionTicket (one record) for the resumption secret `res_master`.
+    pub(crate) fn write_ticket(
+        &mut self,
+        suite: &'static CipherSuite,
+        res_master: &[u8],
+    ) -> Result<(), Error> {
+        let nonce = self.tickets.written.to_be_bytes();
+        let psk = expand_label(suite, res_master, b"resumption", &nonce, suite.hash_len());
+        let age_add = self.rng.u32();
+        // RFC 8446 4.6.1: at most seven days.
+        let lifetime_s = self.config.ticket_lifetime_s.min(604_800);
+        let state = TicketState {
+            suite: suite.id,
+            psk,
+            age_add,
+            issued_ms: self.now_ms,
+            lifetime_s,
+        };
+        let ticket = self.config.ticket_key.seal(&state, self.rng.array());
+        let msg = msgs::new_session_ticket(lifetime_s, age_add, &nonce, &ticket);
+        self.send_handshake(&msg)?;
+        self.tickets.note_written();
+        Ok(())
+    }
+
+    fn send_key_update(&mut self, request_peer: bool) -> Result<(), Error> {
+        self.send_handshake(&msgs::key_update(request_peer))?;
+        let next = self
+            .write_cipher
+            .as_ref()
+            .ok_or(Error::Internal("no write key"))?
+            .updated();
+        self.write_cipher = Some(next);
+        self.info.key_updates_sent += 1;
+        Ok(())
+    }
+}
+
+/// A TLS 1.3 server connection without I/O.
+///
+/// Feed received bytes to [`read_tls`](Self::read_tls), send what
+/// [`take_output`](Self::take_output) returns. Randomness comes from the seed (and, for ECDHE
+/// keys and ECDSA signatures only, from `ring::rand::SystemRandom`); time from the caller.
+pub struct ServerConnection {
+    state: State,
+    core: Core,
+    error: Option<Error>,
+}
+
+impl ServerConnection {
+    /// A connection using `config`, deterministic randomness from `seed`, and `now_ms`
+    /// (milliseconds since the Unix epoch) as the current time.
+    pub fn new(config: Arc<ServerConfig>, seed: [u8; 32], now_ms: u64) -> Self {
+        let num_tickets = config.num_tickets();
+        ServerConnection {
+            state: State::ExpectClientHello(ExpectClientHello),
+            core: Core {
+                config,
+                rng: SeededRng::new(seed),
+                now_ms,
+                read_cipher: None,
+                write_cipher: None,
+                out: Vec::new(),
+                inbuf: Vec::new(),
+                hs_buf: Vec::new(),
+                app_in: Vec::new(),
+                early_data_skip_budget: 0,
+                skip_plain_app_data: false,
+                tickets: TicketPolicy::new(num_tickets),
+                info: HandshakeInfo::default(),
+                peer_closed: false,
+                sent_close: false,
+            },
+            error: None,
+        }
+    }
+
+    /// Advances the connection's clock (milliseconds since the Unix epoch).
+    pub fn set_now_ms(&mut self, now_ms: u64) {
+        self.core.now_ms = now_ms;
+    }
+
+    /// Takes bytes received from the client and processes every complete record.
+    ///
+    /// On a protocol fault the connection queues the alert, becomes unusable and returns the
+    /// error; later calls return it again. Once more than [`MAX_BUFFERED_APP_DATA`] bytes of
+    /// application data wait in the connection, further records stay buffered (unprocessed)
+    /// until [`recv_application_data`](Self::recv_application_data) is called: callers that
+    /// keep feeding without reading grow that buffer.
+    pub fn read_tls(&mut self, data: &[u8]) -> Result<(), Error> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if self.core.peer_closed {
+            return Ok(());
+        }
+        self.core.inbuf.extend_from_slice(data);
+        self.process()
+    }
+
+    /// Processes buffered input (done by `read_tls` already).
+    pub fn process(&mut self) -> Result<(), Error> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        match self.process_records() {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> Error {
+        if let Some(alert) = e.alert() {
+            self.core.send_alert(alert);
+        }
+        self.state = State::Failed;
+        self.core.inbuf.clear();
+        self.core.hs_buf.clear();
+        self.error = Some(e.clone());
+        e
+    }
+
+    fn process_records(&mut self) -> Result<(), Error> {
+        // Records are consumed through a cursor and the buffer compacted once, so many tiny
+        // records cost linear time.
+        let mut pos = 0;
+        let result = self.process_records_from(&mut pos);
+        self.core.inbuf.drain(..pos.min(self.core.inbuf.len()));
+        result
+    }
+
+    fn process_records_from(&mut self, pos: &mut usize) -> Result<(), Error> {
+        loop {
+            if self.core.peer_closed {
+                *pos = self.core.inbuf.len();
+                return Ok(());
+            }
+            if self.core.app_in.len() > MAX_BUFFERED_APP_DATA {
+                // Back-pressure: leave records buffered until the caller reads.
+                return Ok(());
+            }
+            let buf = &self.core.inbuf[*pos..];
+            if buf.len() < HEADER_LEN {
+                return Ok(());
+            }
+            let typ = buf[0];
+            if !matches!(
+                typ,
+                content::CHANGE_CIPHER_SPEC
+                    | content::ALERT
+                    | content::HANDSHAKE
+                    | content::APPLICATION_DATA
+            ) {
+                return Err(Error::UnexpectedMessage("unknown record type"));
+            }
+            let len = u16::from_be_bytes([buf[3], buf[4]]) as usize;
+            if len > MAX_CIPHERTEXT {
+                return Err(Error::RecordOverflow);
+            }
+            if buf.len() < HEADER_LEN + len {
+                return Ok(());
+            }
+            let mut header = [0u8; HEADER_LEN];
+            header.copy_from_slice(&buf[..HEADER_LEN]);
+            let payload: Vec<u8> = buf[HEADER_LEN..HEADER_LEN + len].to_vec();
+            *pos += HEADER_LEN + len;
+            self.handle_record(header, &payload)?;
+        }
+    }
+
+    fn handle_record(&mut self, header: [u8; 5], payload: &[u8]) -> Result<(), Error> {
+        let typ = header[0];
+        if typ == content::CHANGE_CIPHER_SPEC {
+            if payload != [1] {
+                return Err(Error::UnexpectedMessage("bad change_cipher_spec"));
+            }
+            if !self.state.ccs_allowed() || !self.core.hs_buf.is_empty() {
+                return Err(Error::UnexpectedMessage(
+                    "change_cipher_spec not allowed now",
+                ));
+            }
+            return Ok(());
+        }
+        if self.core.read_cipher.is_none() || typ != content::APPLICATION_DATA {
+            // Unprotected record.
+            if payload.len() > MAX_FRAGMENT {
+                return Err(Error::RecordOverflow);
+            }
+            return match typ {
+                content::ALERT if !self.core.info.handshake_finished => self.handle_alert(payload),
+                content::HANDSHAKE if self.core.read_cipher.is_none() => {
+                    self.handle_handshake_data(payload)
+                }
+                content::APPLICATION_DATA if self.core.skip_plain_app_data => Ok(()),
+                _ => Err(Error::UnexpectedMessage(
+                    "unprotected record not allowed now",
+                )),
+            };
+        }
+        let cipher = self.core.read_cipher.as_mut().expect("checked");
+        let (inner, plain) = match cipher.open(header, payload) {
+            Ok(x) => x,
+            Err(Error::BadRecordMac) if self.core.early_data_skip_budget >= payload.len() => {
+                self.core.early_data_skip_budget -= payload.len();
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        self.core.early_data_skip_budget = 0;
+        if inner != content::HANDSHAKE && !self.core.hs_buf.is_empty() {
+            return Err(Error::UnexpectedMessage("handshake message interleaved"));
+        }
+        match inner {
+            content::HANDSHAKE => self.handle_handshake_data(&plain),
+            content::ALERT => self.handle_alert(&plain),
+            content::APPLICATION_DATA => {
+                if !self.core.info.handshake_finished {
+                    return Err(Error::UnexpectedMessage("application data before Finished"));
+                }
+                self.core.app_in.extend_from_slice(&plain);
+                Ok(())
+            }
+            _ => Err(Error::UnexpectedMessage("bad inner content type")),
+        }
+    }
+
+    fn handle_alert(&mut self, payload: &[u8]) -> Result<(), Error> {
+        let [_level, desc] = payload else {
+            return Err(Error::Decode("alert must be two bytes"));
+        };
+        match AlertDescription::from_u8(*desc) {
+            AlertDescription::CloseNotify => {
+                self.core.peer_closed = true;
+                Ok(())
+            }
+            AlertDescription::UserCanceled => Ok(()),
+            other => Err(Error::PeerAlert(other)),
+        }
+    }
+
+    fn handle_handshake_data(&mut self, data: &[u8]) -> Result<(), Error> {
+        if data.is_empty() {
+            return Err(Error::UnexpectedMessage("empty handshake record"));
+        }
+        self.core.hs_buf.extend_from_slice(data);
+        loop {
+            let buf = &self.core.hs_buf;
+            if buf.len() < 4 {
+                return Ok(());
+            }
+            let len = ((buf[1] as usize) << 16) | ((buf[2] as usize) << 8) | buf[3] as usize;
+            if len > MAX_HANDSHAKE_MESSAGE {
+                return Err(Error::IllegalParameter("handshake message too large"));
+            }
+            if buf.len() < 4 + len {
+                return Ok(());
+            }
+            let msg: Vec<u8> = self.core.hs_buf.drain(..4 + len).collect();
+            self.handle_message(&msg)?;
+        }
+    }
+
+    fn handle_message(&mut self, msg: &[u8]) -> Result<(), Error> {
+        let typ = msg[0];
+        if typ == hs::KEY_UPDATE && self.core.info.handshake_finished {
+            let requested = msgs::decode_key_update(&msg[4..])?;
+            let next = self
+                .core
+                .read_cipher
+                .as_ref()
+                .ok_or(Error::Internal("no read key"))?
+                .updated();
+            self.core.set_read_cipher(next)?;
+            self.core.info.key_updates_received += 1;
+            if requested && !self.core.sent_close {
+                self.core.send_key_update(false)?;
+            }
+            return Ok(());
+        }
+        let state = std::mem::replace(&mut self.state, State::Failed);
+        self.state = state.handle(&mut self.core, typ, msg)?;
+        Ok(())
+    }
+
+    /// Moves everything queued for the client into `out`.
+    pub fn write_tls(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.core.out);
+    }
+
+    /// Everything queued for the client.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.core.out)
+    }
+
+    pub fn has_output(&self) -> bool {
+        !self.core.out.is_empty()
+    }
+
+    fn check_usable(&self) -> Result<(), Error> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if !self.core.info.handshake_finished {
+            return Err(Error::InvalidState("handshake not finished"));
+        }
+        Ok(())
+    }
+
+    /// Encrypts application data for the client. Queued ticket requests go out first, as a
+    /// write of any length (including 0) flushes them.
+    pub fn send_application_data(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.check_usable()?;
+        if self.core.sent_close {
+            return Err(Error::InvalidState("close_notify already sent"));
+        }
+        self.flush_ticket_requests()?;
+        if !data.is_empty() {
+            self.core.send(content::APPLICATION_DATA, data)?;
+        }
+        Ok(())
+    }
+
+    /// Takes the application data received so far.
+    pub fn recv_application_data(&mut self) -> Vec<u8> {
+        let data = std::mem::take(&mut self.core.app_in);
+        if !self.core.inbuf.is_empty() && self.error.is_none() {
+            // Records held back by the buffering limit.
+            let _ = self.process();
+        }
+        data
+    }
+
+    /// Queues a close_notify alert.
+    pub fn send_close_notify(&mut self) {
+        if !self.core.sent_close && self.error.is_none() {
+            self.core.sent_close = true;
+            self.core.send_alert(AlertDescription::CloseNotify);
+        }
+    }
+
+    /// Sends a KeyUpdate and moves to the next sending key; `request_peer` asks the client to
+    /// update its sending key too.
+    pub fn send_key_update(&mut self, request_peer: bool) -> Result<(), Error> {
+        self.check_usable()?;
+        if self.core.sent_close {
+            return Err(Error::InvalidState("close_notify already sent"));
+        }
+        self.core.send_key_update(request_peer)
+    }
+
+    /// Writes one NewSessionTicket now (handshake must be finished).
+    pub fn send_ticket_now(&mut self) -> Result<(), Error> {
+        self.check_usable()?;
+        match &self.state {
+            State::Established(est) => est.issue_ticket(&mut self.core),
+            _ => Err(Error::InvalidState("not in a state to issue tickets")),
+        }
+    }
+
+    /// Queues a ticket request (OpenSSL's `SSL_new_session_ticket`); false before the
+    /// handshake finished or while post-handshake auth is in progress.
+    pub fn new_session_ticket(&mut self) -> bool {
+        if self.error.is_some() || !matches!(self.state, State::Established(_)) {
+            return false;
+        }
+        self.core.tickets.queued += 1;
+        true
+    }
+
+    /// Sends the tickets queued requests call for, per [`TicketPolicy::flush_count`].
+    pub fn flush_ticket_requests(&mut self) -> Result<u64, Error> {
+        if self.core.tickets.queued == 0 {
+            return Ok(0);
+        }
+        let State::Established(est) = &self.state else {
+            return Ok(0);
+        };
+        let n = self.core.tickets.flush_count(est.resumed);
+        self.core.tickets.queued = 0;
+        for _ in 0..n {
+            est.issue_ticket(&mut self.core)?;
+        }
+        Ok(n)
+    }
+
+    /// Starts post-handshake client authentication (client must have offered it).
+    pub fn request_client_auth(&mut self) -> Result<(), Error> {
+        self.check_usable()?;
+        if !self.core.info.client_offered_pha {
+            return Err(Error::InvalidState(
+                "client did not offer post_handshake_auth",
+            ));
+        }
+        match std::mem::replace(&mut self.state, State::Failed) {
+            State::Established(est) => match est.request_client_auth(&mut self.core) {
+                Ok(s) => {
+                    self.state = s;
+                    Ok(())
+                }
+                Err(e) => Err(self.fail(e)),
+            },
+            other => {
+                self.state = other;
+                Err(Error::InvalidState("client auth already in progress"))
+            }
+        }
+    }
+
+    /// OpenSSL-style N for this connection.
+    pub fn set_num_tickets(&mut self, n: u64) {
+        self.core.tickets.num_tickets = n;
+    }
+
+    pub fn num_tickets(&self) -> u64 {
+        self.core.tickets.num_tickets
+    }
+
+    /// NewSessionTicket messages written on this connection.
+    pub fn tickets_written(&self) -> u64 {
+        self.core.tickets.written
+    }
+
+    pub fn ticket_policy(&self) -> &TicketPolicy {
+        &self.core.tickets
+    }
+
+    pub fn is_handshake_finished(&self) -> bool {
+        self.core.info.handshake_finished
+    }
+
+    pub fn is_resumed(&self) -> bool {
+        self.core.info.resumed
+    }
+
+    pub fn info(&self) -> &HandshakeInfo {
+        &self.core.info
+    }
+
+    pub fn negotiated_suite(&self) -> Option<&'static CipherSuite> {
+        self.core.info.suite
+    }
+
+    pub fn negotiated_group(&self) -> Option<NamedGroup> {
+        self.core.info.group
+    }
+
+    /// Whether the client sent close_notify.
+    pub fn peer_closed(&self) -> bool {
+        self.core.peer_closed
+    }
+
+    /// Whether post-handshake client auth is waiting for the client.
+    pub fn is_client_auth_pending(&self) -> bool {
+        matches!(
+            self.state,
+            State::ExpectPhaCertificate(_)
+                | State::ExpectPhaCertificateVerify(_)
+                | State::ExpectPhaFinished(_)
+        )
+    }
+
+    /// The fatal error that ended the connection, if any.
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+}

@@ -1,0 +1,591 @@
+//! The server's handshake states, one type each. A state consumes one handshake message and
+//! returns the next state; everything it sends goes through [`Core`].
+
+use super::conn::Core;
+use super::error::Error;
+use super::key_schedule::{derive_secret, finished_mac, verify_finished, Schedule, Transcript};
+use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, PSK_DHE_KE, TLS13};
+use super::record::RecordCipher;
+use super::suites::{CipherSuite, NamedGroup, ECDSA_SECP256R1_SHA256};
+use ring::agreement;
+
+/// Signature schemes accepted from a client certificate in post-handshake auth.
+pub(crate) const CLIENT_SIG_SCHEMES: [u16; 5] = [0x0403, 0x0503, 0x0804, 0x0805, 0x0807];
+
+pub(crate) enum State {
+    ExpectClientHello(ExpectClientHello),
+    ExpectSecondClientHello(Box<ExpectSecondClientHello>),
+    ExpectFinished(Box<ExpectFinished>),
+    Established(Box<Established>),
+    ExpectPhaCertificate(Box<ExpectPhaCertificate>),
+    ExpectPhaCertificateVerify(Box<ExpectPhaCertificateVerify>),
+    ExpectPhaFinished(Box<ExpectPhaFinished>),
+    Failed,
+}
+
+impl State {
+    pub(crate) fn handle(self, core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        let body = &msg[4..];
+        match self {
+            State::ExpectClientHello(s) => s.handle(core, typ, msg),
+            State::ExpectSecondClientHello(s) => s.handle(core, typ, msg),
+            State::ExpectFinished(s) => s.handle(core, typ, msg),
+            State::Established(s) => s.handle(core, typ, body),
+            State::ExpectPhaCertificate(s) => s.handle(core, typ, msg),
+            State::ExpectPhaCertificateVerify(s) => s.handle(core, typ, msg),
+            State::ExpectPhaFinished(s) => s.handle(core, typ, msg),
+            State::Failed => Err(Error::InvalidState("connection failed")),
+        }
+    }
+
+    /// Whether a `change_cipher_spec` record may arrive now (after the first ClientHello and
+    /// before the client's Finished).
+    pub(crate) fn ccs_allowed(&self) -> bool {
+        matches!(
+            self,
+            State::ExpectSecondClientHello(_) | State::ExpectFinished(_)
+        )
+    }
+}
+
+fn check_versions(ch: &ClientHello) -> Result<(), Error> {
+    match &ch.supported_versions {
+        Some(v) if v.contains(&TLS13) => Ok(()),
+        _ => Err(Error::ProtocolVersion),
+    }
+}
+
+fn check_compression(ch: &ClientHello) -> Result<(), Error> {
+    if ch.compression_methods != [0] {
+        return Err(Error::IllegalParameter(
+            "compression methods must be [null]",
+        ));
+    }
+    Ok(())
+}
+
+/// Key shares: at most one per group, only for groups in supported_groups.
+fn check_key_shares(ch: &ClientHello) -> Result<(), Error> {
+    let (Some(shares), Some(groups)) = (&ch.key_shares, &ch.supported_groups) else {
+        return Ok(());
+    };
+    for (i, (g, _)) in shares.iter().enumerate() {
+        if shares[..i].iter().any(|(h, _)| h == g) {
+            return Err(Error::IllegalParameter("two key shares for one group"));
+        }
+        if !groups.contains(g) {
+            return Err(Error::IllegalParameter("key share for a group not offered"));
+        }
+    }
+    Ok(())
+}
+
+fn message_hash(suite: &CipherSuite, ch1: &[u8]) -> Vec<u8> {
+    let h = ring::digest::digest(suite.digest, ch1);
+    msgs::handshake(hs::MESSAGE_HASH, h.as_ref())
+}
+
+/// Waiting for the first ClientHello.
+pub(crate) struct ExpectClientHello;
+
+impl ExpectClientHello {
+    fn handle(self, core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        if typ != hs::CLIENT_HELLO {
+            return Err(Error::UnexpectedMessage("expected ClientHello"));
+        }
+        let ch = ClientHello::decode(&msg[4..])?;
+        check_versions(&ch)?;
+        check_compression(&ch)?;
+        if ch.cookie.is_some() {
+            return Err(Error::IllegalParameter("cookie in initial ClientHello"));
+        }
+        if ch.psk.is_some() && ch.psk_modes.is_none() {
+            return Err(Error::MissingExtension(
+                "pre_shared_key without psk_key_exchange_modes",
+            ));
+        }
+        if ch.supported_groups.is_some() != ch.key_shares.is_some() {
+            return Err(Error::MissingExtension(
+                "supported_groups and key_share go together",
+            ));
+        }
+        if ch.psk.is_none() && ch.signature_algorithms.is_none() {
+            return Err(Error::MissingExtension("signature_algorithms"));
+        }
+        if ch.supported_groups.is_none() {
+            return Err(Error::MissingExtension("supported_groups"));
+        }
+        let suite = core
+            .config
+            .suites
+            .iter()
+            .copied()
+            .find(|s| ch.cipher_suites.contains(&s.id))
+            .ok_or(Error::HandshakeFailure("no common cipher suite"))?;
+        check_key_shares(&ch)?;
+        let offered_groups = ch.supported_groups.as_deref().unwrap_or_default();
+        let shares = ch.key_shares.as_deref().unwrap_or_default();
+        // A group the client already sent a share for, else the first mutually supported one.
+        let with_share = core
+            .config
+            .groups
+            .iter()
+            .copied()
+            .find(|g| shares.iter().any(|(id, _)| *id == g.id()));
+        if let Some(group) = with_share {
+            return complete_client_hello(core, &ch, msg, suite, group, None);
+        }
+        let group = core
+            .config
+            .groups
+            .iter()
+            .copied()
+            .find(|g| offered_groups.contains(&g.id()))
+            .ok_or(Error::HandshakeFailure("no common group"))?;
+        if !core.hs_buf.is_empty() {
+            return Err(Error::UnexpectedMessage("data after ClientHello"));
+        }
+        // HelloRetryRequest (RFC 8446 4.1.4).
+        let cookie: [u8; 32] = core.rng.array();
+        let hrr = ServerHello {
+            random: HRR_RANDOM,
+            session_id: &ch.session_id,
+            suite: suite.id,
+            key_share: Some((group.id(), &[])),
+            psk_index: None,
+            cookie: Some(&cookie),
+        }
+        .encode();
+        let mut transcript = Transcript::new(suite);
+        transcript.add(&message_hash(suite, msg));
+        transcript.add(&hrr);
+        core.send_handshake(&hrr)?;
+        if !ch.session_id.is_empty() {
+            core.send_ccs();
+        }
+        core.info.hrr = true;
+        core.skip_plain_app_data = ch.early_data;
+        Ok(State::ExpectSecondClientHello(Box::new(
+            ExpectSecondClientHello {
+                suite,
+                group,
+                session_id: ch.session_id,
+                cookie: cookie.to_vec(),
+                transcript,
+            },
+        )))
+    }
+}
+
+/// HelloRetryRequest sent; waiting for the updated ClientHello.
+pub(crate) struct ExpectSecondClientHello {
+    suite: &'static CipherSuite,
+    group: NamedGroup,
+    session_id: Vec<u8>,
+    cookie: Vec<u8>,
+    transcript: Transcript,
+}
+
+impl ExpectSecondClientHello {
+    fn handle(self, core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        if typ != hs::CLIENT_HELLO {
+            return Err(Error::UnexpectedMessage("expected second ClientHello"));
+        }
+        core.skip_plain_app_data = false;
+        let ch = ClientHello::decode(&msg[4..])?;
+        check_versions(&ch)?;
+        check_compression(&ch)?;
+        if !ch.cipher_suites.contains(&self.suite.id) {
+            return Err(Error::IllegalParameter(
+                "selected suite withdrawn after HRR",
+            ));
+        }
+        if ch.session_id != self.session_id {
+            return Err(Error::IllegalParameter("session id changed after HRR"));
+        }
+        match &ch.cookie {
+            None => return Err(Error::MissingExtension("cookie not echoed")),
+            Some(c) if *c != self.cookie => return Err(Error::IllegalParameter("wrong cookie")),
+            Some(_) => {}
+        }
+        if ch.early_data {
+            return Err(Error::IllegalParameter("early_data after HRR"));
+        }
+        if ch.psk.is_some() && ch.psk_modes.is_none() {
+            return Err(Error::MissingExtension(
+                "pre_shared_key without psk_key_exchange_modes",
+            ));
+        }
+        match &ch.supported_groups {
+            Some(g) if g.contains(&self.group.id()) => {}
+            Some(_) => return Err(Error::IllegalParameter("HRR group withdrawn")),
+            None => return Err(Error::MissingExtension("supported_groups")),
+        }
+        match ch.key_shares.as_deref() {
+            Some([(g, _)]) if *g == self.group.id() => {}
+            Some(_) => return Err(Error::IllegalParameter("wrong key share after HRR")),
+            None => return Err(Error::MissingExtension("key_share")),
+        }
+        if ch.psk.is_none() && ch.signature_algorithms.is_none() {
+            return Err(Error::MissingExtension("signature_algorithms"));
+        }
+        complete_client_hello(
+            core,
+            &ch,
+            msg,
+            self.suite,
+            self.group,
+            Some(self.transcript),
+        )
+    }
+}
+
+/// Picks an offered ticket the server accepts: (identity index, PSK).
+fn choose_psk(core: &Core, ch: &ClientHello, suite: &CipherSuite) -> Option<(usize, Vec<u8>)> {
+    let offer = ch.psk.as_ref()?;
+    if !ch.psk_modes.as_ref()?.contains(&PSK_DHE_KE) {
+        return None;
+    }
+    for (i, (identity, obfuscated_age)) in offer.identities.iter().enumerate().take(8) {
+        let Some(t) = core.config.ticket_key.open(identity) else {
+            continue;
+        };
+        match CipherSuite::by_id(t.suite) {
+            Some(s) if s.digest == suite.digest && t.psk.len() == suite.hash_len() => {}
+            _ => continue,
+        }
+        let server_age = core.now_ms.saturating_sub(t.issued_ms);
+        if server_age > u64::from(t.lifetime_s) * 1000 {
+            continue;
+        }
+        let client_age = u64::from(obfuscated_age.wrapping_sub(t.age_add));
+        if client_age.abs_diff(server_age) > core.config.ticket_age_tolerance_ms {
+            continue;
+        }
+        return Some((i, t.psk));
+    }
+    None
+}
+
+/// The rest of a ClientHello that needs no retry: ServerHello and the server's first flight.
+fn complete_client_hello(
+    core: &mut Core,
+    ch: &ClientHello,
+    msg: &[u8],
+    suite: &'static CipherSuite,
+    group: NamedGroup,
+    transcript: Option<Transcript>,
+) -> Result<State, Error> {
+    let hrr_sent = transcript.is_some();
+    let mut transcript = transcript.unwrap_or_else(|| Transcript::new(suite));
+    let client_share = ch
+        .key_shares
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|(g, _)| *g == group.id())
+        .map(|(_, k)| k.as_slice())
+        .ok_or(Error::Internal("selected group has no share"))?;
+    if !group.share_well_formed(client_share) {
+        return Err(Error::IllegalParameter("malformed key share"));
+    }
+
+    // Resumption: first acceptable ticket, then its binder.
+    if let Some(offer) = &ch.psk {
+        if offer.identities.len() != offer.binders.len() {
+            return Err(Error::IllegalParameter(
+                "PSK identities and binders differ in number",
+            ));
+        }
+    }
+    let psk = choose_psk(core, ch, suite);
+    let mut schedule = Schedule::new(suite, psk.as_ref().map(|(_, p)| p.as_slice()));
+    if let (Some((index, _)), Some(offer)) = (&psk, &ch.psk) {
+        let truncated = &msg[..4 + offer.binders_offset];
+        let hash = transcript.hash_with(truncated);
+        if !verify_finished(suite, &schedule.binder_key(), &hash, &offer.binders[*index]) {
+            return Err(Error::DecryptError("PSK binder does not verify"));
+        }
+    }
+    let resumed = psk.is_some();
+    if !resumed {
+        match &ch.signature_algorithms {
+            None => return Err(Error::MissingExtension("signature_algorithms")),
+            Some(s) if !s.contains(&ECDSA_SECP256R1_SHA256) => {
+                return Err(Error::HandshakeFailure("client cannot verify ECDSA P-256"))
+            }
+            Some(_) => {}
+        }
+    }
+    transcript.add(msg);
+
+    // Key exchange.
+    let rand = ring::rand::SystemRandom::new();
+    let private = agreement::EphemeralPrivateKey::generate(group.agreement(), &rand)
+        .map_err(|_| Error::Internal("key generation failed"))?;
+    let public = private
+        .compute_public_key()
+        .map_err(|_| Error::Internal("public key"))?;
+    let shared = agreement::agree_ephemeral(
+        private,
+        &agreement::UnparsedPublicKey::new(group.agreement(), client_share),
+        |s| s.to_vec(),
+    )
+    .map_err(|_| Error::IllegalParameter("invalid key share"))?;
+
+    if !core.hs_buf.is_empty() {
+        return Err(Error::UnexpectedMessage("data after ClientHello"));
+    }
+    let random: [u8; 32] = core.rng.array();
+    let sh = ServerHello {
+        random,
+        session_id: &ch.session_id,
+        suite: suite.id,
+        key_share: Some((group.id(), public.as_ref())),
+        psk_index: psk.as_ref().map(|(i, _)| *i as u16),
+        cookie: None,
+    }
+    .encode();
+    transcript.add(&sh);
+    core.send_handshake(&sh)?;
+    if !ch.session_id.is_empty() && !hrr_sent {
+        core.send_ccs();
+    }
+
+    schedule.input_ecdhe(&shared);
+    let hash = transcript.hash();
+    let c_hs = derive_secret(suite, &schedule.handshake, b"c hs traffic", &hash);
+    let s_hs = derive_secret(suite, &schedule.handshake, b"s hs traffic", &hash);
+    core.write_cipher = Some(RecordCipher::new(suite, &s_hs));
+    core.set_read_cipher(RecordCipher::new(suite, &c_hs))?;
+    if ch.early_data {
+        // Early data is never accepted: skip records that do not decrypt (RFC 8446 4.2.10).
+        core.early_data_skip_budget = super::conn::MAX_EARLY_DATA_SKIP;
+    }
+
+    let mut flight = msgs::encrypted_extensions();
+    transcript.add(&flight);
+    if !resumed {
+        let cert = msgs::certificate(&[], &core.config.cert_chain);
+        transcript.add(&cert);
+        let content = msgs::signed_content(true, &transcript.hash());
+        let sig = core
+            .config
+            .signing_key
+            .sign(&rand, &content)
+            .map_err(|_| Error::Internal("signing failed"))?;
+        let cv = msgs::certificate_verify(ECDSA_SECP256R1_SHA256, sig.as_ref());
+        transcript.add(&cv);
+        flight.extend_from_slice(&cert);
+        flight.extend_from_slice(&cv);
+    }
+    let fin = msgs::finished(&finished_mac(suite, &s_hs, &transcript.hash()));
+    transcript.add(&fin);
+    flight.extend_from_slice(&fin);
+    core.send_handshake(&flight)?;
+
+    let hash = transcript.hash();
+    let c_ap = derive_secret(suite, &schedule.master, b"c ap traffic", &hash);
+    let s_ap = derive_secret(suite, &schedule.master, b"s ap traffic", &hash);
+    core.write_cipher = Some(RecordCipher::new(suite, &s_ap));
+    core.info.suite = Some(suite);
+    core.info.group = Some(group);
+    core.info.resumed = resumed;
+    core.info.client_offered_pha = ch.post_handshake_auth;
+    core.info.server_name = ch.server_name.clone();
+    Ok(State::ExpectFinished(Box::new(ExpectFinished {
+        suite,
+        master: schedule.master,
+        c_hs,
+        c_ap,
+        transcript,
+        resumed,
+    })))
+}
+
+/// Server flight sent; waiting for the client's Finished.
+pub(crate) struct ExpectFinished {
+    suite: &'static CipherSuite,
+    master: Vec<u8>,
+    c_hs: Vec<u8>,
+    c_ap: Vec<u8>,
+    transcript: Transcript,
+    resumed: bool,
+}
+
+impl ExpectFinished {
+    fn handle(mut self, core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        if typ != hs::FINISHED {
+            return Err(Error::UnexpectedMessage("expected Finished"));
+        }
+        let body = &msg[4..];
+        if body.len() != self.suite.hash_len() {
+            return Err(Error::Decode("Finished has the wrong length"));
+        }
+        if !verify_finished(self.suite, &self.c_hs, &self.transcript.hash(), body) {
+            return Err(Error::DecryptError("client Finished does not verify"));
+        }
+        self.transcript.add(msg);
+        let res_master = derive_secret(
+            self.suite,
+            &self.master,
+            b"res master",
+            &self.transcript.hash(),
+        );
+        core.set_read_cipher(RecordCipher::new(self.suite, &self.c_ap))?;
+        core.info.handshake_finished = true;
+        core.early_data_skip_budget = 0;
+        let est = Established {
+            suite: self.suite,
+            res_master,
+            transcript: self.transcript,
+            resumed: self.resumed,
+        };
+        // End-of-handshake tickets: N re-read before each one.
+        while core.tickets.handshake_wants_another(est.resumed) {
+            est.issue_ticket(core)?;
+        }
+        Ok(State::Established(Box::new(est)))
+    }
+}
+
+/// Handshake complete: application data, KeyUpdate, tickets, post-handshake auth.
+pub(crate) struct Established {
+    pub(crate) suite: &'static CipherSuite,
+    res_master: Vec<u8>,
+    /// All handshake messages through the client's Finished (the context for PHA).
+    transcript: Transcript,
+    pub(crate) resumed: bool,
+}
+
+impl Established {
+    fn handle(self, _core: &mut Core, typ: u8, _body: &[u8]) -> Result<State, Error> {
+        // KeyUpdate is handled by the connection before states see a message.
+        Err(match typ {
+            hs::CERTIFICATE | hs::CERTIFICATE_VERIFY | hs::FINISHED => {
+                Error::UnexpectedMessage("client auth message without CertificateRequest")
+            }
+            _ => Error::UnexpectedMessage("unexpected post-handshake message"),
+        })
+    }
+
+    /// Writes one NewSessionTicket now.
+    pub(crate) fn issue_ticket(&self, core: &mut Core) -> Result<(), Error> {
+        core.write_ticket(self.suite, &self.res_master)
+    }
+
+    /// Sends a CertificateRequest and waits for the client's answer.
+    pub(crate) fn request_client_auth(self: Box<Self>, core: &mut Core) -> Result<State, Error> {
+        let context: [u8; 8] = core.rng.array();
+        let cr = msgs::certificate_request(&context, &CLIENT_SIG_SCHEMES);
+        let mut transcript = self.transcript.clone();
+        transcript.add(&cr);
+        core.send_handshake(&cr)?;
+        Ok(State::ExpectPhaCertificate(Box::new(
+            ExpectPhaCertificate {
+                est: self,
+                context: context.to_vec(),
+                transcript,
+            },
+        )))
+    }
+}
+
+/// CertificateRequest sent after the handshake; waiting for the client's Certificate.
+pub(crate) struct ExpectPhaCertificate {
+    est: Box<Established>,
+    context: Vec<u8>,
+    transcript: Transcript,
+}
+
+impl ExpectPhaCertificate {
+    fn handle(mut self, core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        if typ != hs::CERTIFICATE {
+            return Err(Error::UnexpectedMessage("expected client Certificate"));
+        }
+        let (context, chain) = msgs::decode_certificate(&msg[4..])?;
+        if context != self.context {
+            return Err(Error::IllegalParameter("wrong certificate_request_context"));
+        }
+        self.transcript.add(msg);
+        if chain.is_empty() {
+            if core.config.require_client_cert {
+                return Err(Error::CertificateRequired);
+            }
+            return Ok(State::ExpectPhaFinished(Box::new(ExpectPhaFinished {
+                est: self.est,
+                transcript: self.transcript,
+                chain,
+            })));
+        }
+        super::pha::verify_chain(&core.config.client_auth_roots, &chain, core.now_ms)?;
+        Ok(State::ExpectPhaCertificateVerify(Box::new(
+            ExpectPhaCertificateVerify {
+                est: self.est,
+                transcript: self.transcript,
+                chain,
+            },
+        )))
+    }
+}
+
+/// Client certificate received; waiting for its CertificateVerify.
+pub(crate) struct ExpectPhaCertificateVerify {
+    est: Box<Established>,
+    transcript: Transcript,
+    chain: Vec<Vec<u8>>,
+}
+
+impl ExpectPhaCertificateVerify {
+    fn handle(mut self, _core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        if typ != hs::CERTIFICATE_VERIFY {
+            return Err(Error::UnexpectedMessage(
+                "expected client CertificateVerify",
+            ));
+        }
+        let (scheme, sig) = msgs::decode_certificate_verify(&msg[4..])?;
+        if !CLIENT_SIG_SCHEMES.contains(&scheme) {
+            return Err(Error::IllegalParameter("signature scheme not requested"));
+        }
+        let content = msgs::signed_content(false, &self.transcript.hash());
+        super::pha::verify_signature(&self.chain[0], scheme, &content, &sig)?;
+        self.transcript.add(msg);
+        Ok(State::ExpectPhaFinished(Box::new(ExpectPhaFinished {
+            est: self.est,
+            transcript: self.transcript,
+            chain: self.chain,
+        })))
+    }
+}
+
+/// Waiting for the client's Finished that closes post-handshake auth.
+pub(crate) struct ExpectPhaFinished {
+    est: Box<Established>,
+    transcript: Transcript,
+    chain: Vec<Vec<u8>>,
+}
+
+impl ExpectPhaFinished {
+    fn handle(self, core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        if typ != hs::FINISHED {
+            return Err(Error::UnexpectedMessage("expected client Finished"));
+        }
+        let suite = self.est.suite;
+        let body = &msg[4..];
+        if body.len() != suite.hash_len() {
+            return Err(Error::Decode("Finished has the wrong length"));
+        }
+        let base = core.read_secret().ok_or(Error::Internal("no read key"))?;
+        if !verify_finished(suite, &base, &self.transcript.hash(), body) {
+            return Err(Error::DecryptError("client Finished does not verify"));
+        }
+        core.info.peer_certificates = self.chain;
+        core.info.client_auth_completed += 1;
+        // Like OpenSSL: the sent count restarts, then N (or min(N, 1)) tickets go out.
+        core.tickets.reset_sent();
+        while core.tickets.handshake_wants_another(self.est.resumed) {
+            self.est.issue_ticket(core)?;
+        }
+        Ok(State::Established(self.est))
+    }
+}

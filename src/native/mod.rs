@@ -1,0 +1,31 @@
+//! The project's own TLS 1.3 server (RFC 8446), sans-IO, on `ring`.
+//!
+//! Layout: [`codec`] and [`msgs`] encode and decode; [`record`] protects records;
+//! [`key_schedule`] derives secrets; [`handshake`] holds one type per handshake state;
+//! [`ticket`] seals stateless tickets; [`tickets`] decides how many to send; [`conn`] ties it
+//! together as [`ServerConnection`].
+
+pub mod codec;
+pub mod config;
+pub mod conn;
+pub mod error;
+pub mod fuzz;
+mod handshake;
+pub mod key_schedule;
+pub mod msgs;
+mod pha;
+pub mod pki;
+pub mod record;
+pub mod rng;
+pub mod suites;
+pub mod ticket;
+pub mod tickets;
+
+pub use config::{ConfigError, ServerConfig};
+pub use conn::{HandshakeInfo, ServerConnection};
+pub use error::{AlertDescription, Error};
+pub use suites::{CipherSuite, NamedGroup};
+pub use tickets::TicketPolicy;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,93 @@
+//! Stateless session tickets: the resumption state, AEAD-encrypted under the server's ticket key.
+
+use super::codec::{put_u16, put_u32, put_u64, with_len, Reader};
+use ring::aead;
+
+const AAD: &[u8] = b"ticketdiff native ticket v1";
+const VERSION: u8 = 1;
+
+/// What a ticket carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TicketState {
+    pub suite: u16,
+    pub psk: Vec<u8>,
+    pub age_add: u32,
+    pub issued_ms: u64,
+    pub lifetime_s: u32,
+}
+
+impl TicketState {
+    fn encode(&self) -> Vec<u8> {
+        let mut b = vec![VERSION];
+        put_u16(&mut b, self.suite);
+        with_len(&mut b, 1, |o| o.extend_from_slice(&self.psk));
+        put_u32(&mut b, self.age_add);
+        put_u64(&mut b, self.issued_ms);
+        put_u32(&mut b, self.lifetime_s);
+        b
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        let mut r = Reader::new(b);
+        if r.u8().ok()? != VERSION {
+            return None;
+        }
+        let t = TicketState {
+            suite: r.u16().ok()?,
+            psk: r.vec8().ok()?.to_vec(),
+            age_add: r.u32().ok()?,
+            issued_ms: r.u64().ok()?,
+            lifetime_s: r.u32().ok()?,
+        };
+        r.is_empty().then_some(t)
+    }
+}
+
+/// The AES-256-GCM key that seals tickets.
+pub struct TicketKey {
+    key: aead::LessSafeKey,
+}
+
+impl TicketKey {
+    pub fn new(key: [u8; 32]) -> Self {
+        TicketKey {
+            key: aead::LessSafeKey::new(
+                aead::UnboundKey::new(&aead::AES_256_GCM, &key).expect("32-byte key"),
+            ),
+        }
+    }
+
+    /// nonce (12 bytes) || ciphertext || tag. The nonce must be fresh per ticket.
+    pub fn seal(&self, state: &TicketState, nonce: [u8; 12]) -> Vec<u8> {
+        let mut buf = state.encode();
+        self.key
+            .seal_in_place_append_tag(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(AAD),
+                &mut buf,
+            )
+            .expect("ticket fits AEAD limits");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&buf);
+        out
+    }
+
+    /// The state inside a ticket this key sealed, or None for anything else.
+    pub fn open(&self, ticket: &[u8]) -> Option<TicketState> {
+        if ticket.len() < 12 + 16 {
+            return None;
+        }
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&ticket[..12]);
+        let mut buf = ticket[12..].to_vec();
+        let plain = self
+            .key
+            .open_in_place(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(AAD),
+                &mut buf,
+            )
+            .ok()?;
+        TicketState::decode(plain)
+    }
+}

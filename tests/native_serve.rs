@@ -1,0 +1,281 @@
+//! `openssl s_client` against the native server on loopback (the code behind `ticketdiff serve`).
+
+mod common;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn have_openssl() -> bool {
+    Command::new("openssl").arg("version").output().is_ok()
+}
+
+struct Server {
+    port: u16,
+    logs: Arc<Mutex<Vec<String>>>,
+    dir: PathBuf,
+}
+
+fn start_server(num_tickets: u64, name: &str) -> Server {
+    let pki = common::pki();
+    let dir = std::env::temp_dir().join(format!("ticketdiff-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ca.pem"), &pki.ca_pem).unwrap();
+    std::fs::write(dir.join("client.pem"), &pki.client_cert_pem).unwrap();
+    std::fs::write(dir.join("client.key"), &pki.client_key_pem).unwrap();
+    let cfg = pki.server_config([3u8; 32]).unwrap();
+    cfg.set_num_tickets(num_tickets);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let l2 = logs.clone();
+    std::thread::spawn(move || {
+        ticketdiff::serve::serve_listener(
+            listener,
+            Arc::new(cfg),
+            Arc::new(move |line| l2.lock().unwrap().push(line)),
+        )
+    });
+    Server { port, logs, dir }
+}
+
+struct Client {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Client {
+    fn start(port: u16, dir: &Path, extra: &[&str]) -> Client {
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+            .args(["-servername", "localhost", "-verify_return_error", "-msg"])
+            .arg("-CAfile")
+            .arg(dir.join("ca.pem"))
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn openssl");
+        let (tx, rx) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        std::thread::spawn(move || {
+            for l in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx2.send(l);
+            }
+        });
+        Client {
+            stdin: child.stdin.take(),
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits until `pred` holds on the lines seen so far (or 10 s pass).
+    fn wait_for(&mut self, what: &str, pred: impl Fn(&[String]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pred(&self.seen) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => panic!(
+                    "timed out waiting for {what}; output:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    fn send(&mut self, line: &str) {
+        let s = self.stdin.as_mut().unwrap();
+        s.write_all(line.as_bytes()).unwrap();
+        s.flush().unwrap();
+    }
+
+    fn quit(mut self) -> Vec<String> {
+        self.send("Q\n");
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.seen.extend(self.lines.try_iter());
+        self.seen
+    }
+}
+
+const NST_IN: &str = "<<< TLS 1.3, Handshake";
+
+fn tickets_received(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .filter(|l| l.starts_with(NST_IN) && l.ends_with("NewSessionTicket"))
+        .count()
+}
+
+#[test]
+fn s_client_full_then_resumed() {
+    if !have_openssl() {
+        eprintln!("SKIPPED: no `openssl` binary on PATH");
+        return;
+    }
+    let srv = start_server(2, "resume");
+    let sess = srv.dir.join("sess.pem");
+    let sess_s = sess.to_str().unwrap().to_string();
+
+    let mut c = Client::start(srv.port, &srv.dir, &["-sess_out", &sess_s]);
+    c.wait_for("2 tickets", |l| tickets_received(l) >= 2);
+    c.send("hello native\n");
+    c.wait_for("echo", |l| l.iter().any(|x| x == "hello native"));
+    // Client-initiated KeyUpdate with update_requested ('K'), then data still flows.
+    c.send("K\n");
+    c.wait_for("server KeyUpdate", |l| {
+        l.iter()
+            .any(|x| x.starts_with("<<< TLS 1.3, Handshake") && x.ends_with("KeyUpdate"))
+    });
+    c.send("after update\n");
+    c.wait_for("echo after update", |l| {
+        l.iter().any(|x| x == "after update")
+    });
+    // Server-initiated KeyUpdate and an on-demand ticket.
+    c.send("update\n");
+    c.wait_for("key updated", |l| l.iter().any(|x| x == "key updated"));
+    c.send("ticket\n");
+    c.wait_for("ticket sent", |l| l.iter().any(|x| x == "ticket sent"));
+    let lines = c.quit();
+    assert_eq!(tickets_received(&lines), 3, "{}", lines.join("\n"));
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("Verify return code: 0 (ok)")));
+    assert!(lines.iter().any(|l| l.starts_with("New, TLSv1.3")));
+
+    let c = Client::start(srv.port, &srv.dir, &["-sess_in", &sess_s]);
+    let mut c = c;
+    c.wait_for("1 ticket", |l| tickets_received(l) >= 1);
+    c.send("resumed\n");
+    c.wait_for("echo", |l| l.iter().any(|x| x == "resumed"));
+    let lines = c.quit();
+    assert!(
+        lines.iter().any(|l| l.starts_with("Reused, TLSv1.3")),
+        "{}",
+        lines.join("\n")
+    );
+    assert_eq!(tickets_received(&lines), 1);
+    std::thread::sleep(Duration::from_millis(100));
+    let logs = srv.logs.lock().unwrap().clone();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("handshake full") && l.contains("tickets=2")),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("handshake resumed") && l.contains("tickets=1")),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn s_client_post_handshake_auth() {
+    if !have_openssl() {
+        eprintln!("SKIPPED: no `openssl` binary on PATH");
+        return;
+    }
+    let srv = start_server(2, "pha");
+    let cert = srv.dir.join("client.pem");
+    let key = srv.dir.join("client.key");
+    let mut c = Client::start(
+        srv.port,
+        &srv.dir,
+        &[
+            "-enable_pha",
+            "-cert",
+            cert.to_str().unwrap(),
+            "-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    c.wait_for("2 tickets", |l| tickets_received(l) >= 2);
+    c.send("pha\n");
+    c.wait_for("auth", |l| l.iter().any(|x| x == "client authenticated"));
+    c.wait_for("2 more tickets", |l| tickets_received(l) >= 4);
+    let lines = c.quit();
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("<<< TLS 1.3, Handshake") && l.ends_with("CertificateRequest")));
+    assert_eq!(tickets_received(&lines), 4);
+    let logs = srv.logs.lock().unwrap().clone();
+    assert!(
+        logs.iter().any(|l| l.contains("post-handshake auth done")),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn s_client_hrr_and_suites() {
+    if !have_openssl() {
+        eprintln!("SKIPPED: no `openssl` binary on PATH");
+        return;
+    }
+    let srv = start_server(2, "hrr");
+    for suite in ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] {
+        // secp384r1 first: no share the server accepts, so HelloRetryRequest to X25519.
+        let mut c = Client::start(
+            srv.port,
+            &srv.dir,
+            &["-groups", "secp384r1:X25519", "-ciphersuites", suite],
+        );
+        c.wait_for("tickets", |l| tickets_received(l) >= 2);
+        let lines = c.quit();
+        assert!(
+            lines.iter().any(|l| l.contains(suite)),
+            "{}",
+            lines.join("\n")
+        );
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let logs = srv.logs.lock().unwrap().clone();
+    assert_eq!(
+        logs.iter().filter(|l| l.contains("hrr=true")).count(),
+        2,
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn curl_gets_a_response() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: no `curl` binary on PATH");
+        return;
+    }
+    let srv = start_server(2, "curl");
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--tlsv1.3", "--cacert"])
+        .arg(srv.dir.join("ca.pem"))
+        .arg(format!("https://localhost:{}/", srv.port))
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(body.contains("full handshake"), "{body}");
+}
