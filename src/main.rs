@@ -73,6 +73,15 @@ enum Command {
         /// Files or directories (default: corpus/ and diff/).
         paths: Vec<PathBuf>,
     },
+    /// Serve the native TLS 1.3 server on a TCP socket (for `openssl s_client`, curl, ...).
+    Serve {
+        /// Address to listen on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:4433")]
+        addr: std::net::SocketAddr,
+        /// Tickets issued after each full handshake (at most one after a resumption).
+        #[arg(long, default_value_t = 2)]
+        num_tickets: u64,
+    },
     /// Record the oracle's results in programs as `# expect` comments (after an OpenSSL upgrade,
     /// or for a new corpus program).
     Bless {
@@ -115,6 +124,13 @@ fn main() -> ExitCode {
             backend,
         } => cli::minimize(&file, output.as_deref(), backend.as_deref()),
         Command::Bless { files } => cli::bless(&files),
+        Command::Serve { addr, num_tickets } => match ticketdiff::serve::serve(addr, num_tickets) {
+            Ok(()) => cli::EXIT_OK,
+            Err(e) => {
+                eprintln!("ticketdiff serve: {e}");
+                cli::EXIT_ERROR
+            }
+        },
     };
     ExitCode::from(code)
 }
