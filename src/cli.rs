@@ -310,3 +310,19 @@ pub fn minimize(file: &Path, output: Option<&Path>, backend: Option<&str>) -> u8
     }
     EXIT_OK
 }
+
+/// `ticketdiff decode`.
+pub fn decode(file: &Path) -> u8 {
+    match std::fs::read(file) {
+        Ok(bytes) => {
+            let program = crate::fuzz::target::decode(&bytes);
+            println!("# {} decodes to:", file.display());
+            print!("{program}");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("ticketdiff: {}: cannot read: {e}", file.display());
+            EXIT_ERROR
+        }
+    }
+}

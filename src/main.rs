@@ -73,6 +73,9 @@ enum Command {
         /// Files or directories (default: corpus/ and diff/).
         paths: Vec<PathBuf>,
     },
+    /// Print the program a fuzzer input stands for (a `.tkt` text as itself, any other bytes as
+    /// the fuzz targets decode them), ready for `ticketdiff run`.
+    Decode { file: PathBuf },
     /// Serve the native TLS 1.3 server on a TCP socket (for `openssl s_client`, curl, ...).
     Serve {
         /// Address to listen on (loopback by default).
@@ -124,6 +127,7 @@ fn main() -> ExitCode {
             backend,
         } => cli::minimize(&file, output.as_deref(), backend.as_deref()),
         Command::Bless { files } => cli::bless(&files),
+        Command::Decode { file } => cli::decode(&file),
         Command::Serve { addr, num_tickets } => match ticketdiff::serve::serve(addr, num_tickets) {
             Ok(()) => cli::EXIT_OK,
             Err(e) => {

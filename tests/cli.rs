@@ -156,3 +156,26 @@ fn replay_rejects_a_malformed_expectation_with_its_line() {
     assert!(text(&out).0.contains("p.tkt:2:"), "{}", text(&out).0);
     assert!(text(&out).0.contains("unknown field `tickets`"));
 }
+
+#[test]
+fn decode_prints_the_program_an_input_stands_for() {
+    let dir = scratch("decode");
+    std::fs::write(dir.join("p.tkt"), "connect # c\nhandshake\n").unwrap();
+    std::fs::write(
+        dir.join("raw.bin"),
+        [0xffu8, 0x00, 0x13, 0x37, 0x42, 0x99, 0x01],
+    )
+    .unwrap();
+    let out = ticketdiff(&["decode", "p.tkt"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out).0, "# p.tkt decodes to:\nconnect\nhandshake\n");
+    let out = ticketdiff(&["decode", "raw.bin"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    let printed = text(&out).0;
+    let program = printed.split_once('\n').unwrap().1;
+    ticketdiff::program::parse(program).expect("decoded bytes print as a valid program");
+    assert_eq!(
+        ticketdiff(&["decode", "missing.bin"], &dir).status.code(),
+        Some(2)
+    );
+}
