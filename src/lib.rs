@@ -19,6 +19,7 @@ pub mod openssl_ffi;
 pub mod pki;
 pub mod program;
 pub mod replay;
+pub mod report;
 pub mod runner;
 pub mod store;
 pub mod table;
