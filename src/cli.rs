@@ -326,3 +326,50 @@ pub fn decode(file: &Path) -> u8 {
         }
     }
 }
+
+/// The formats of `ticketdiff report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Json,
+}
+
+/// `ticketdiff report`: 0 on success, 2 on an input error (naming the file).
+pub fn report(
+    dir: &Path,
+    format: ReportFormat,
+    hits: Option<&Path>,
+    baseline: Option<&Path>,
+) -> u8 {
+    let hits = match hits {
+        None => None,
+        Some(path) => {
+            let parsed = std::fs::read_to_string(path)
+                .map_err(|e| format!("{}: cannot read: {e}", path.display()))
+                .and_then(|text| crate::report::parse_hits(&text, &path.display().to_string()));
+            match parsed {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    eprintln!("ticketdiff: {e}");
+                    return EXIT_ERROR;
+                }
+            }
+        }
+    };
+    match crate::report::build(dir, hits.as_ref(), baseline) {
+        Ok(r) => {
+            use std::io::Write;
+            let text = match format {
+                ReportFormat::Markdown => crate::report::markdown(&r),
+                ReportFormat::Json => crate::report::json(&r) + "\n",
+            };
+            // A closed pipe (`| head`) is not an error of the report.
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("ticketdiff: {e}");
+            EXIT_ERROR
+        }
+    }
+}

@@ -21,6 +21,7 @@ pub mod openssl_ffi;
 pub mod pki;
 pub mod program;
 pub mod replay;
+pub mod report;
 pub mod runner;
 pub mod serve;
 pub mod store;

@@ -85,6 +85,22 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         num_tickets: u64,
     },
+    /// Summarize a directory of saved divergences (default `diff/`): signature, backend and
+    /// versions, first divergent op, oracle vs other value, hits, first found, the program.
+    Report {
+        /// The directory (default: `diff`).
+        #[arg(default_value = "diff")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = cli::ReportFormat::Markdown)]
+        format: cli::ReportFormat,
+        /// Hits per signature: the output of `ticketdiff fuzz --json`, or {"SIGNATURE": N}.
+        #[arg(long, value_name = "FILE")]
+        hits: Option<PathBuf>,
+        /// Mark signatures not saved in this directory (e.g. the repository's `diff/`) as new.
+        #[arg(long, value_name = "DIR")]
+        baseline: Option<PathBuf>,
+    },
     /// Record the oracle's results in programs as `# expect` comments (after an OpenSSL upgrade,
     /// or for a new corpus program).
     Bless {
@@ -135,6 +151,12 @@ fn main() -> ExitCode {
                 cli::EXIT_ERROR
             }
         },
+        Command::Report {
+            dir,
+            format,
+            hits,
+            baseline,
+        } => cli::report(&dir, format, hits.as_deref(), baseline.as_deref()),
     };
     ExitCode::from(code)
 }

@@ -179,3 +179,42 @@ fn decode_prints_the_program_an_input_stands_for() {
         Some(2)
     );
 }
+
+#[test]
+fn report_summarizes_diff_and_names_a_broken_entry() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = ticketdiff(&["report", "diff"], root);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let entries = std::fs::read_dir(root.join("diff")).unwrap().count();
+    let rows = stdout.lines().filter(|l| l.starts_with("| `")).count();
+    assert_eq!(rows, entries, "{stdout}");
+    assert!(stdout.contains("### Minimized programs"), "{stdout}");
+
+    let out = ticketdiff(&["report", "diff", "--format", "json"], root);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["signatures"].as_array().unwrap().len(), entries);
+
+    let dir = scratch("report");
+    std::fs::create_dir_all(dir.join("d")).unwrap();
+    std::fs::write(
+        dir.join("d/x.tkt"),
+        "# signature: rustls-x\n# backend: rustls\n# divergence: garbled\nconnect\n",
+    )
+    .unwrap();
+    let out = ticketdiff(&["report", "d"], &dir);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("d/x.tkt:3: "), "{stderr}");
+
+    std::fs::write(dir.join("hits.json"), "not json").unwrap();
+    let out = ticketdiff(&["report", "--hits", "hits.json", "d"], &dir);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("hits.json: not valid JSON"), "{stderr}");
+
+    let out = ticketdiff(&["report", "nope"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -18,11 +18,34 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-/// Where a target saves divergences: `TICKETDIFF_DIFF_DIR`, else `diff/` of this repository.
+/// The directory a packed target's known signatures ship in, next to the executable
+/// (`.clusterfuzzlite/build.sh` copies `diff/` there).
+pub const PACKED_DIFF_DIR: &str = "ticketdiff-diff";
+
+/// Where a target reads the known signatures from, and whether it saves new ones there:
+/// - `TICKETDIFF_DIFF_DIR` when set: read and saved;
+/// - else `ticketdiff-diff/` next to the executable when it exists (a target packed for
+///   ClusterFuzzLite or OSS-Fuzz): read only. Nothing is saved, so the crash a new signature
+///   causes reproduces when the service replays the input; its message carries the minimized
+///   program;
+/// - else `diff/` of this repository: read and saved.
+pub fn store_dir() -> (PathBuf, bool) {
+    if let Some(dir) = std::env::var_os("TICKETDIFF_DIFF_DIR") {
+        return (PathBuf::from(dir), true);
+    }
+    let packed = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join(PACKED_DIFF_DIR)))
+        .filter(|d| d.is_dir());
+    match packed {
+        Some(dir) => (dir, false),
+        None => (PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("diff"), true),
+    }
+}
+
+/// Where a target reads and saves divergences (see [`store_dir`]).
 pub fn diff_dir() -> PathBuf {
-    std::env::var_os("TICKETDIFF_DIFF_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("diff"))
+    store_dir().0
 }
 
 /// The backends a target compares: `TICKETDIFF_BACKENDS` (comma-separated), else all.
@@ -51,6 +74,8 @@ pub fn decode(data: &[u8]) -> Program {
 struct State {
     runner: Runner,
     dir: PathBuf,
+    /// Whether new divergences are saved in `dir`.
+    save: bool,
     known: HashSet<String>,
 }
 
@@ -62,7 +87,7 @@ fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
     STATE.with(|cell| {
         let mut slot = cell.borrow_mut();
         let state = slot.get_or_insert_with(|| {
-            let dir = diff_dir();
+            let (dir, save) = store_dir();
             let known = store::read_dir(&dir)
                 .into_iter()
                 .filter_map(Result::ok)
@@ -72,6 +97,7 @@ fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
                 runner: Runner::new(&backend_names())
                     .expect("TICKETDIFF_BACKENDS names known backends"),
                 dir,
+                save,
                 known,
             }
         });
@@ -100,6 +126,9 @@ pub fn run_input(data: &[u8], found_by: &str) {
             }
             let runner = &mut state.runner;
             let (small, divergence) = minimize_divergence(runner, &program, d);
+            if !state.save {
+                return Some((divergence, small, None));
+            }
             let oracle_version = runner.oracle().version();
             let saved = store::save(
                 &state.dir,
@@ -113,26 +142,31 @@ pub fn run_input(data: &[u8], found_by: &str) {
             );
             state.known.insert(key.clone());
             match saved {
-                Ok(Saved::New | Saved::Improved) => return Some((divergence, small)),
+                Ok(Saved::New | Saved::Improved) => {
+                    return Some((divergence, small, Some(state.dir.clone())))
+                }
                 Ok(Saved::Kept) => {}
                 Err(e) => eprintln!("ticketdiff: saving {key}: {e}"),
             }
         }
         None
     });
-    if let Some((d, small)) = new {
-        report(&d, &small);
+    if let Some((d, small, saved_in)) = new {
+        report(&d, &small, saved_in.as_deref());
     }
 }
 
 /// Panics through a function named for the signature's backend and field, then one named for
 /// its op (or `tickets`/`session`) and one for its direction, with the signature and reproducer
 /// in the message: the top frames differ between signatures.
-fn report(d: &Divergence, program: &Program) -> ! {
+fn report(d: &Divergence, program: &Program, saved_in: Option<&std::path::Path>) -> ! {
+    let saved = match saved_in {
+        Some(dir) => format!("saved in {}", dir.display()),
+        None => "(not saved: this target reads a packed diff/)".to_string(),
+    };
     let message = format!(
-        "ticketdiff: new divergence {}\n{d}\nminimized reproducer saved in {}:\n{program}",
-        d.signature,
-        diff_dir().display()
+        "ticketdiff: new divergence {}\n{d}\nminimized reproducer {saved}:\n{program}",
+        d.signature
     );
     let s = &d.signature;
     #[allow(clippy::unused_unit)]
