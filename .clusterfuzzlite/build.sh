@@ -2,7 +2,7 @@
 # Builds every cargo-fuzz target of ticketdiff into $OUT, for ClusterFuzzLite and OSS-Fuzz.
 #
 # The builder image sets SRC and OUT (and WORK, SANITIZER, CFLAGS, ...); outside it, set them
-# yourself (see docs/scale.md). Optional:
+# yourself (see "Running at scale" in README.md). Optional:
 #   TICKETDIFF_SRC      the checkout (default: $SRC/ticketdiff)
 #   TICKETDIFF_OPENSSL  `vendored` (default: OpenSSL 3 built from source and linked statically,
 #                       so a target runs on any runner image) or `system`
