@@ -233,7 +233,7 @@ pub fn fuzz(args: FuzzArgs) -> u8 {
     );
     let mut last = std::time::Instant::now();
     let result = crate::fuzz::fuzz(&options, stop, |shared| {
-        let line = crate::fuzz::render_status(shared);
+        let line = crate::fuzz::render_status(shared, options.jobs.max(1));
         if tty {
             eprint!("\r\x1b[2K{line}");
         } else if last.elapsed() >= Duration::from_secs(5) {

@@ -23,6 +23,9 @@ fn write_data(len: u64) -> &'static [u8] {
 pub struct Harness<S: Server> {
     server: S,
     client: ClientContext,
+    /// Time spent in the ops themselves (the TLS libraries' calls), as opposed to the
+    /// harness's own bookkeeping.
+    tls_time: std::time::Duration,
 }
 
 /// One live connection: both ends, and what has been seen of its handshake.
@@ -62,6 +65,7 @@ impl<S: Server> Harness<S> {
         Harness {
             server,
             client: ClientContext::new(),
+            tls_time: std::time::Duration::ZERO,
         }
     }
 
@@ -220,8 +224,14 @@ impl<S: Server> Backend for Harness<S> {
         })
     }
 
+    fn tls_time(&self) -> std::time::Duration {
+        self.tls_time
+    }
+
     fn run(&mut self, program: &Program) -> Trace {
+        let started = std::time::Instant::now();
         self.server.reset();
+        let mut in_ops = started.elapsed();
         let mut run = Run {
             conn: None,
             sessions: SharedSessionStore::default(),
@@ -230,7 +240,9 @@ impl<S: Server> Backend for Harness<S> {
         };
         let mut trace = Vec::with_capacity(program.len());
         for stmt in &program.stmts {
+            let op_started = std::time::Instant::now();
             let ret = self.step(&mut run, stmt.op);
+            in_ops += op_started.elapsed();
             let conn = run.conn.as_ref();
             trace.push(Step {
                 line: stmt.line,
@@ -241,7 +253,10 @@ impl<S: Server> Backend for Harness<S> {
                 resumed: conn.and_then(|c| c.resumed),
             });
         }
+        let closing = std::time::Instant::now();
         close(&mut run);
+        drop(run);
+        self.tls_time += in_ops + closing.elapsed();
         trace
     }
 }

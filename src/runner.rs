@@ -125,6 +125,16 @@ impl Runner {
         first_divergence(&oracle, &other.run(program), backend)
     }
 
+    /// Time spent inside the TLS libraries by every backend of this runner so far.
+    pub fn tls_time(&self) -> std::time::Duration {
+        self.oracle.tls_time()
+            + self
+                .others
+                .iter()
+                .map(|b| b.tls_time())
+                .sum::<std::time::Duration>()
+    }
+
     /// The oracle alone.
     pub fn oracle(&mut self) -> &mut dyn Backend {
         self.oracle.as_mut()

@@ -83,6 +83,10 @@ pub trait Backend {
     fn skip_reason(&self, program: &Program) -> Option<String>;
     /// Runs the program from a fresh context.
     fn run(&mut self, program: &Program) -> crate::trace::Trace;
+    /// Total time spent inside the TLS libraries' calls over every run so far.
+    fn tls_time(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// Every backend's name, the oracle first.

@@ -50,6 +50,8 @@ pub struct Shared {
     pub programs: AtomicU64,
     pub divergent: AtomicU64,
     pub skipped: AtomicU64,
+    /// Nanoseconds workers spent inside the TLS libraries.
+    pub tls_nanos: AtomicU64,
     known: Mutex<HashMap<String, Known>>,
     errors: Mutex<Vec<String>>,
     started: Instant,
@@ -164,12 +166,18 @@ impl Worker<'_> {
     }
 
     fn run(&mut self) {
+        let mut reported = self.runner.tls_time();
         while !self.done() {
             let program = self.pick();
             if program.is_empty() || check_bounds(&program).is_err() {
                 continue;
             }
             self.one(program);
+            let now = self.runner.tls_time();
+            self.shared
+                .tls_nanos
+                .fetch_add((now - reported).as_nanos() as u64, Ordering::Relaxed);
+            reported = now;
         }
     }
 
@@ -272,6 +280,7 @@ pub fn fuzz(
         programs: AtomicU64::new(0),
         divergent: AtomicU64::new(0),
         skipped: AtomicU64::new(0),
+        tls_nanos: AtomicU64::new(0),
         known: Mutex::new(HashMap::new()),
         errors: Mutex::new(Vec::new()),
         started: Instant::now(),
@@ -337,8 +346,12 @@ pub fn fuzz(
         .filter(|r| r.new || r.hits > 0)
         .collect();
     rows.sort_by(|a, b| b.new.cmp(&a.new).then(a.signature.cmp(&b.signature)));
+    let elapsed = shared.started.elapsed();
+    let tls_share = shared.tls_nanos.load(Ordering::Relaxed) as f64
+        / (elapsed.as_nanos() as f64 * jobs as f64).max(1.0);
     Ok(Summary {
-        elapsed: shared.started.elapsed(),
+        elapsed,
+        tls_share,
         programs: shared.programs.into_inner(),
         divergent: shared.divergent.into_inner(),
         skipped: shared.skipped.into_inner(),

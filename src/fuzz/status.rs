@@ -94,6 +94,8 @@ pub struct Summary {
     /// Backend runs skipped (the program used something a backend cannot run).
     pub skipped: u64,
     pub jobs: usize,
+    /// Share of the workers' time spent inside the TLS libraries.
+    pub tls_share: f64,
     pub signatures: Vec<SignatureRow>,
     pub errors: Vec<String>,
 }
@@ -109,13 +111,16 @@ impl Summary {
 }
 
 /// The one-line status.
-pub fn render_status(shared: &Shared) -> String {
+pub fn render_status(shared: &Shared, jobs: usize) -> String {
     let secs = shared.elapsed().as_secs_f64();
     let programs = shared.programs.load(Ordering::Relaxed);
     let (signatures, new) = shared.signature_counts();
+    let tls =
+        shared.tls_nanos.load(Ordering::Relaxed) as f64 / 1e9 / (secs * jobs as f64).max(1e-9);
     format!(
-        "[{secs:6.1}s] programs {programs}  ({:.0}/s)  divergent {}  new {new}  known hits {}  signatures {signatures}",
+        "[{secs:6.1}s] programs {programs}  ({:.0}/s, {:.0}% in TLS)  divergent {}  new {new}  known hits {}  signatures {signatures}",
         programs as f64 / secs.max(1e-9),
+        tls * 100.0,
         shared.divergent.load(Ordering::Relaxed),
         shared.known_hits(),
     )
@@ -127,6 +132,7 @@ struct JsonSummary<'a> {
     programs: u64,
     programs_per_sec: f64,
     jobs: usize,
+    tls_share: f64,
     divergent_programs: u64,
     skipped_runs: u64,
     new_signatures: usize,
@@ -142,6 +148,7 @@ pub fn print_summary(s: &Summary, json: bool) {
             programs: s.programs,
             programs_per_sec: s.programs_per_sec(),
             jobs: s.jobs,
+            tls_share: s.tls_share,
             divergent_programs: s.divergent,
             skipped_runs: s.skipped,
             new_signatures: s.new_signatures(),
@@ -155,11 +162,12 @@ pub fn print_summary(s: &Summary, json: bool) {
         return;
     }
     println!(
-        "{} programs in {:.1}s ({:.0} programs/s, {} jobs); {} divergent; {} backend runs skipped; {} new signatures",
+        "{} programs in {:.1}s ({:.0} programs/s, {} jobs, {:.0}% of worker time inside the TLS libraries); {} divergent; {} backend runs skipped; {} new signatures",
         s.programs,
         s.elapsed.as_secs_f64(),
         s.programs_per_sec(),
         s.jobs,
+        s.tls_share * 100.0,
         s.divergent,
         s.skipped,
         s.new_signatures()
