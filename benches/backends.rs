@@ -71,6 +71,11 @@ struct Pipe {
 }
 
 impl Pipe {
+    /// Everything waiting for this end.
+    fn drain_inbox(&self) -> Vec<u8> {
+        self.inbox.borrow_mut().drain(..).collect()
+    }
+
     fn pair() -> (Pipe, Pipe) {
         let a = Pipe::default();
         let b = Pipe {
@@ -194,6 +199,70 @@ fn bare_rustls(config: &Arc<rustls::ServerConfig>, client_ctx: &SslContext) {
     black_box((client, server));
 }
 
+/// The suite and group both servers are held to when they are compared with each other.
+const SUITE: &str = "TLS_AES_128_GCM_SHA256";
+
+fn pinned_client_context() -> SslContext {
+    let mut c = SslContext::builder(SslMethod::tls_client()).unwrap();
+    c.set_verify(SslVerifyMode::PEER);
+    c.set_cert_store(ca_store());
+    c.set_ciphersuites(SUITE).unwrap();
+    c.set_groups_list("X25519").unwrap();
+    c.set_session_cache_mode(SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL);
+    c.set_new_session_callback(|_, session| drop(black_box(session)));
+    c.build()
+}
+
+fn pinned_rustls_config() -> Arc<rustls::ServerConfig> {
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let provider = rustls::crypto::CryptoProvider {
+        cipher_suites: vec![rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256],
+        kx_groups: vec![rustls::crypto::ring::kx_group::X25519],
+        ..rustls::crypto::ring::default_provider()
+    };
+    let p = pki();
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(p.server.cert_der.clone())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(p.server.key_pkcs8.clone())),
+        )
+        .unwrap();
+    config.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
+    Arc::new(config)
+}
+
+fn pinned_native_config() -> Arc<ticketdiff::native::ServerConfig> {
+    let p = pki();
+    let mut config = ticketdiff::native::ServerConfig::new(
+        vec![p.server.cert_der.clone()],
+        &p.server.key_pkcs8,
+        [7u8; 32],
+    )
+    .unwrap();
+    config.suites = vec![&ticketdiff::native::suites::TLS_AES_128_GCM_SHA256];
+    config.groups = vec![ticketdiff::native::NamedGroup::X25519];
+    Arc::new(config)
+}
+
+/// One full handshake, the native server and the OpenSSL client, then the client reads its two
+/// tickets.
+fn bare_native(config: &Arc<ticketdiff::native::ServerConfig>, client_ctx: &SslContext) {
+    let (cp, mut sp) = Pipe::pair();
+    let mut client = openssl_client(client_ctx, cp);
+    let mut server = ticketdiff::native::ServerConnection::new(config.clone(), [1u8; 32], 0);
+    let mut c_done = false;
+    while !c_done || !server.is_handshake_finished() {
+        c_done = c_done || client.do_handshake().is_ok();
+        server.read_tls(&sp.drain_inbox()).unwrap();
+        sp.write_all(&server.take_output()).unwrap();
+    }
+    drain(&mut client);
+    black_box((client, server));
+}
+
 fn baselines(c: &mut Criterion) {
     let (server_ctx, client_ctx) = openssl_contexts();
     let config = rustls_config();
@@ -203,6 +272,19 @@ fn baselines(c: &mut Criterion) {
     });
     group.bench_function("rustls_one_handshake", |b| {
         b.iter(|| bare_rustls(&config, &client_ctx))
+    });
+    group.finish();
+
+    // The native server next to the rustls server: same OpenSSL client, suite, group, crypto
+    // provider (ring), certificate and ticket count.
+    let pinned_client = pinned_client_context();
+    let (native, rustls) = (pinned_native_config(), pinned_rustls_config());
+    let mut group = c.benchmark_group("server");
+    group.bench_function("native_full_handshake", |b| {
+        b.iter(|| bare_native(&native, &pinned_client))
+    });
+    group.bench_function("rustls_full_handshake", |b| {
+        b.iter(|| bare_rustls(&rustls, &pinned_client))
     });
     group.finish();
 }
@@ -222,13 +304,29 @@ fn estimate(id: &str) -> Option<f64> {
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    println!("\nharness overhead (program through ticketdiff / bare library loop, same TLS work):");
+    println!(
+        "\nratios of criterion's latest estimates, all from this run when the whole bench ran"
+    );
+    println!(
+        "(harness overhead: a program through ticketdiff / the bare library loop doing the same"
+    );
+    println!(
+        "TLS work; last row: the native server / the rustls server, same client, suite, group):"
+    );
     for (program, bare) in [
         (
             "program_openssl/one_handshake",
             "bare/openssl_one_handshake",
         ),
+        (
+            "program_native/one_handshake",
+            "server/native_full_handshake",
+        ),
         ("program_rustls/one_handshake", "bare/rustls_one_handshake"),
+        (
+            "server/native_full_handshake",
+            "server/rustls_full_handshake",
+        ),
     ] {
         match (estimate(program), estimate(bare)) {
             (Some(p), Some(b)) => println!(
