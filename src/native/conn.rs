@@ -317,6 +317,12 @@ impl ServerConnection {
             return Err(Error::UnexpectedMessage("handshake message interleaved"));
         }
         match inner {
+            // After our close_notify, post-handshake messages are discarded: the server can no
+            // longer answer them (OpenSSL 3 does the same: "If we've sent a close_notify but
+            // not yet received one back then ditch anything we read").
+            content::HANDSHAKE if self.core.sent_close && self.core.info.handshake_finished => {
+                Ok(())
+            }
             content::HANDSHAKE => self.handle_handshake_data(&plain),
             content::ALERT => self.handle_alert(&plain),
             content::APPLICATION_DATA => {
@@ -473,12 +479,39 @@ impl ServerConnection {
         true
     }
 
-    /// Sends the tickets queued requests call for, per [`TicketPolicy::flush_count`].
+    /// Queues a ticket request without any check of the connection's state: the caller (an
+    /// API layer with its own rules for when requests are accepted) has decided.
+    pub fn queue_ticket_request(&mut self) {
+        self.core.tickets.queued += 1;
+    }
+
+    /// Encrypts application data for the client without flushing queued ticket requests (for
+    /// an API layer that decides itself when requests are flushed). Records of at most 2^14
+    /// bytes, no padding.
+    pub fn send_application_data_only(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.check_usable()?;
+        if self.core.sent_close {
+            return Err(Error::InvalidState("close_notify already sent"));
+        }
+        self.core.send(content::APPLICATION_DATA, data)
+    }
+
+    /// Ends the connection with `e`'s alert, as a protocol fault found by the caller would.
+    pub fn abort(&mut self, e: Error) -> Error {
+        if let Some(err) = &self.error {
+            return err.clone();
+        }
+        self.fail(e)
+    }
+
+    /// Sends the tickets queued requests call for, per [`TicketPolicy::flush_count`]. Works
+    /// after the handshake, including while post-handshake authentication waits for the
+    /// client's certificate.
     pub fn flush_ticket_requests(&mut self) -> Result<u64, Error> {
         if self.core.tickets.queued == 0 {
             return Ok(0);
         }
-        let State::Established(est) = &self.state else {
+        let Some(est) = self.state.established() else {
             return Ok(0);
         };
         let n = self.core.tickets.flush_count(est.resumed);
@@ -553,6 +586,20 @@ impl ServerConnection {
     /// Whether the client sent close_notify.
     pub fn peer_closed(&self) -> bool {
         self.core.peer_closed
+    }
+
+    /// Whether the client's answer to a CertificateRequest has started to arrive (its
+    /// Certificate was processed) but is not complete.
+    pub fn is_client_auth_answer_partial(&self) -> bool {
+        matches!(
+            self.state,
+            State::ExpectPhaCertificateVerify(_) | State::ExpectPhaFinished(_)
+        )
+    }
+
+    /// Whether close_notify was queued for the client.
+    pub fn sent_close(&self) -> bool {
+        self.core.sent_close
     }
 
     /// Whether post-handshake client auth is waiting for the client.

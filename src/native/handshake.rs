@@ -38,6 +38,18 @@ impl State {
         }
     }
 
+    /// The established connection behind this state: after the handshake, including while
+    /// post-handshake authentication waits for the client (tickets can still be issued then).
+    pub(crate) fn established(&self) -> Option<&Established> {
+        match self {
+            State::Established(e) => Some(e),
+            State::ExpectPhaCertificate(s) => Some(&s.est),
+            State::ExpectPhaCertificateVerify(s) => Some(&s.est),
+            State::ExpectPhaFinished(s) => Some(&s.est),
+            _ => None,
+        }
+    }
+
     /// Whether a `change_cipher_spec` record may arrive now (after the first ClientHello and
     /// before the client's Finished).
     pub(crate) fn ccs_allowed(&self) -> bool {
