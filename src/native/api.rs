@@ -85,6 +85,7 @@ impl SslContext {
             sent_shutdown: false,
             received_shutdown: false,
             alert_dispatch: false,
+            rwstate: RwState::Nothing,
         }
     }
 }
@@ -98,6 +99,15 @@ enum Pha {
     RequestPending,
     /// The CertificateRequest was written; the client's answer has not been processed.
     Requested,
+}
+
+/// What the last transport operation came to (OpenSSL's `rwstate`): after a fatal error,
+/// `SSL_get_error` reports a stale want-read/want-write from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RwState {
+    Nothing,
+    Reading,
+    Writing,
 }
 
 /// What the write buffer holds.
@@ -138,6 +148,7 @@ pub struct Ssl<T> {
     received_shutdown: bool,
     /// A close_notify waits to be written.
     alert_dispatch: bool,
+    rwstate: RwState,
 }
 
 impl<T: Read + Write> Ssl<T> {
@@ -201,12 +212,18 @@ impl<T: Read + Write> Ssl<T> {
 
     /// Writes the write buffer to the transport. `true` once it is empty.
     fn flush_wbuf(&mut self) -> bool {
+        if self.wbuf_pos < self.wbuf.len() {
+            self.rwstate = RwState::Writing;
+        }
         while self.wbuf_pos < self.wbuf.len() {
             match self.io.write(&self.wbuf[self.wbuf_pos..]) {
                 Ok(0) => return false,
                 Ok(n) => self.wbuf_pos += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return false,
+            }
+            if self.wbuf_pos == self.wbuf.len() {
+                self.rwstate = RwState::Nothing;
             }
         }
         self.wbuf.clear();
@@ -262,6 +279,7 @@ impl<T: Read + Write> Ssl<T> {
                 HEADER_LEN + len
             };
             if self.rbuf.len() >= HEADER_LEN && self.rbuf.len() == want {
+                self.rwstate = RwState::Nothing;
                 return Some(std::mem::take(&mut self.rbuf));
             }
             let start = self.rbuf.len();
@@ -270,6 +288,7 @@ impl<T: Read + Write> Ssl<T> {
                 Ok(n) if n > 0 => self.rbuf.truncate(start + n),
                 _ => {
                     self.rbuf.truncate(start);
+                    self.rwstate = RwState::Reading;
                     return None;
                 }
             }
@@ -298,7 +317,12 @@ impl<T: Read + Write> Ssl<T> {
     /// waits after it, then leaves `in_init`.
     fn state_machine(&mut self) -> SslResult {
         if self.fatal {
-            return SslResult::Failed;
+            // "Shouldn't have been called if we're already in the error state": -1 with no
+            // error queued, so `SSL_get_error` goes by the last transport operation.
+            return match self.rwstate {
+                RwState::Nothing => SslResult::Failed,
+                RwState::Reading | RwState::Writing => SslResult::WouldBlock,
+            };
         }
         if self.wbuf_kind == Pending::Handshake && !self.flush_wbuf() {
             return SslResult::WouldBlock;
@@ -387,9 +411,6 @@ impl<T: Read + Write> Ssl<T> {
 
     /// `SSL_do_handshake`: 1 when not in init; otherwise runs the state machine.
     pub fn do_handshake(&mut self) -> SslResult {
-        if self.fatal {
-            return SslResult::Failed;
-        }
         if !self.in_init() {
             return SslResult::Done(0);
         }
@@ -432,6 +453,7 @@ impl<T: Read + Write> Ssl<T> {
 
     /// `SSL_write_ex` of `data` (OpenSSL without partial writes: all or would-block).
     pub fn write(&mut self, data: &[u8]) -> SslResult {
+        self.rwstate = RwState::Nothing;
         if self.sent_shutdown || self.fatal {
             return SslResult::Failed;
         }
@@ -482,6 +504,7 @@ impl<T: Read + Write> Ssl<T> {
     /// `SSL_read_ex` into `buf`: the data of one record at most.
     pub fn read(&mut self, buf: &mut [u8]) -> SslResult {
         if self.received_shutdown {
+            self.rwstate = RwState::Nothing;
             return SslResult::Closed;
         }
         if self.fatal {
@@ -496,6 +519,7 @@ impl<T: Read + Write> Ssl<T> {
                 other => return other,
             }
         }
+        self.rwstate = RwState::Nothing;
         loop {
             let Some(record) = self.pull_record() else {
                 return SslResult::WouldBlock;
@@ -569,6 +593,7 @@ impl<T: Read + Write> Ssl<T> {
             }
             self.alert_dispatch = false;
         } else if !self.received_shutdown {
+            self.rwstate = RwState::Nothing;
             while let Some(record) = self.pull_record() {
                 if self.feed(&record).is_err() {
                     break;
@@ -581,6 +606,16 @@ impl<T: Read + Write> Ssl<T> {
                     self.fail(Error::UnexpectedMessage(
                         "application data instead of close_notify",
                     ));
+                    break;
+                }
+                // A post-handshake message (the client's answer to a CertificateRequest): it is
+                // processed, and what it makes the server write goes out, after close_notify.
+                if self.conn.is_client_auth_answer_partial()
+                    && self.state_machine() != SslResult::Done(0)
+                {
+                    break;
+                }
+                if self.emit(Pending::Handshake) != Ok(true) {
                     break;
                 }
             }

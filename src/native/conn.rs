@@ -317,12 +317,6 @@ impl ServerConnection {
             return Err(Error::UnexpectedMessage("handshake message interleaved"));
         }
         match inner {
-            // After our close_notify, post-handshake messages are discarded: the server can no
-            // longer answer them (OpenSSL 3 does the same: "If we've sent a close_notify but
-            // not yet received one back then ditch anything we read").
-            content::HANDSHAKE if self.core.sent_close && self.core.info.handshake_finished => {
-                Ok(())
-            }
             content::HANDSHAKE => self.handle_handshake_data(&plain),
             content::ALERT => self.handle_alert(&plain),
             content::APPLICATION_DATA => {
