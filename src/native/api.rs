@@ -86,6 +86,7 @@ impl SslContext {
             received_shutdown: false,
             alert_dispatch: false,
             rwstate: RwState::Nothing,
+            tickets_issued: 0,
         }
     }
 }
@@ -149,6 +150,9 @@ pub struct Ssl<T> {
     /// A close_notify waits to be written.
     alert_dispatch: bool,
     rwstate: RwState,
+    /// NewSessionTicket messages handed to the record layer (OpenSSL's message callback runs
+    /// then); a ticket the record layer refused (fatal "bad write retry") is not counted.
+    tickets_issued: u64,
 }
 
 impl<T: Read + Write> Ssl<T> {
@@ -174,7 +178,7 @@ impl<T: Read + Write> Ssl<T> {
 
     /// NewSessionTicket messages written on this connection.
     pub fn tickets_written(&self) -> u64 {
-        self.conn.tickets_written()
+        self.tickets_issued
     }
 
     /// `SSL_session_reused`.
@@ -244,6 +248,7 @@ impl<T: Read + Write> Ssl<T> {
             return Err(());
         }
         self.conn.write_tls(&mut self.wbuf);
+        self.tickets_issued = self.conn.tickets_written();
         self.wbuf_kind = kind;
         Ok(self.flush_wbuf())
     }

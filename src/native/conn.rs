@@ -121,6 +121,7 @@ impl Core {
             age_add,
             issued_ms: self.now_ms,
             lifetime_s,
+            peer_cert: self.info.peer_certificates.first().cloned(),
         };
         let ticket = self.config.ticket_key.seal(&state, self.rng.array());
         let msg = msgs::new_session_ticket(lifetime_s, age_add, &nonce, &ticket);

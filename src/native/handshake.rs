@@ -253,7 +253,14 @@ impl ExpectSecondClientHello {
 }
 
 /// Picks an offered ticket the server accepts: (identity index, PSK).
-fn choose_psk(core: &Core, ch: &ClientHello, suite: &CipherSuite) -> Option<(usize, Vec<u8>)> {
+/// Picks an offered ticket the server accepts: (identity index, PSK, the client certificate the
+/// session carries).
+#[allow(clippy::type_complexity)]
+fn choose_psk(
+    core: &Core,
+    ch: &ClientHello,
+    suite: &CipherSuite,
+) -> Option<(usize, Vec<u8>, Option<Vec<u8>>)> {
     let offer = ch.psk.as_ref()?;
     if !ch.psk_modes.as_ref()?.contains(&PSK_DHE_KE) {
         return None;
@@ -274,7 +281,7 @@ fn choose_psk(core: &Core, ch: &ClientHello, suite: &CipherSuite) -> Option<(usi
         if client_age.abs_diff(server_age) > core.config.ticket_age_tolerance_ms {
             continue;
         }
-        return Some((i, t.psk));
+        return Some((i, t.psk, t.peer_cert));
     }
     None
 }
@@ -311,8 +318,8 @@ fn complete_client_hello(
         }
     }
     let psk = choose_psk(core, ch, suite);
-    let mut schedule = Schedule::new(suite, psk.as_ref().map(|(_, p)| p.as_slice()));
-    if let (Some((index, _)), Some(offer)) = (&psk, &ch.psk) {
+    let mut schedule = Schedule::new(suite, psk.as_ref().map(|(_, p, _)| p.as_slice()));
+    if let (Some((index, _, _)), Some(offer)) = (&psk, &ch.psk) {
         let truncated = &msg[..4 + offer.binders_offset];
         let hash = transcript.hash_with(truncated);
         if !verify_finished(suite, &schedule.binder_key(), &hash, &offer.binders[*index]) {
@@ -320,6 +327,10 @@ fn complete_client_hello(
         }
     }
     let resumed = psk.is_some();
+    if let Some((_, _, Some(cert))) = &psk {
+        // The resumed session keeps the client identity it was issued with.
+        core.info.peer_certificates = vec![cert.clone()];
+    }
     if !resumed {
         match &ch.signature_algorithms {
             None => return Err(Error::MissingExtension("signature_algorithms")),
@@ -354,7 +365,7 @@ fn complete_client_hello(
         session_id: &ch.session_id,
         suite: suite.id,
         key_share: Some((group.id(), public.as_ref())),
-        psk_index: psk.as_ref().map(|(i, _)| *i as u16),
+        psk_index: psk.as_ref().map(|(i, _, _)| *i as u16),
         cookie: None,
     }
     .encode();
