@@ -70,8 +70,11 @@ impl SslContext {
 
     /// `SSL_new` + `SSL_set_accept_state` + `SSL_set_bio`: copies the context's count now.
     pub fn new_ssl<T: Read + Write>(&self, transport: T, seed: [u8; 32], now_ms: u64) -> Ssl<T> {
+        let mut conn = ServerConnection::new(self.config.clone(), seed, now_ms);
+        // Each ticket goes to the transport before the next is decided, as in OpenSSL.
+        conn.set_manual_tickets(true);
         Ssl {
-            conn: ServerConnection::new(self.config.clone(), seed, now_ms),
+            conn,
             io: transport,
             wbuf: Vec::new(),
             wbuf_pos: 0,
@@ -244,7 +247,7 @@ impl<T: Read + Write> Ssl<T> {
             return Ok(self.wbuf_kind != Pending::Handshake || self.flush_wbuf());
         }
         if self.app_write_pending() || self.wbuf_kind == Pending::Alert {
-            self.fail(Error::Internal("bad write retry"));
+            self.bad_write_retry();
             return Err(());
         }
         self.conn.write_tls(&mut self.wbuf);
@@ -333,26 +336,22 @@ impl<T: Read + Write> Ssl<T> {
             return SslResult::WouldBlock;
         }
         if !self.first_handshake_done() {
-            loop {
-                if self.first_handshake_done() {
-                    break;
-                }
+            while !self.first_handshake_done() {
                 let Some(record) = self.pull_record() else {
                     return SslResult::WouldBlock;
                 };
                 if self.feed(&record).is_err() {
                     return SslResult::Failed;
                 }
-                // The server's flight, and at the client's Finished the tickets (N read then,
-                // see `tickets.rs`).
+                // The server's flight.
                 match self.emit(Pending::Handshake) {
                     Err(()) => return SslResult::Failed,
                     Ok(false) => return SslResult::WouldBlock,
                     Ok(true) => {}
                 }
             }
-            self.in_init = false;
-            return SslResult::Done(0);
+            // The client's Finished was processed: the tickets it calls for.
+            return self.write_ticket_run();
         }
         if self.conn.is_client_auth_answer_partial() {
             // The rest of the client's answer to the CertificateRequest.
@@ -364,17 +363,17 @@ impl<T: Read + Write> Ssl<T> {
                     return SslResult::Failed;
                 }
             }
-            match self.emit(Pending::Handshake) {
-                Err(()) => return SslResult::Failed,
-                Ok(false) => return SslResult::WouldBlock,
-                Ok(true) => {}
-            }
+        }
+        if self.conn.tickets_owed() {
+            // A run of tickets (after the client's post-handshake Finished, or one the
+            // transport interrupted) ends this run of the state machine.
+            return self.write_ticket_run();
         }
         if self.pha == Pha::RequestPending {
             // The CertificateRequest ends this run of the state machine; queued tickets wait
             // for the next trigger that sets `in_init` (a write).
             if self.app_write_pending() {
-                self.fail(Error::Internal("bad write retry"));
+                self.bad_write_retry();
                 return SslResult::Failed;
             }
             if let Err(e) = self.conn.request_client_auth() {
@@ -393,14 +392,25 @@ impl<T: Read + Write> Ssl<T> {
             };
         }
         if self.conn.ticket_policy().queued > 0 {
-            if self.app_write_pending() {
-                self.fail(Error::Internal("bad write retry"));
-                return SslResult::Failed;
-            }
-            if let Err(e) = self.conn.flush_ticket_requests() {
-                self.conn.abort(e);
-                self.after_core_error();
-                return SslResult::Failed;
+            self.conn.start_ticket_flush();
+            return self.write_ticket_run();
+        }
+        self.in_init = false;
+        SslResult::Done(0)
+    }
+
+    /// Writes the tickets due, one at a time, each handed to the transport before the policy
+    /// is asked for the next (so N is read again after each, and a full transport stops the
+    /// run until the next call); then leaves `in_init`.
+    fn write_ticket_run(&mut self) -> SslResult {
+        loop {
+            match self.conn.issue_owed_ticket() {
+                Err(_) => {
+                    self.after_core_error();
+                    return SslResult::Failed;
+                }
+                Ok(false) => break,
+                Ok(true) => {}
             }
             match self.emit(Pending::Handshake) {
                 Err(()) => return SslResult::Failed,
@@ -410,6 +420,14 @@ impl<T: Read + Write> Ssl<T> {
         }
         self.in_init = false;
         SslResult::Done(0)
+    }
+
+    /// A handshake record while an application record waits in the write buffer: OpenSSL's
+    /// record layer fails fatally ("bad write retry"/"bad length", from `ssl3_write_bytes`,
+    /// which first clears `rwstate`).
+    fn bad_write_retry(&mut self) {
+        self.rwstate = RwState::Nothing;
+        self.fail(Error::Internal("bad write retry"));
     }
 
     // --- the API ---------------------------------------------------------------------------
@@ -542,14 +560,14 @@ impl<T: Read + Write> Ssl<T> {
                 self.app_pos = 0;
                 return SslResult::Done(self.take_app(buf));
             }
-            // A post-handshake message: what it makes the server write (tickets after the
-            // client's certificate) goes out now.
+            // A post-handshake message: the state machine runs (the rest of the client's answer
+            // to a CertificateRequest, then the tickets it calls for).
             match self.emit(Pending::Handshake) {
                 Err(()) => return SslResult::Failed,
                 Ok(false) => return SslResult::WouldBlock,
                 Ok(true) => {}
             }
-            if self.conn.is_client_auth_answer_partial() {
+            if self.conn.is_client_auth_answer_partial() || self.conn.tickets_owed() {
                 match self.state_machine() {
                     SslResult::Done(_) => {}
                     other => return other,
@@ -615,12 +633,12 @@ impl<T: Read + Write> Ssl<T> {
                 }
                 // A post-handshake message (the client's answer to a CertificateRequest): it is
                 // processed, and what it makes the server write goes out, after close_notify.
-                if self.conn.is_client_auth_answer_partial()
-                    && self.state_machine() != SslResult::Done(0)
-                {
+                if self.emit(Pending::Handshake) != Ok(true) {
                     break;
                 }
-                if self.emit(Pending::Handshake) != Ok(true) {
+                if (self.conn.is_client_auth_answer_partial() || self.conn.tickets_owed())
+                    && self.state_machine() != SslResult::Done(0)
+                {
                     break;
                 }
             }

@@ -54,6 +54,9 @@ pub(crate) struct Core {
     pub(crate) info: HandshakeInfo,
     peer_closed: bool,
     sent_close: bool,
+    /// Tickets are issued one at a time by the caller ([`ServerConnection::issue_owed_ticket`])
+    /// instead of all at once when they become due.
+    manual_tickets: bool,
 }
 
 impl Core {
@@ -130,6 +133,20 @@ impl Core {
         Ok(())
     }
 
+    /// Writes every ticket now due, unless the caller issues them one at a time.
+    pub(crate) fn auto_issue_tickets(
+        &mut self,
+        est: &super::handshake::Established,
+    ) -> Result<(), Error> {
+        if self.manual_tickets {
+            return Ok(());
+        }
+        while self.tickets.wants_ticket(est.resumed) {
+            est.issue_ticket(self)?;
+        }
+        Ok(())
+    }
+
     fn send_key_update(&mut self, request_peer: bool) -> Result<(), Error> {
         self.send_handshake(&msgs::key_update(request_peer))?;
         let next = self
@@ -177,6 +194,7 @@ impl ServerConnection {
                 info: HandshakeInfo::default(),
                 peer_closed: false,
                 sent_close: false,
+                manual_tickets: false,
             },
             error: None,
         }
@@ -499,22 +517,52 @@ impl ServerConnection {
         self.fail(e)
     }
 
-    /// Sends the tickets queued requests call for, per [`TicketPolicy::flush_count`]. Works
-    /// after the handshake, including while post-handshake authentication waits for the
+    /// Sends the tickets queued requests call for (a run per [`TicketPolicy::start_flush`]).
+    /// Works after the handshake, including while post-handshake authentication waits for the
     /// client's certificate.
     pub fn flush_ticket_requests(&mut self) -> Result<u64, Error> {
-        if self.core.tickets.queued == 0 {
-            return Ok(0);
-        }
-        let Some(est) = self.state.established() else {
-            return Ok(0);
-        };
-        let n = self.core.tickets.flush_count(est.resumed);
-        self.core.tickets.queued = 0;
-        for _ in 0..n {
-            est.issue_ticket(&mut self.core)?;
+        self.start_ticket_flush();
+        let mut n = 0;
+        while self.issue_owed_ticket()? {
+            n += 1;
         }
         Ok(n)
+    }
+
+    /// Makes tickets be issued one at a time by [`issue_owed_ticket`](Self::issue_owed_ticket)
+    /// (for a caller that writes each to a transport before deciding on the next), instead of
+    /// all at once when they become due.
+    pub fn set_manual_tickets(&mut self, manual: bool) {
+        self.core.manual_tickets = manual;
+    }
+
+    /// Starts flushing queued ticket requests (with [`issue_owed_ticket`](Self::issue_owed_ticket)).
+    pub fn start_ticket_flush(&mut self) {
+        if self.state.established().is_some() {
+            self.core.tickets.start_flush();
+        }
+    }
+
+    /// Whether tickets may be due (a run is in progress).
+    pub fn tickets_owed(&self) -> bool {
+        self.core.tickets.in_run()
+    }
+
+    /// Writes one ticket if the policy says one is due now; `false` (and the run ends) if not.
+    pub fn issue_owed_ticket(&mut self) -> Result<bool, Error> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let Some(est) = self.state.established() else {
+            return Ok(false);
+        };
+        if !self.core.tickets.wants_ticket(est.resumed) {
+            return Ok(false);
+        }
+        match est.issue_ticket(&mut self.core) {
+            Ok(()) => Ok(true),
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
     /// Starts post-handshake client authentication (client must have offered it).

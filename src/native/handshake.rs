@@ -464,10 +464,9 @@ impl ExpectFinished {
             transcript: self.transcript,
             resumed: self.resumed,
         };
-        // End-of-handshake tickets: N re-read before each one.
-        while core.tickets.handshake_wants_another(est.resumed) {
-            est.issue_ticket(core)?;
-        }
+        // End-of-handshake tickets: N re-read before each one (see `tickets.rs`).
+        core.tickets.start_after_finished();
+        core.auto_issue_tickets(&est)?;
         Ok(State::Established(Box::new(est)))
     }
 }
@@ -606,9 +605,8 @@ impl ExpectPhaFinished {
         core.info.client_auth_completed += 1;
         // Like OpenSSL: the sent count restarts, then N (or min(N, 1)) tickets go out.
         core.tickets.reset_sent();
-        while core.tickets.handshake_wants_another(self.est.resumed) {
-            self.est.issue_ticket(core)?;
-        }
+        core.tickets.start_after_finished();
+        core.auto_issue_tickets(&self.est)?;
         Ok(State::Established(self.est))
     }
 }
