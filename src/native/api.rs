@@ -190,9 +190,9 @@ impl<T: Read + Write> Ssl<T> {
     }
 
     /// `SSL_in_init`: also true while the client's answer to a CertificateRequest is only
-    /// partly read.
+    /// partly read, and while a run of tickets waits for the transport.
     pub fn in_init(&self) -> bool {
-        self.in_init || self.conn.is_client_auth_answer_partial()
+        self.in_init || self.conn.is_client_auth_answer_partial() || self.conn.tickets_owed()
     }
 
     /// `SSL_is_init_finished`.
