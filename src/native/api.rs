@@ -25,6 +25,7 @@
 use super::config::ServerConfig;
 use super::conn::ServerConnection;
 use super::error::Error;
+use super::msgs::content::HANDSHAKE;
 use super::record::{HEADER_LEN, MAX_CIPHERTEXT, MAX_FRAGMENT};
 use std::io::{self, Read, Write};
 use std::sync::Arc;
@@ -80,6 +81,7 @@ impl SslContext {
             wbuf_pos: 0,
             wbuf_kind: Pending::None,
             rbuf: Vec::new(),
+            held: None,
             app: Vec::new(),
             app_pos: 0,
             in_init: true,
@@ -140,6 +142,8 @@ pub struct Ssl<T> {
     wbuf_kind: Pending,
     /// The record being read (header, then body).
     rbuf: Vec<u8>,
+    /// A whole record read but not processed yet (the state machine had to write first).
+    held: Option<Vec<u8>>,
     /// Application data of the last record read, not yet returned.
     app: Vec<u8>,
     app_pos: usize,
@@ -275,6 +279,9 @@ impl<T: Read + Write> Ssl<T> {
     /// Reads one whole record from the transport, header first, then its body; `None` if the
     /// transport has no more bytes for it yet (what was read stays for the next call).
     fn pull_record(&mut self) -> Option<Vec<u8>> {
+        if let Some(record) = self.held.take() {
+            return Some(record);
+        }
         loop {
             let want = if self.rbuf.len() < HEADER_LEN {
                 HEADER_LEN
@@ -300,6 +307,31 @@ impl<T: Read + Write> Ssl<T> {
                     return None;
                 }
             }
+        }
+    }
+
+    /// Before a post-handshake message read outside the handshake is processed, the state
+    /// machine runs from its idle state and writes what waits: requests queued while an
+    /// application write was pending (OpenSSL's `TLS_ST_OK` transition:
+    /// `extra_tickets_expected > 0`). `Some(result)` if that did not complete: the record is
+    /// kept for the next call.
+    fn before_post_handshake_message(&mut self, record: Vec<u8>) -> Result<Vec<u8>, SslResult> {
+        if self.in_init()
+            || !self.first_handshake_done()
+            || self.conn.ticket_policy().queued == 0
+            || self.conn.peek_record_type(&record) != Some(HANDSHAKE)
+        {
+            return Ok(record);
+        }
+        self.held = Some(record);
+        if self.app_write_pending() {
+            self.bad_write_retry();
+            return Err(SslResult::Failed);
+        }
+        self.conn.start_ticket_flush();
+        match self.write_ticket_run() {
+            SslResult::Done(_) => Ok(self.held.take().expect("held above")),
+            other => Err(other),
         }
     }
 
@@ -547,6 +579,10 @@ impl<T: Read + Write> Ssl<T> {
             let Some(record) = self.pull_record() else {
                 return SslResult::WouldBlock;
             };
+            let record = match self.before_post_handshake_message(record) {
+                Ok(record) => record,
+                Err(result) => return result,
+            };
             if self.feed(&record).is_err() {
                 return SslResult::Failed;
             }
@@ -618,6 +654,9 @@ impl<T: Read + Write> Ssl<T> {
         } else if !self.received_shutdown {
             self.rwstate = RwState::Nothing;
             while let Some(record) = self.pull_record() {
+                let Ok(record) = self.before_post_handshake_message(record) else {
+                    break;
+                };
                 if self.feed(&record).is_err() {
                     break;
                 }

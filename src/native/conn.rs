@@ -492,6 +492,20 @@ impl ServerConnection {
         true
     }
 
+    /// The inner content type of one whole protected record, without processing it (`None`
+    /// for a record that is not protected or does not decrypt).
+    pub fn peek_record_type(&mut self, record: &[u8]) -> Option<u8> {
+        if record.len() < HEADER_LEN || record[0] != content::APPLICATION_DATA {
+            return None;
+        }
+        let mut header = [0u8; HEADER_LEN];
+        header.copy_from_slice(&record[..HEADER_LEN]);
+        self.core
+            .read_cipher
+            .as_mut()?
+            .peek_type(header, &record[HEADER_LEN..])
+    }
+
     /// Queues a ticket request without any check of the connection's state: the caller (an
     /// API layer with its own rules for when requests are accepted) has decided.
     pub fn queue_ticket_request(&mut self) {
