@@ -477,15 +477,18 @@ impl<T: Read + Write> Ssl<T> {
     /// 0 while in init with no request queued (before or during the handshake, while a
     /// CertificateRequest waits to be written, after a fatal error), 0 before the client's
     /// Finished was processed. Otherwise the request is queued (1); it puts the connection in
-    /// init, so the next `SSL_do_handshake`, `SSL_read` or `SSL_write` writes it, unless an
-    /// application write is pending: then only the `SSL_write` after the one that completes it.
+    /// init, so the next `SSL_do_handshake`, `SSL_read` or `SSL_write` writes it, unless a
+    /// record waits in the write buffer: then only the `SSL_write` after the one that completes
+    /// it.
     pub fn new_session_ticket(&mut self) -> i32 {
         let queued = self.conn.ticket_policy().queued;
         if (self.in_init() && queued == 0) || !self.first_handshake_done() {
             return 0;
         }
         self.conn.queue_ticket_request();
-        if !self.app_write_pending() && !self.in_init() {
+        // OpenSSL: `!RECORD_LAYER_write_pending(&s->rlayer)`: any record waiting in the write
+        // buffer (application data, or a close_notify the transport did not take).
+        if self.wbuf_pos == self.wbuf.len() && !self.in_init() {
             self.in_init = true;
         }
         1
