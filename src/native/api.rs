@@ -324,10 +324,8 @@ impl<T: Read + Write> Ssl<T> {
             return Ok(record);
         }
         self.held = Some(record);
-        if self.app_write_pending() {
-            self.bad_write_retry();
-            return Err(SslResult::Failed);
-        }
+        // With an application write pending, the first ticket is made (a request consumed)
+        // and refused by the record layer: fatal (see `emit`).
         self.conn.start_ticket_flush();
         match self.write_ticket_run() {
             SslResult::Done(_) => Ok(self.held.take().expect("held above")),
