@@ -92,21 +92,24 @@ fn run_json_gives_one_object_per_file_and_backend() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 4);
+    // Two files, each on every backend: the oracle, native, rustls.
+    assert_eq!(lines.len(), 6);
     assert_eq!(lines[0]["file"], "a.tkt");
     assert_eq!(lines[0]["backend"], "openssl");
     assert!(lines[0]["version"]
         .as_str()
         .unwrap()
         .starts_with("OpenSSL 3."));
-    assert_eq!(lines[1]["backend"], "rustls");
+    assert_eq!(lines[1]["backend"], "native");
+    assert_eq!(lines[2]["backend"], "rustls");
     let step = &lines[0]["steps"][1];
     assert_eq!(
         step,
         &serde_json::json!({"line": 3, "op": "handshake", "ret": 1, "issued": 2, "received": 2, "resumed": false})
     );
-    assert_eq!(lines[2]["steps"][0]["ret"], 2);
-    assert_eq!(lines[2]["steps"][0]["resumed"], serde_json::Value::Null);
+    assert_eq!(lines[3]["file"], "b.tkt");
+    assert_eq!(lines[3]["steps"][0]["ret"], 2);
+    assert_eq!(lines[3]["steps"][0]["resumed"], serde_json::Value::Null);
 }
 
 #[test]

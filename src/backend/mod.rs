@@ -5,6 +5,7 @@
 //! client over the same in-memory wire, so what the client observes is measured the same way
 //! everywhere.
 
+pub mod native;
 pub mod openssl;
 pub mod rustls;
 
@@ -90,10 +91,10 @@ pub trait Backend {
 }
 
 /// Every backend's name, the oracle first.
-pub const BACKEND_NAMES: &[&str] = &["openssl", "rustls"];
+pub const BACKEND_NAMES: &[&str] = &["openssl", "native", "rustls"];
 
 /// Backends that claim to behave exactly as the oracle: `replay` checks the corpus on them.
-pub const CONFORMING: &[&str] = &[];
+pub const CONFORMING: &[&str] = &["native"];
 
 /// The oracle's name.
 pub const ORACLE: &str = "openssl";
@@ -103,6 +104,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Backend>> {
     use crate::harness::Harness;
     match name {
         "openssl" => Some(Box::new(Harness::new(openssl::OpensslServer::new()))),
+        "native" => Some(Box::new(Harness::new(native::NativeServer::new()))),
         "rustls" => Some(Box::new(Harness::new(rustls::RustlsServer::new()))),
         _ => None,
     }

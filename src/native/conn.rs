@@ -54,6 +54,9 @@ pub(crate) struct Core {
     pub(crate) info: HandshakeInfo,
     peer_closed: bool,
     sent_close: bool,
+    /// Tickets are issued one at a time by the caller ([`ServerConnection::issue_owed_ticket`])
+    /// instead of all at once when they become due.
+    manual_tickets: bool,
 }
 
 impl Core {
@@ -121,11 +124,26 @@ impl Core {
             age_add,
             issued_ms: self.now_ms,
             lifetime_s,
+            peer_cert: self.info.peer_certificates.first().cloned(),
         };
         let ticket = self.config.ticket_key.seal(&state, self.rng.array());
         let msg = msgs::new_session_ticket(lifetime_s, age_add, &nonce, &ticket);
         self.send_handshake(&msg)?;
         self.tickets.note_written();
+        Ok(())
+    }
+
+    /// Writes every ticket now due, unless the caller issues them one at a time.
+    pub(crate) fn auto_issue_tickets(
+        &mut self,
+        est: &super::handshake::Established,
+    ) -> Result<(), Error> {
+        if self.manual_tickets {
+            return Ok(());
+        }
+        while self.tickets.wants_ticket(est.resumed) {
+            est.issue_ticket(self)?;
+        }
         Ok(())
     }
 
@@ -176,6 +194,7 @@ impl ServerConnection {
                 info: HandshakeInfo::default(),
                 peer_closed: false,
                 sent_close: false,
+                manual_tickets: false,
             },
             error: None,
         }
@@ -473,20 +492,91 @@ impl ServerConnection {
         true
     }
 
-    /// Sends the tickets queued requests call for, per [`TicketPolicy::flush_count`].
-    pub fn flush_ticket_requests(&mut self) -> Result<u64, Error> {
-        if self.core.tickets.queued == 0 {
-            return Ok(0);
+    /// The inner content type of one whole protected record, without processing it (`None`
+    /// for a record that is not protected or does not decrypt).
+    pub fn peek_record_type(&mut self, record: &[u8]) -> Option<u8> {
+        if record.len() < HEADER_LEN || record[0] != content::APPLICATION_DATA {
+            return None;
         }
-        let State::Established(est) = &self.state else {
-            return Ok(0);
-        };
-        let n = self.core.tickets.flush_count(est.resumed);
-        self.core.tickets.queued = 0;
-        for _ in 0..n {
-            est.issue_ticket(&mut self.core)?;
+        let mut header = [0u8; HEADER_LEN];
+        header.copy_from_slice(&record[..HEADER_LEN]);
+        self.core
+            .read_cipher
+            .as_mut()?
+            .peek_type(header, &record[HEADER_LEN..])
+    }
+
+    /// Queues a ticket request without any check of the connection's state: the caller (an
+    /// API layer with its own rules for when requests are accepted) has decided.
+    pub fn queue_ticket_request(&mut self) {
+        self.core.tickets.queued += 1;
+    }
+
+    /// Encrypts application data for the client without flushing queued ticket requests (for
+    /// an API layer that decides itself when requests are flushed). Records of at most 2^14
+    /// bytes, no padding.
+    pub fn send_application_data_only(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.check_usable()?;
+        if self.core.sent_close {
+            return Err(Error::InvalidState("close_notify already sent"));
+        }
+        self.core.send(content::APPLICATION_DATA, data)
+    }
+
+    /// Ends the connection with `e`'s alert, as a protocol fault found by the caller would.
+    pub fn abort(&mut self, e: Error) -> Error {
+        if let Some(err) = &self.error {
+            return err.clone();
+        }
+        self.fail(e)
+    }
+
+    /// Sends the tickets queued requests call for (a run per [`TicketPolicy::start_flush`]).
+    /// Works after the handshake, including while post-handshake authentication waits for the
+    /// client's certificate.
+    pub fn flush_ticket_requests(&mut self) -> Result<u64, Error> {
+        self.start_ticket_flush();
+        let mut n = 0;
+        while self.issue_owed_ticket()? {
+            n += 1;
         }
         Ok(n)
+    }
+
+    /// Makes tickets be issued one at a time by [`issue_owed_ticket`](Self::issue_owed_ticket)
+    /// (for a caller that writes each to a transport before deciding on the next), instead of
+    /// all at once when they become due.
+    pub fn set_manual_tickets(&mut self, manual: bool) {
+        self.core.manual_tickets = manual;
+    }
+
+    /// Starts flushing queued ticket requests (with [`issue_owed_ticket`](Self::issue_owed_ticket)).
+    pub fn start_ticket_flush(&mut self) {
+        if self.state.established().is_some() {
+            self.core.tickets.start_flush();
+        }
+    }
+
+    /// Whether tickets may be due (a run is in progress).
+    pub fn tickets_owed(&self) -> bool {
+        self.core.tickets.in_run()
+    }
+
+    /// Writes one ticket if the policy says one is due now; `false` (and the run ends) if not.
+    pub fn issue_owed_ticket(&mut self) -> Result<bool, Error> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let Some(est) = self.state.established() else {
+            return Ok(false);
+        };
+        if !self.core.tickets.wants_ticket(est.resumed) {
+            return Ok(false);
+        }
+        match est.issue_ticket(&mut self.core) {
+            Ok(()) => Ok(true),
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
     /// Starts post-handshake client authentication (client must have offered it).
@@ -553,6 +643,20 @@ impl ServerConnection {
     /// Whether the client sent close_notify.
     pub fn peer_closed(&self) -> bool {
         self.core.peer_closed
+    }
+
+    /// Whether the client's answer to a CertificateRequest has started to arrive (its
+    /// Certificate was processed) but is not complete.
+    pub fn is_client_auth_answer_partial(&self) -> bool {
+        matches!(
+            self.state,
+            State::ExpectPhaCertificateVerify(_) | State::ExpectPhaFinished(_)
+        )
+    }
+
+    /// Whether close_notify was queued for the client.
+    pub fn sent_close(&self) -> bool {
+        self.core.sent_close
     }
 
     /// Whether post-handshake client auth is waiting for the client.

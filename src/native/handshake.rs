@@ -38,6 +38,18 @@ impl State {
         }
     }
 
+    /// The established connection behind this state: after the handshake, including while
+    /// post-handshake authentication waits for the client (tickets can still be issued then).
+    pub(crate) fn established(&self) -> Option<&Established> {
+        match self {
+            State::Established(e) => Some(e),
+            State::ExpectPhaCertificate(s) => Some(&s.est),
+            State::ExpectPhaCertificateVerify(s) => Some(&s.est),
+            State::ExpectPhaFinished(s) => Some(&s.est),
+            _ => None,
+        }
+    }
+
     /// Whether a `change_cipher_spec` record may arrive now (after the first ClientHello and
     /// before the client's Finished).
     pub(crate) fn ccs_allowed(&self) -> bool {
@@ -241,7 +253,14 @@ impl ExpectSecondClientHello {
 }
 
 /// Picks an offered ticket the server accepts: (identity index, PSK).
-fn choose_psk(core: &Core, ch: &ClientHello, suite: &CipherSuite) -> Option<(usize, Vec<u8>)> {
+/// Picks an offered ticket the server accepts: (identity index, PSK, the client certificate the
+/// session carries).
+#[allow(clippy::type_complexity)]
+fn choose_psk(
+    core: &Core,
+    ch: &ClientHello,
+    suite: &CipherSuite,
+) -> Option<(usize, Vec<u8>, Option<Vec<u8>>)> {
     let offer = ch.psk.as_ref()?;
     if !ch.psk_modes.as_ref()?.contains(&PSK_DHE_KE) {
         return None;
@@ -262,7 +281,7 @@ fn choose_psk(core: &Core, ch: &ClientHello, suite: &CipherSuite) -> Option<(usi
         if client_age.abs_diff(server_age) > core.config.ticket_age_tolerance_ms {
             continue;
         }
-        return Some((i, t.psk));
+        return Some((i, t.psk, t.peer_cert));
     }
     None
 }
@@ -299,8 +318,8 @@ fn complete_client_hello(
         }
     }
     let psk = choose_psk(core, ch, suite);
-    let mut schedule = Schedule::new(suite, psk.as_ref().map(|(_, p)| p.as_slice()));
-    if let (Some((index, _)), Some(offer)) = (&psk, &ch.psk) {
+    let mut schedule = Schedule::new(suite, psk.as_ref().map(|(_, p, _)| p.as_slice()));
+    if let (Some((index, _, _)), Some(offer)) = (&psk, &ch.psk) {
         let truncated = &msg[..4 + offer.binders_offset];
         let hash = transcript.hash_with(truncated);
         if !verify_finished(suite, &schedule.binder_key(), &hash, &offer.binders[*index]) {
@@ -308,6 +327,10 @@ fn complete_client_hello(
         }
     }
     let resumed = psk.is_some();
+    if let Some((_, _, Some(cert))) = &psk {
+        // The resumed session keeps the client identity it was issued with.
+        core.info.peer_certificates = vec![cert.clone()];
+    }
     if !resumed {
         match &ch.signature_algorithms {
             None => return Err(Error::MissingExtension("signature_algorithms")),
@@ -342,7 +365,7 @@ fn complete_client_hello(
         session_id: &ch.session_id,
         suite: suite.id,
         key_share: Some((group.id(), public.as_ref())),
-        psk_index: psk.as_ref().map(|(i, _)| *i as u16),
+        psk_index: psk.as_ref().map(|(i, _, _)| *i as u16),
         cookie: None,
     }
     .encode();
@@ -441,10 +464,9 @@ impl ExpectFinished {
             transcript: self.transcript,
             resumed: self.resumed,
         };
-        // End-of-handshake tickets: N re-read before each one.
-        while core.tickets.handshake_wants_another(est.resumed) {
-            est.issue_ticket(core)?;
-        }
+        // End-of-handshake tickets: N re-read before each one (see `tickets.rs`).
+        core.tickets.start_after_finished();
+        core.auto_issue_tickets(&est)?;
         Ok(State::Established(Box::new(est)))
     }
 }
@@ -583,9 +605,8 @@ impl ExpectPhaFinished {
         core.info.client_auth_completed += 1;
         // Like OpenSSL: the sent count restarts, then N (or min(N, 1)) tickets go out.
         core.tickets.reset_sent();
-        while core.tickets.handshake_wants_another(self.est.resumed) {
-            self.est.issue_ticket(core)?;
-        }
+        core.tickets.start_after_finished();
+        core.auto_issue_tickets(&self.est)?;
         Ok(State::Established(self.est))
     }
 }

@@ -5,6 +5,7 @@
 //! [`ticket`] seals stateless tickets; [`tickets`] decides how many to send; [`conn`] ties it
 //! together as [`ServerConnection`].
 
+pub mod api;
 pub mod codec;
 pub mod config;
 pub mod conn;

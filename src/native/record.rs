@@ -98,6 +98,14 @@ impl RecordCipher {
         Ok(())
     }
 
+    /// The inner content type of a record, without consuming it (the sequence number stays).
+    pub fn peek_type(&mut self, header: [u8; 5], payload: &[u8]) -> Option<u8> {
+        let seq = self.seq;
+        let typ = self.open(header, payload).ok().map(|(t, _)| t);
+        self.seq = seq;
+        typ
+    }
+
     /// Removes protection from a record; returns (inner content type, plaintext).
     ///
     /// A failure does not consume a sequence number, so callers may skip the record (early data).

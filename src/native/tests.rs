@@ -77,8 +77,10 @@ fn tickets_round_trip_and_reject_tampering() {
         age_add: 0xdeadbeef,
         issued_ms: 123_456,
         lifetime_s: 7200,
+        peer_cert: None,
     };
     let t = key.seal(&st, [1; 12]);
+    assert_eq!(t.len(), 208, "as long as OpenSSL 3.0's ticket");
     assert_eq!(key.open(&t), Some(st.clone()));
     for i in 0..t.len() {
         let mut bad = t.clone();
@@ -91,29 +93,39 @@ fn tickets_round_trip_and_reject_tampering() {
 
 #[test]
 fn ticket_policy_follows_openssl() {
-    let mut p = TicketPolicy::new(2);
-    let mut sent = 0;
-    while p.handshake_wants_another(false) {
-        p.note_written();
-        sent += 1;
+    fn run(p: &mut TicketPolicy, resumed: bool) -> u64 {
+        let mut sent = 0;
+        while p.wants_ticket(resumed) {
+            p.note_written();
+            sent += 1;
+        }
+        sent
     }
-    assert_eq!(sent, 2);
+    let mut p = TicketPolicy::new(2);
+    p.start_after_finished();
+    assert_eq!(run(&mut p, false), 2);
     let mut r = TicketPolicy::new(3);
-    assert!(r.handshake_wants_another(true));
-    r.note_written();
-    assert!(!r.handshake_wants_another(true));
+    r.start_after_finished();
+    assert_eq!(run(&mut r, true), 1, "resumed: min(N, 1)");
     // Top-up: N = 0 at handshake end, then N = 4 and one request: 4 tickets.
     let mut t = TicketPolicy::new(0);
-    assert!(!t.handshake_wants_another(false));
+    t.start_after_finished();
+    assert_eq!(run(&mut t, false), 0);
     t.num_tickets = 4;
     t.queued = 1;
-    assert_eq!(t.flush_count(false), 4);
-    assert_eq!(t.flush_count(true), 1);
-    t.sent = 3;
-    t.queued = 2;
-    assert_eq!(t.flush_count(false), 2);
-    t.reset_sent();
-    assert_eq!(t.sent, 0);
+    t.start_flush();
+    assert_eq!(run(&mut t, false), 4);
+    // More requests than the gap: k.
+    t.queued = 3;
+    t.start_flush();
+    assert_eq!(run(&mut t, false), 3);
+    // Resumed: k.
+    let mut u = TicketPolicy::new(5);
+    u.queued = 2;
+    u.start_flush();
+    assert_eq!(run(&mut u, true), 2);
+    u.reset_sent();
+    assert_eq!(u.sent, 0);
 }
 
 fn ch_body(exts: &[(u16, Vec<u8>)]) -> Vec<u8> {

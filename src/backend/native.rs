@@ -1,0 +1,166 @@
+//! The project's own TLS 1.3 server ([`crate::native`]) through its OpenSSL-shaped API
+//! ([`crate::native::api`]): a thin adapter from the harness traits, nothing more. Every rule
+//! lives in the native server.
+//!
+//! Runs are deterministic: each program starts the connection seeds from 0 again, and the
+//! server's clock is fixed (the OpenSSL client's ticket age, a few milliseconds of real time,
+//! is well within the server's tolerance).
+
+use super::{Outcome, Server, ServerConn};
+use crate::native::api::{Ssl, SslContext, SslResult};
+use crate::native::ServerConfig;
+use crate::pki::pki;
+use crate::program::{Op, DEFAULT_NUM_TICKETS};
+use crate::wire::Endpoint;
+use std::sync::Arc;
+
+/// The server's clock for every connection: a fixed instant (2023-11-14T22:13:20Z).
+const NOW_MS: u64 = 1_700_000_000_000;
+
+/// Why programs with `connect tls12` are skipped on this backend.
+pub const TLS12_SKIP_REASON: &str = "TLS 1.2 is out of the native server's scope";
+
+/// The native server's `SSL_CTX`.
+pub struct NativeServer {
+    ctx: SslContext,
+    /// Connections made in this program: each one's seed.
+    connections: u64,
+}
+
+impl Default for NativeServer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NativeServer {
+    pub fn new() -> NativeServer {
+        let p = pki();
+        let mut config = ServerConfig::new(
+            vec![p.server.cert_der.clone()],
+            &p.server.key_pkcs8,
+            [0x5a; 32],
+        )
+        .expect("native server config");
+        // The oracle verifies post-handshake certificates against the test CA, with
+        // SSL_VERIFY_PEER but not FAIL_IF_NO_PEER_CERT.
+        config.client_auth_roots = vec![p.ca_cert_der.clone()];
+        config.require_client_cert = false;
+        // OpenSSL 3's default TLS 1.3 suite order.
+        config.suites = vec![
+            &crate::native::suites::TLS_AES_256_GCM_SHA384,
+            &crate::native::suites::TLS_CHACHA20_POLY1305_SHA256,
+            &crate::native::suites::TLS_AES_128_GCM_SHA256,
+        ];
+        NativeServer {
+            ctx: SslContext::new(Arc::new(config)),
+            connections: 0,
+        }
+    }
+}
+
+impl Server for NativeServer {
+    fn name(&self) -> &'static str {
+        "native"
+    }
+
+    fn version(&self) -> String {
+        format!("ticketdiff native TLS 1.3 {}", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn unsupported(&self, op: &Op) -> Option<&'static str> {
+        match op {
+            Op::Connect(flags) if flags.tls12 => Some(TLS12_SKIP_REASON),
+            _ => None,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.ctx.set_num_tickets(DEFAULT_NUM_TICKETS);
+        self.connections = 0;
+    }
+
+    fn ctx_set_num_tickets(&mut self, n: u64) -> i64 {
+        self.ctx.set_num_tickets(n).into()
+    }
+
+    fn ctx_get_num_tickets(&self) -> u64 {
+        self.ctx.num_tickets()
+    }
+
+    fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {
+        self.connections += 1;
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&self.connections.to_be_bytes());
+        Box::new(NativeConn {
+            ssl: self.ctx.new_ssl(transport, seed, NOW_MS),
+        })
+    }
+}
+
+struct NativeConn {
+    ssl: Ssl<Endpoint>,
+}
+
+fn outcome(r: SslResult) -> Outcome {
+    match r {
+        SslResult::Done(n) => Outcome::Done(n),
+        SslResult::WouldBlock => Outcome::WouldBlock,
+        SslResult::Closed => Outcome::Closed,
+        SslResult::Failed => Outcome::Failed,
+    }
+}
+
+impl ServerConn for NativeConn {
+    fn set_num_tickets(&mut self, n: u64) -> i64 {
+        self.ssl.set_num_tickets(n).into()
+    }
+
+    fn get_num_tickets(&self) -> u64 {
+        self.ssl.num_tickets()
+    }
+
+    fn do_handshake(&mut self) -> Outcome {
+        outcome(self.ssl.do_handshake())
+    }
+
+    fn new_session_ticket(&mut self) -> i64 {
+        self.ssl.new_session_ticket().into()
+    }
+
+    fn write(&mut self, data: &[u8]) -> Outcome {
+        outcome(self.ssl.write(data))
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Outcome {
+        outcome(self.ssl.read(buf))
+    }
+
+    fn verify_client_post_handshake(&mut self) -> i64 {
+        self.ssl.verify_client_post_handshake().into()
+    }
+
+    fn shutdown(&mut self) -> i64 {
+        self.ssl.shutdown().into()
+    }
+
+    fn shutdown_state(&self) -> (bool, bool) {
+        self.ssl.get_shutdown()
+    }
+
+    fn handshake_finished(&self) -> bool {
+        self.ssl.is_init_finished()
+    }
+
+    fn session_reused(&self) -> bool {
+        self.ssl.session_reused()
+    }
+
+    fn tickets_issued(&self) -> u64 {
+        self.ssl.tickets_written()
+    }
+
+    fn close(&mut self) {
+        self.ssl.mark_shut_down();
+    }
+}

@@ -1,0 +1,697 @@
+//! OpenSSL's `SSL_CTX`/`SSL` API over the native server, with OpenSSL 3's observable
+//! behaviour: return conventions, when calls are allowed, when queued things are written.
+//!
+//! [`SslContext`] is an `SSL_CTX` (the context's ticket count; new connections copy it).
+//! [`Ssl`] is an `SSL` on a transport `T: Read + Write` (a non-blocking socket or anything
+//! that returns `WouldBlock`): it owns a [`ServerConnection`], which stays free of I/O, and
+//! implements `SSL_do_handshake`, `SSL_read_ex`, `SSL_write_ex`, `SSL_shutdown`,
+//! `SSL_new_session_ticket`, `SSL_verify_client_post_handshake` and `SSL_get_shutdown`.
+//!
+//! How many tickets go out is decided in one place, [`super::tickets`]; this layer only decides
+//! *when* the connection may write (OpenSSL's state machine), following OpenSSL 3.0's
+//! `ssl/statem` and `ssl/record/rec_layer_s3.c`:
+//!
+//! - `in_init` is OpenSSL's `SSL_in_init`: true until the handshake (with its tickets) is
+//!   written, and again while something post-handshake waits to be written (a
+//!   CertificateRequest, queued tickets), or after a fatal error. `SSL_do_handshake`, and
+//!   `SSL_read`/`SSL_write` when `in_init` is set, run the state machine, which writes what
+//!   waits.
+//! - Records are read one at a time, header then body, exactly as OpenSSL reads them without
+//!   read-ahead: bytes that belong to later records stay on the transport.
+//! - Application data goes out in records of at most 2^14 bytes; a record the transport does
+//!   not take whole stays in the write buffer, and the write returns would-block. The retry must
+//!   pass at least the bytes already committed (else: fatal, "bad length").
+
+use super::config::ServerConfig;
+use super::conn::ServerConnection;
+use super::error::Error;
+use super::msgs::content::HANDSHAKE;
+use super::record::{HEADER_LEN, MAX_CIPHERTEXT, MAX_FRAGMENT};
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+
+/// What an I/O-driving call came to (OpenSSL's return value plus `SSL_get_error`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SslResult {
+    /// Success, with the application bytes moved (0 for a finished handshake).
+    Done(usize),
+    /// `SSL_ERROR_WANT_READ`/`SSL_ERROR_WANT_WRITE`.
+    WouldBlock,
+    /// `SSL_ERROR_ZERO_RETURN`: the peer's close_notify was read.
+    Closed,
+    /// `SSL_ERROR_SSL` (or `SSL_ERROR_SYSCALL`).
+    Failed,
+}
+
+/// An `SSL_CTX`: the configuration every connection shares, with the context's ticket count.
+#[derive(Clone)]
+pub struct SslContext {
+    config: Arc<ServerConfig>,
+}
+
+impl SslContext {
+    pub fn new(config: Arc<ServerConfig>) -> SslContext {
+        SslContext { config }
+    }
+
+    pub fn config(&self) -> &Arc<ServerConfig> {
+        &self.config
+    }
+
+    /// `SSL_CTX_set_num_tickets`: a plain assignment; 1 for any value.
+    pub fn set_num_tickets(&self, n: u64) -> i32 {
+        self.config.set_num_tickets(n);
+        1
+    }
+
+    /// `SSL_CTX_get_num_tickets`: the configured value.
+    pub fn num_tickets(&self) -> u64 {
+        self.config.num_tickets()
+    }
+
+    /// `SSL_new` + `SSL_set_accept_state` + `SSL_set_bio`: copies the context's count now.
+    pub fn new_ssl<T: Read + Write>(&self, transport: T, seed: [u8; 32], now_ms: u64) -> Ssl<T> {
+        let mut conn = ServerConnection::new(self.config.clone(), seed, now_ms);
+        // Each ticket goes to the transport before the next is decided, as in OpenSSL.
+        conn.set_manual_tickets(true);
+        Ssl {
+            conn,
+            io: transport,
+            wbuf: Vec::new(),
+            wbuf_pos: 0,
+            wbuf_kind: Pending::None,
+            rbuf: Vec::new(),
+            held: None,
+            app: Vec::new(),
+            app_pos: 0,
+            in_init: true,
+            pha: Pha::Unrequested,
+            fatal: false,
+            sent_shutdown: false,
+            received_shutdown: false,
+            alert_dispatch: false,
+            rwstate: RwState::Nothing,
+            tickets_issued: 0,
+        }
+    }
+}
+
+/// Where post-handshake authentication is (OpenSSL's `post_handshake_auth`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pha {
+    /// No request outstanding (`SSL_PHA_EXT_RECEIVED`, or `SSL_PHA_NONE` if not offered).
+    Unrequested,
+    /// `SSL_verify_client_post_handshake` returned 1; the CertificateRequest is not written yet.
+    RequestPending,
+    /// The CertificateRequest was written; the client's answer has not been processed.
+    Requested,
+}
+
+/// What the last transport operation came to (OpenSSL's `rwstate`): after a fatal error,
+/// `SSL_get_error` reports a stale want-read/want-write from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RwState {
+    Nothing,
+    Reading,
+    Writing,
+}
+
+/// What the write buffer holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pending {
+    None,
+    /// An application-data record of `len` plaintext bytes of a write that had already sent
+    /// `committed` bytes in whole records (OpenSSL's `wpend_tot` and `wnum`).
+    App {
+        committed: usize,
+        len: usize,
+    },
+    /// Handshake records (tickets, CertificateRequest): the state machine finishes them.
+    Handshake,
+    /// An alert (close_notify, or a fatal one).
+    Alert,
+}
+
+/// An `SSL` (server side) on transport `T`.
+pub struct Ssl<T> {
+    conn: ServerConnection,
+    io: T,
+    /// Bytes already sealed into records and not yet taken by the transport.
+    wbuf: Vec<u8>,
+    wbuf_pos: usize,
+    wbuf_kind: Pending,
+    /// The record being read (header, then body).
+    rbuf: Vec<u8>,
+    /// A whole record read but not processed yet (the state machine had to write first).
+    held: Option<Vec<u8>>,
+    /// Application data of the last record read, not yet returned.
+    app: Vec<u8>,
+    app_pos: usize,
+    /// OpenSSL's `SSL_in_init`.
+    in_init: bool,
+    pha: Pha,
+    /// A fatal error ended the connection.
+    fatal: bool,
+    sent_shutdown: bool,
+    received_shutdown: bool,
+    /// A close_notify waits to be written.
+    alert_dispatch: bool,
+    rwstate: RwState,
+    /// NewSessionTicket messages handed to the record layer (OpenSSL's message callback runs
+    /// then); a ticket the record layer refused (fatal "bad write retry") is not counted.
+    tickets_issued: u64,
+}
+
+impl<T: Read + Write> Ssl<T> {
+    /// The protocol core.
+    pub fn connection(&self) -> &ServerConnection {
+        &self.conn
+    }
+
+    pub fn transport(&self) -> &T {
+        &self.io
+    }
+
+    /// `SSL_set_num_tickets`: a plain assignment; 1 for any value.
+    pub fn set_num_tickets(&mut self, n: u64) -> i32 {
+        self.conn.set_num_tickets(n);
+        1
+    }
+
+    /// `SSL_get_num_tickets`: the configured value.
+    pub fn num_tickets(&self) -> u64 {
+        self.conn.num_tickets()
+    }
+
+    /// NewSessionTicket messages written on this connection.
+    pub fn tickets_written(&self) -> u64 {
+        self.tickets_issued
+    }
+
+    /// `SSL_session_reused`.
+    pub fn session_reused(&self) -> bool {
+        self.conn.is_resumed()
+    }
+
+    /// `SSL_in_init`: also true while the client's answer to a CertificateRequest is only
+    /// partly read, and while a run of tickets waits for the transport.
+    pub fn in_init(&self) -> bool {
+        self.in_init || self.conn.is_client_auth_answer_partial() || self.conn.tickets_owed()
+    }
+
+    /// `SSL_is_init_finished`.
+    pub fn is_init_finished(&self) -> bool {
+        !self.in_init() && self.conn.is_handshake_finished()
+    }
+
+    /// `SSL_get_shutdown`: (close_notify sent, close_notify received).
+    pub fn get_shutdown(&self) -> (bool, bool) {
+        (self.sent_shutdown, self.received_shutdown)
+    }
+
+    /// Whether the initial handshake is complete (OpenSSL: `!SSL_IS_FIRST_HANDSHAKE`, the
+    /// client's Finished processed).
+    fn first_handshake_done(&self) -> bool {
+        self.conn.is_handshake_finished()
+    }
+
+    fn app_write_pending(&self) -> bool {
+        matches!(self.wbuf_kind, Pending::App { .. })
+    }
+
+    // --- transport -------------------------------------------------------------------------
+
+    /// Writes the write buffer to the transport. `true` once it is empty.
+    fn flush_wbuf(&mut self) -> bool {
+        if self.wbuf_pos < self.wbuf.len() {
+            self.rwstate = RwState::Writing;
+        }
+        while self.wbuf_pos < self.wbuf.len() {
+            match self.io.write(&self.wbuf[self.wbuf_pos..]) {
+                Ok(0) => return false,
+                Ok(n) => self.wbuf_pos += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+            if self.wbuf_pos == self.wbuf.len() {
+                self.rwstate = RwState::Nothing;
+            }
+        }
+        self.wbuf.clear();
+        self.wbuf_pos = 0;
+        self.wbuf_kind = Pending::None;
+        true
+    }
+
+    /// Moves what the core has for the client into the write buffer and writes it. Handshake
+    /// output while an application record waits in the buffer is fatal, as in OpenSSL
+    /// ("bad write retry"). `Ok(false)`: it waits for the transport.
+    fn emit(&mut self, kind: Pending) -> Result<bool, ()> {
+        if !self.conn.has_output() {
+            return Ok(self.wbuf_kind != Pending::Handshake || self.flush_wbuf());
+        }
+        if self.app_write_pending() || self.wbuf_kind == Pending::Alert {
+            self.bad_write_retry();
+            return Err(());
+        }
+        self.conn.write_tls(&mut self.wbuf);
+        self.tickets_issued = self.conn.tickets_written();
+        self.wbuf_kind = kind;
+        Ok(self.flush_wbuf())
+    }
+
+    /// A fatal error: the alert goes out if it can, and the connection is over.
+    fn fail(&mut self, e: Error) {
+        self.conn.abort(e);
+        self.after_core_error();
+    }
+
+    fn after_core_error(&mut self) {
+        self.fatal = true;
+        self.in_init = true;
+        if self.conn.has_output() && !self.app_write_pending() {
+            self.conn.write_tls(&mut self.wbuf);
+            self.wbuf_kind = Pending::Alert;
+            self.flush_wbuf();
+        }
+    }
+
+    /// Reads one whole record from the transport, header first, then its body; `None` if the
+    /// transport has no more bytes for it yet (what was read stays for the next call).
+    fn pull_record(&mut self) -> Option<Vec<u8>> {
+        if let Some(record) = self.held.take() {
+            return Some(record);
+        }
+        loop {
+            let want = if self.rbuf.len() < HEADER_LEN {
+                HEADER_LEN
+            } else {
+                let len = usize::from(u16::from_be_bytes([self.rbuf[3], self.rbuf[4]]));
+                if len > MAX_CIPHERTEXT {
+                    // The core rejects the header alone (`record_overflow`).
+                    return Some(std::mem::take(&mut self.rbuf));
+                }
+                HEADER_LEN + len
+            };
+            if self.rbuf.len() >= HEADER_LEN && self.rbuf.len() == want {
+                self.rwstate = RwState::Nothing;
+                return Some(std::mem::take(&mut self.rbuf));
+            }
+            let start = self.rbuf.len();
+            self.rbuf.resize(want, 0);
+            match self.io.read(&mut self.rbuf[start..]) {
+                Ok(n) if n > 0 => self.rbuf.truncate(start + n),
+                _ => {
+                    self.rbuf.truncate(start);
+                    self.rwstate = RwState::Reading;
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Before a post-handshake message read outside the handshake is processed, the state
+    /// machine runs from its idle state and writes what waits: requests queued while an
+    /// application write was pending (OpenSSL's `TLS_ST_OK` transition:
+    /// `extra_tickets_expected > 0`). `Some(result)` if that did not complete: the record is
+    /// kept for the next call.
+    fn before_post_handshake_message(&mut self, record: Vec<u8>) -> Result<Vec<u8>, SslResult> {
+        if self.in_init()
+            || !self.first_handshake_done()
+            || self.conn.ticket_policy().queued == 0
+            || self.conn.peek_record_type(&record) != Some(HANDSHAKE)
+        {
+            return Ok(record);
+        }
+        self.held = Some(record);
+        // With an application write pending, the first ticket is made (a request consumed)
+        // and refused by the record layer: fatal (see `emit`).
+        self.conn.start_ticket_flush();
+        match self.write_ticket_run() {
+            SslResult::Done(_) => Ok(self.held.take().expect("held above")),
+            other => Err(other),
+        }
+    }
+
+    /// Gives one record to the core. `Err` if that failed the connection.
+    fn feed(&mut self, record: &[u8]) -> Result<(), ()> {
+        match self.conn.read_tls(record) {
+            Ok(()) => {
+                if self.pha == Pha::Requested && !self.conn.is_client_auth_pending() {
+                    self.pha = Pha::Unrequested;
+                }
+                Ok(())
+            }
+            Err(_) => {
+                self.after_core_error();
+                Err(())
+            }
+        }
+    }
+
+    // --- the state machine -----------------------------------------------------------------
+
+    /// OpenSSL's `handshake_func` (`ossl_statem_accept`): runs the handshake, or writes what
+    /// waits after it, then leaves `in_init`.
+    fn state_machine(&mut self) -> SslResult {
+        if self.fatal {
+            // "Shouldn't have been called if we're already in the error state": -1 with no
+            // error queued, so `SSL_get_error` goes by the last transport operation.
+            return match self.rwstate {
+                RwState::Nothing => SslResult::Failed,
+                RwState::Reading | RwState::Writing => SslResult::WouldBlock,
+            };
+        }
+        if self.wbuf_kind == Pending::Handshake && !self.flush_wbuf() {
+            return SslResult::WouldBlock;
+        }
+        if !self.first_handshake_done() {
+            while !self.first_handshake_done() {
+                let Some(record) = self.pull_record() else {
+                    return SslResult::WouldBlock;
+                };
+                if self.feed(&record).is_err() {
+                    return SslResult::Failed;
+                }
+                // The server's flight.
+                match self.emit(Pending::Handshake) {
+                    Err(()) => return SslResult::Failed,
+                    Ok(false) => return SslResult::WouldBlock,
+                    Ok(true) => {}
+                }
+            }
+            // The client's Finished was processed: the tickets it calls for.
+            return self.write_ticket_run();
+        }
+        if self.conn.is_client_auth_answer_partial() {
+            // The rest of the client's answer to the CertificateRequest.
+            while self.conn.is_client_auth_answer_partial() {
+                let Some(record) = self.pull_record() else {
+                    return SslResult::WouldBlock;
+                };
+                if self.feed(&record).is_err() {
+                    return SslResult::Failed;
+                }
+            }
+        }
+        if self.conn.tickets_owed() {
+            // A run of tickets (after the client's post-handshake Finished, or one the
+            // transport interrupted) ends this run of the state machine.
+            return self.write_ticket_run();
+        }
+        if self.pha == Pha::RequestPending {
+            // The CertificateRequest ends this run of the state machine; queued tickets wait
+            // for the next trigger that sets `in_init` (a write).
+            if self.app_write_pending() {
+                self.bad_write_retry();
+                return SslResult::Failed;
+            }
+            if let Err(e) = self.conn.request_client_auth() {
+                self.fail(e);
+                return SslResult::Failed;
+            }
+            self.pha = Pha::Requested;
+            self.in_init = false;
+            return match self.emit(Pending::Handshake) {
+                Err(()) => SslResult::Failed,
+                Ok(false) => {
+                    self.in_init = true;
+                    SslResult::WouldBlock
+                }
+                Ok(true) => SslResult::Done(0),
+            };
+        }
+        if self.conn.ticket_policy().queued > 0 {
+            self.conn.start_ticket_flush();
+            return self.write_ticket_run();
+        }
+        self.in_init = false;
+        SslResult::Done(0)
+    }
+
+    /// Writes the tickets due, one at a time, each handed to the transport before the policy
+    /// is asked for the next (so N is read again after each, and a full transport stops the
+    /// run until the next call); then leaves `in_init`.
+    fn write_ticket_run(&mut self) -> SslResult {
+        loop {
+            match self.conn.issue_owed_ticket() {
+                Err(_) => {
+                    self.after_core_error();
+                    return SslResult::Failed;
+                }
+                Ok(false) => break,
+                Ok(true) => {}
+            }
+            match self.emit(Pending::Handshake) {
+                Err(()) => return SslResult::Failed,
+                Ok(false) => return SslResult::WouldBlock,
+                Ok(true) => {}
+            }
+        }
+        self.in_init = false;
+        SslResult::Done(0)
+    }
+
+    /// A handshake record while an application record waits in the write buffer: OpenSSL's
+    /// record layer fails fatally ("bad write retry"/"bad length", from `ssl3_write_bytes`,
+    /// which first clears `rwstate`).
+    fn bad_write_retry(&mut self) {
+        self.rwstate = RwState::Nothing;
+        self.fail(Error::Internal("bad write retry"));
+    }
+
+    // --- the API ---------------------------------------------------------------------------
+
+    /// `SSL_do_handshake`: 1 when not in init; otherwise runs the state machine.
+    pub fn do_handshake(&mut self) -> SslResult {
+        if !self.in_init() {
+            return SslResult::Done(0);
+        }
+        self.state_machine()
+    }
+
+    /// `SSL_new_session_ticket`.
+    ///
+    /// 0 while in init with no request queued (before or during the handshake, while a
+    /// CertificateRequest waits to be written, after a fatal error), 0 before the client's
+    /// Finished was processed. Otherwise the request is queued (1); it puts the connection in
+    /// init, so the next `SSL_do_handshake`, `SSL_read` or `SSL_write` writes it, unless a
+    /// record waits in the write buffer: then only the `SSL_write` after the one that completes
+    /// it.
+    pub fn new_session_ticket(&mut self) -> i32 {
+        let queued = self.conn.ticket_policy().queued;
+        if (self.in_init() && queued == 0) || !self.first_handshake_done() {
+            return 0;
+        }
+        self.conn.queue_ticket_request();
+        // OpenSSL: `!RECORD_LAYER_write_pending(&s->rlayer)`: any record waiting in the write
+        // buffer (application data, or a close_notify the transport did not take).
+        if self.wbuf_pos == self.wbuf.len() && !self.in_init() {
+            self.in_init = true;
+        }
+        1
+    }
+
+    /// `SSL_verify_client_post_handshake`: 1 if the client offered post-handshake auth, the
+    /// handshake is finished and no request is outstanding; the CertificateRequest is written
+    /// by the next `SSL_do_handshake`, `SSL_read` or `SSL_write`.
+    pub fn verify_client_post_handshake(&mut self) -> i32 {
+        if !self.is_init_finished()
+            || !self.conn.info().client_offered_pha
+            || self.pha != Pha::Unrequested
+        {
+            return 0;
+        }
+        self.pha = Pha::RequestPending;
+        self.in_init = true;
+        1
+    }
+
+    /// `SSL_write_ex` of `data` (OpenSSL without partial writes: all or would-block).
+    pub fn write(&mut self, data: &[u8]) -> SslResult {
+        self.rwstate = RwState::Nothing;
+        if self.sent_shutdown || self.fatal {
+            return SslResult::Failed;
+        }
+        let len = data.len();
+        let (committed, pending_len) = match self.wbuf_kind {
+            Pending::App { committed, len } => (committed, Some(len)),
+            _ => (0, None),
+        };
+        if len < committed || pending_len.is_some_and(|p| len < committed + p) {
+            self.fail(Error::Internal("bad length"));
+            return SslResult::Failed;
+        }
+        if pending_len.is_none() && self.conn.ticket_policy().queued > 0 {
+            self.in_init = true;
+        }
+        if self.in_init() {
+            match self.state_machine() {
+                SslResult::Done(_) => {}
+                other => return other,
+            }
+        }
+        let mut tot = committed;
+        if let Some(p) = pending_len {
+            if !self.flush_wbuf() {
+                return SslResult::WouldBlock;
+            }
+            tot += p;
+        }
+        while tot < len {
+            let n = (len - tot).min(MAX_FRAGMENT);
+            if let Err(e) = self.conn.send_application_data_only(&data[tot..tot + n]) {
+                self.fail(e);
+                return SslResult::Failed;
+            }
+            self.conn.write_tls(&mut self.wbuf);
+            self.wbuf_kind = Pending::App {
+                committed: tot,
+                len: n,
+            };
+            if !self.flush_wbuf() {
+                return SslResult::WouldBlock;
+            }
+            tot += n;
+        }
+        SslResult::Done(len)
+    }
+
+    /// `SSL_read_ex` into `buf`: the data of one record at most.
+    pub fn read(&mut self, buf: &mut [u8]) -> SslResult {
+        if self.received_shutdown {
+            self.rwstate = RwState::Nothing;
+            return SslResult::Closed;
+        }
+        if self.fatal {
+            return SslResult::Failed;
+        }
+        if self.app_pos < self.app.len() {
+            return SslResult::Done(self.take_app(buf));
+        }
+        if self.in_init() {
+            match self.state_machine() {
+                SslResult::Done(_) => {}
+                other => return other,
+            }
+        }
+        self.rwstate = RwState::Nothing;
+        loop {
+            let Some(record) = self.pull_record() else {
+                return SslResult::WouldBlock;
+            };
+            let record = match self.before_post_handshake_message(record) {
+                Ok(record) => record,
+                Err(result) => return result,
+            };
+            if self.feed(&record).is_err() {
+                return SslResult::Failed;
+            }
+            if self.conn.peer_closed() {
+                self.received_shutdown = true;
+                return SslResult::Closed;
+            }
+            let data = self.conn.recv_application_data();
+            if !data.is_empty() {
+                self.app = data;
+                self.app_pos = 0;
+                return SslResult::Done(self.take_app(buf));
+            }
+            // A post-handshake message: the state machine runs (the rest of the client's answer
+            // to a CertificateRequest, then the tickets it calls for).
+            match self.emit(Pending::Handshake) {
+                Err(()) => return SslResult::Failed,
+                Ok(false) => return SslResult::WouldBlock,
+                Ok(true) => {}
+            }
+            if self.conn.is_client_auth_answer_partial() || self.conn.tickets_owed() {
+                match self.state_machine() {
+                    SslResult::Done(_) => {}
+                    other => return other,
+                }
+            }
+        }
+    }
+
+    fn take_app(&mut self, buf: &mut [u8]) -> usize {
+        let n = (self.app.len() - self.app_pos).min(buf.len());
+        buf[..n].copy_from_slice(&self.app[self.app_pos..self.app_pos + n]);
+        self.app_pos += n;
+        n
+    }
+
+    /// `SSL_shutdown`: -1 in init (nothing done); the first call sends close_notify (0), a
+    /// later one reads the client's (1 once both went, -1 while it has not arrived).
+    /// Application data where the client's close_notify should be is fatal.
+    pub fn shutdown(&mut self) -> i32 {
+        if self.in_init() {
+            return -1;
+        }
+        if !self.sent_shutdown {
+            self.sent_shutdown = true;
+            if self.app_write_pending() {
+                // Written "some time in the future", which never comes.
+                self.alert_dispatch = true;
+                return -1;
+            }
+            self.conn.send_close_notify();
+            match self.emit(Pending::Alert) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.alert_dispatch = true;
+                    return -1;
+                }
+                Err(()) => return -1,
+            }
+        } else if self.alert_dispatch {
+            if self.app_write_pending() {
+                self.fail(Error::Internal("bad write retry"));
+                return -1;
+            }
+            if !self.flush_wbuf() {
+                return -1;
+            }
+            self.alert_dispatch = false;
+        } else if !self.received_shutdown {
+            self.rwstate = RwState::Nothing;
+            while let Some(record) = self.pull_record() {
+                let Ok(record) = self.before_post_handshake_message(record) else {
+                    break;
+                };
+                if self.feed(&record).is_err() {
+                    break;
+                }
+                if self.conn.peer_closed() {
+                    self.received_shutdown = true;
+                    break;
+                }
+                if !self.conn.recv_application_data().is_empty() {
+                    self.fail(Error::UnexpectedMessage(
+                        "application data instead of close_notify",
+                    ));
+                    break;
+                }
+                // A post-handshake message (the client's answer to a CertificateRequest): it is
+                // processed, and what it makes the server write goes out, after close_notify.
+                if self.emit(Pending::Handshake) != Ok(true) {
+                    break;
+                }
+                if (self.conn.is_client_auth_answer_partial() || self.conn.tickets_owed())
+                    && self.state_machine() != SslResult::Done(0)
+                {
+                    break;
+                }
+            }
+            if !self.received_shutdown {
+                return -1;
+            }
+        }
+        i32::from(self.sent_shutdown && self.received_shutdown && !self.alert_dispatch)
+    }
+
+    /// `SSL_set_shutdown(SENT | RECEIVED)`: ends the connection without I/O.
+    pub fn mark_shut_down(&mut self) {
+        self.sent_shutdown = true;
+        self.received_shutdown = true;
+    }
+}

@@ -1,0 +1,128 @@
+//! The `native` backend: the native server behind OpenSSL's ticket API, against the oracle.
+//! (The whole corpus is checked on it by `tests/corpus.rs`, since it is in `CONFORMING`.)
+
+use std::process::Command;
+use ticketdiff::backend::{by_name, Backend, BACKEND_NAMES, CONFORMING};
+use ticketdiff::program::parse;
+use ticketdiff::trace::Step;
+
+fn run(backend: &str, text: &str) -> Vec<Step> {
+    let mut b: Box<dyn Backend> = by_name(backend).unwrap();
+    b.run(&parse(text).unwrap())
+}
+
+#[test]
+fn native_is_registered_and_conforming() {
+    assert_eq!(BACKEND_NAMES, ["openssl", "native", "rustls"]);
+    assert!(CONFORMING.contains(&"native"));
+    assert_eq!(by_name("native").unwrap().name(), "native");
+}
+
+#[test]
+fn tls12_programs_are_skipped_with_the_reason() {
+    let b = by_name("native").unwrap();
+    let p = parse("connect\nhandshake\nconnect tls12\nhandshake\n").unwrap();
+    let why = b.skip_reason(&p).expect("skipped");
+    assert!(why.contains("line 3"), "{why}");
+    assert!(
+        why.contains("TLS 1.2 is out of the native server's scope"),
+        "{why}"
+    );
+    assert!(b
+        .skip_reason(&parse("connect pha\nhandshake\n").unwrap())
+        .is_none());
+}
+
+#[test]
+fn run_output_says_tls12_programs_are_skipped_never_agreeing() {
+    let dir = std::env::temp_dir().join(format!("ticketdiff-native-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tls12.tkt");
+    std::fs::write(&file, "connect tls12\nhandshake\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ticketdiff"))
+        .args(["run", file.to_str().unwrap(), "--backend", "native"])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("native"))
+        .unwrap_or_else(|| panic!("no native line in:\n{stdout}"));
+    assert!(
+        line.contains("skipped") && line.contains("TLS 1.2 is out of the native server's scope"),
+        "{line}"
+    );
+    assert!(!line.contains("agrees"), "{line}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A program that exercises every op and the wire limits.
+const BUSY: &str = "\
+ctx_set_num_tickets 3
+connect pha
+client_step
+server_step
+set_num_tickets 5
+client_step
+server_step
+new_session_ticket
+server_write 100000
+new_session_ticket
+client_read
+server_write 100000
+client_read
+verify_client_post_handshake
+server_do_handshake
+client_read
+server_read
+client_read
+client_write 20000
+server_read
+server_read
+shutdown
+connect resume pha
+handshake
+new_session_ticket
+server_write 0
+client_read
+shutdown
+shutdown
+";
+
+#[test]
+fn native_traces_are_deterministic_and_agree_with_the_oracle() {
+    let first = run("native", BUSY);
+    for _ in 0..3 {
+        assert_eq!(run("native", BUSY), first);
+    }
+    assert_eq!(first, run("openssl", BUSY));
+}
+
+#[test]
+fn native_direct_expectations() {
+    let t = run(
+        "native",
+        "connect\nhandshake\nserver_write 100000\nnew_session_ticket\nserver_do_handshake\n\
+         client_read\nserver_write 100000\nclient_read\nserver_write 10\nclient_read\n",
+    );
+    let f: Vec<_> = t.iter().map(|s| (s.ret, s.issued, s.received)).collect();
+    assert_eq!(
+        f,
+        [
+            (Some(0), 0, 0),
+            (Some(1), 2, 2),
+            // 64 KiB wire: would-block after three whole 16 KiB records.
+            (Some(-1), 2, 2),
+            // A request during a pending write is accepted, not flushed by SSL_do_handshake...
+            (Some(1), 2, 2),
+            (Some(1), 2, 2),
+            (Some(49152), 2, 2),
+            // ...nor by the retry that completes the write...
+            (Some(100000), 2, 2),
+            (Some(50848), 2, 2),
+            // ...but by the next SSL_write.
+            (Some(10), 3, 2),
+            (Some(10), 3, 3),
+        ]
+    );
+}
