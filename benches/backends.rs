@@ -298,7 +298,10 @@ fn estimate(id: &str) -> Option<f64> {
     let path = format!("{dir}/criterion/{id}/new/estimates.json");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    json["mean"]["point_estimate"].as_f64()
+    // The figure criterion prints: the regression slope when it has one, else the mean.
+    json["slope"]["point_estimate"]
+        .as_f64()
+        .or_else(|| json["mean"]["point_estimate"].as_f64())
 }
 
 fn main() {
