@@ -14,7 +14,7 @@
 //! With a baseline directory (`--baseline DIR`, e.g. the repository's `diff/` when `DIR` is a
 //! fuzzing run's output), each row says whether its signature is new, i.e. not in the baseline.
 
-use crate::store::{self, Entry};
+use crate::store::{self, parse_divergence, Entry};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -67,39 +67,6 @@ impl Report {
             .filter(|r| r.new == Some(true))
             .count()
     }
-}
-
-/// The parts of a `# divergence:` header:
-/// ``line 3 `new_session_ticket`: ret is 1 on the oracle, 0 on rustls``.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DivergenceHeader {
-    pub line: u32,
-    pub op: String,
-    pub field: String,
-    pub oracle: String,
-    pub other: String,
-}
-
-/// Parses a `# divergence:` header value; `backend` is the entry's backend.
-pub fn parse_divergence(value: &str, backend: &str) -> Option<DivergenceHeader> {
-    let rest = value.strip_prefix("line ")?;
-    let (line, rest) = rest.split_once(' ')?;
-    let line = line.parse().ok()?;
-    let rest = rest.strip_prefix('`')?;
-    let (op, rest) = rest.split_once("`: ")?;
-    let (field, rest) = rest.split_once(" is ")?;
-    let (oracle, rest) = rest.split_once(" on the oracle, ")?;
-    let other = rest.strip_suffix(&format!(" on {backend}"))?;
-    if op.is_empty() || field.is_empty() || field.contains(' ') {
-        return None;
-    }
-    Some(DivergenceHeader {
-        line,
-        op: op.to_string(),
-        field: field.to_string(),
-        oracle: oracle.to_string(),
-        other: other.to_string(),
-    })
 }
 
 /// The 1-based line of a header line (`# KEY: ...`) in an entry; the header is the file's
@@ -356,6 +323,7 @@ pub fn json(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::DivergenceHeader;
 
     fn scratch(name: &str) -> PathBuf {
         let dir =

@@ -42,6 +42,39 @@ impl Entry {
     }
 }
 
+/// The parts of a `# divergence:` header:
+/// ``line 3 `new_session_ticket`: ret is 1 on the oracle, 0 on rustls``.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DivergenceHeader {
+    pub line: u32,
+    pub op: String,
+    pub field: String,
+    pub oracle: String,
+    pub other: String,
+}
+
+/// Parses a `# divergence:` header value; `backend` is the entry's backend.
+pub fn parse_divergence(value: &str, backend: &str) -> Option<DivergenceHeader> {
+    let rest = value.strip_prefix("line ")?;
+    let (line, rest) = rest.split_once(' ')?;
+    let line = line.parse().ok()?;
+    let rest = rest.strip_prefix('`')?;
+    let (op, rest) = rest.split_once("`: ")?;
+    let (field, rest) = rest.split_once(" is ")?;
+    let (oracle, rest) = rest.split_once(" on the oracle, ")?;
+    let other = rest.strip_suffix(&format!(" on {backend}"))?;
+    if op.is_empty() || field.is_empty() || field.contains(' ') {
+        return None;
+    }
+    Some(DivergenceHeader {
+        line,
+        op: op.to_string(),
+        field: field.to_string(),
+        oracle: oracle.to_string(),
+        other: other.to_string(),
+    })
+}
+
 /// Reads an entry; errors name the file and line.
 pub fn read_entry(path: &Path, text: &str) -> Result<Entry, String> {
     let name = path.display().to_string();

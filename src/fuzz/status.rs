@@ -46,28 +46,19 @@ impl SignatureRow {
 
     /// A signature already saved, as read from its entry's header.
     pub fn from_entry(e: &Entry) -> SignatureRow {
-        // `line 3 `new_session_ticket`: ret is 1 on the oracle, 0 on rustls`
-        let div = e.header_value("divergence").unwrap_or("");
-        let line = div
-            .strip_prefix("line ")
-            .and_then(|r| r.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        let op = div.split('`').nth(1).unwrap_or("").to_string();
-        let rest = div.split("`: ").nth(1).unwrap_or("");
-        let field = rest.split(' ').next().unwrap_or("").to_string();
-        let oracle = rest
-            .split(" is ")
-            .nth(1)
-            .and_then(|r| r.split(" on the oracle").next())
-            .unwrap_or("")
-            .to_string();
-        let other = rest
-            .split("on the oracle, ")
-            .nth(1)
-            .and_then(|r| r.split(" on ").next())
-            .unwrap_or("")
-            .to_string();
+        let d = e
+            .header_value("divergence")
+            .and_then(|v| crate::store::parse_divergence(v, &e.backend));
+        let (line, op, field, oracle, other) = match d {
+            Some(d) => (d.line, d.op, d.field, d.oracle, d.other),
+            None => (
+                0,
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
+        };
         SignatureRow {
             signature: e.signature.clone(),
             backend: e.backend.clone(),
