@@ -158,16 +158,15 @@ fn bare_openssl(server_ctx: &SslContext, client_ctx: &SslContext) {
     black_box((client, server));
 }
 
-fn rustls_config() -> Arc<rustls::ServerConfig> {
+/// A rustls server config with the test certificate and stateless tickets, as the harness's.
+fn rustls_config_with(
+    provider: rustls::crypto::CryptoProvider,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<rustls::ServerConfig> {
     use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-    let mut provider = rustls::crypto::ring::default_provider();
-    provider.kx_groups = vec![
-        rustls::crypto::ring::kx_group::X25519,
-        rustls::crypto::ring::kx_group::SECP256R1,
-    ];
     let p = pki();
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .with_protocol_versions(versions)
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(
@@ -177,6 +176,18 @@ fn rustls_config() -> Arc<rustls::ServerConfig> {
         .unwrap();
     config.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
     Arc::new(config)
+}
+
+fn rustls_config() -> Arc<rustls::ServerConfig> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.kx_groups = vec![
+        rustls::crypto::ring::kx_group::X25519,
+        rustls::crypto::ring::kx_group::SECP256R1,
+    ];
+    rustls_config_with(
+        provider,
+        &[&rustls::version::TLS13, &rustls::version::TLS12],
+    )
 }
 
 /// One full handshake, a rustls server and the OpenSSL client, then the client reads its two
@@ -214,24 +225,12 @@ fn pinned_client_context() -> SslContext {
 }
 
 fn pinned_rustls_config() -> Arc<rustls::ServerConfig> {
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     let provider = rustls::crypto::CryptoProvider {
         cipher_suites: vec![rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256],
         kx_groups: vec![rustls::crypto::ring::kx_group::X25519],
         ..rustls::crypto::ring::default_provider()
     };
-    let p = pki();
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(p.server.cert_der.clone())],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(p.server.key_pkcs8.clone())),
-        )
-        .unwrap();
-    config.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
-    Arc::new(config)
+    rustls_config_with(provider, &[&rustls::version::TLS13])
 }
 
 fn pinned_native_config() -> Arc<ticketdiff::native::ServerConfig> {
