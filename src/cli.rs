@@ -72,7 +72,7 @@ pub fn run(files: &[PathBuf], backends: &[String], json: bool) -> u8 {
                 let line = JsonRun {
                     file: name,
                     backend: r.backend,
-                    version: &r.version,
+                    version: r.version,
                     skipped: match &r.outcome {
                         Outcome::Skipped(why) => Some(why),
                         Outcome::Ran(_) => None,

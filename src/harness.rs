@@ -212,7 +212,7 @@ impl<S: Server> Backend for Harness<S> {
         self.server.name()
     }
 
-    fn version(&self) -> String {
+    fn version(&self) -> &'static str {
         self.server.version()
     }
 

@@ -17,7 +17,7 @@ pub enum Outcome {
 #[derive(Clone, Debug)]
 pub struct BackendResult {
     pub backend: &'static str,
-    pub version: String,
+    pub version: &'static str,
     pub outcome: Outcome,
     /// The first divergence from the oracle (always `None` for the oracle itself).
     pub divergence: Option<Divergence>,

@@ -52,6 +52,24 @@ fn minimization_keeps_the_signature_and_is_one_minimal() {
     assert!(!small.to_string().contains("16"), "{small}");
 }
 
+/// Saves a divergence as the fuzzer would, with placeholder versions.
+fn save(
+    dir: &Path,
+    divergence: &ticketdiff::diff::Divergence,
+    program: &Program,
+) -> std::io::Result<Saved> {
+    store::save(
+        dir,
+        &NewEntry {
+            divergence,
+            program,
+            oracle_version: "OpenSSL test",
+            backend_version: "rustls test",
+            found_by: "test",
+        },
+    )
+}
+
 fn entry_for(runner: &mut Runner, text: &str) -> (ticketdiff::diff::Divergence, Program) {
     let p = parse(text).unwrap();
     let oracle = runner.oracle().run(&p);
@@ -73,19 +91,7 @@ fn concurrent_writers_save_one_entry_per_signature_and_keep_the_shortest() {
             .map(|i| {
                 let (d, dir) = (&d, &dir);
                 let program = if i % 2 == 0 { &long } else { &short };
-                s.spawn(move || {
-                    store::save(
-                        dir,
-                        &NewEntry {
-                            divergence: d,
-                            program,
-                            oracle_version: "OpenSSL test",
-                            backend_version: "rustls test",
-                            found_by: "test",
-                        },
-                    )
-                    .unwrap()
-                })
+                s.spawn(move || save(dir, d, program).unwrap())
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
@@ -109,17 +115,7 @@ fn concurrent_writers_save_one_entry_per_signature_and_keep_the_shortest() {
         "the shorter reproducer wins"
     );
     // A worse one never replaces it.
-    let again = store::save(
-        &dir,
-        &NewEntry {
-            divergence: &d,
-            program: &long,
-            oracle_version: "x",
-            backend_version: "y",
-            found_by: "test",
-        },
-    )
-    .unwrap();
+    let again = save(&dir, &d, &long).unwrap();
     assert_eq!(again, Saved::Kept);
     assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), text);
 }
@@ -135,17 +131,7 @@ fn replay_checks_saved_entries_and_reports_fixed_ones() {
     let dir = scratch("replay");
     let mut runner = Runner::new(&["rustls"]).unwrap();
     let (d, p) = entry_for(&mut runner, "connect\nhandshake\nnew_session_ticket\n");
-    store::save(
-        &dir,
-        &NewEntry {
-            divergence: &d,
-            program: &p,
-            oracle_version: "o",
-            backend_version: "b",
-            found_by: "test",
-        },
-    )
-    .unwrap();
+    save(&dir, &d, &p).unwrap();
     // An entry whose program no longer diverges: fixed.
     write(
         &dir,
@@ -211,17 +197,7 @@ fn broken_entries_get_errors_naming_the_file_and_line() {
         "rustls-new_session_ticket-ret-1-vs-0.tkt",
         "# signature: garbled\n",
     );
-    let err = store::save(
-        &dir,
-        &NewEntry {
-            divergence: &d,
-            program: &p,
-            oracle_version: "o",
-            backend_version: "b",
-            found_by: "test",
-        },
-    )
-    .unwrap_err();
+    let err = save(&dir, &d, &p).unwrap_err();
     assert!(err.to_string().contains("cannot be read back"), "{err}");
     assert_eq!(
         std::fs::read_to_string(path).unwrap(),

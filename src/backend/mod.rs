@@ -30,7 +30,7 @@ pub trait Server {
     /// The backend's name on the command line and in traces.
     fn name(&self) -> &'static str;
     /// The library and its version, e.g. `OpenSSL 3.0.19 27 Jan 2026`.
-    fn version(&self) -> String;
+    fn version(&self) -> &'static str;
     /// Why this backend cannot run `op` faithfully, if it cannot; such programs are skipped.
     fn unsupported(&self, _op: &Op) -> Option<&'static str> {
         None
@@ -78,7 +78,7 @@ pub trait ServerConn {
 /// A backend as the differential runner sees it: a program in, a trace out.
 pub trait Backend {
     fn name(&self) -> &'static str;
-    fn version(&self) -> String;
+    fn version(&self) -> &'static str;
     /// Why this backend cannot run the program, if it cannot (the program is then skipped for
     /// it, never counted as agreeing).
     fn skip_reason(&self, program: &Program) -> Option<String>;

@@ -64,8 +64,8 @@ impl Server for NativeServer {
         "native"
     }
 
-    fn version(&self) -> String {
-        format!("ticketdiff native TLS 1.3 {}", env!("CARGO_PKG_VERSION"))
+    fn version(&self) -> &'static str {
+        concat!("ticketdiff native TLS 1.3 ", env!("CARGO_PKG_VERSION"))
     }
 
     fn unsupported(&self, op: &Op) -> Option<&'static str> {

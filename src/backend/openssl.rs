@@ -85,8 +85,8 @@ impl Server for OpensslServer {
         "openssl"
     }
 
-    fn version(&self) -> String {
-        openssl::version::version().to_string()
+    fn version(&self) -> &'static str {
+        openssl::version::version()
     }
 
     fn reset(&mut self) {

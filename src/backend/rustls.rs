@@ -144,8 +144,8 @@ impl Server for RustlsServer {
         "rustls"
     }
 
-    fn version(&self) -> String {
-        format!("rustls {}", env!("TICKETDIFF_RUSTLS_VERSION"))
+    fn version(&self) -> &'static str {
+        concat!("rustls ", env!("TICKETDIFF_RUSTLS_VERSION"))
     }
 
     fn reset(&mut self) {

@@ -241,8 +241,8 @@ impl Worker<'_> {
         let entry = NewEntry {
             divergence: &divergence,
             program: &small,
-            oracle_version: &oracle_version,
-            backend_version: &r.version,
+            oracle_version,
+            backend_version: r.version,
             found_by: "ticketdiff fuzz",
         };
         let saved = store::save(&self.options.out, &entry);

@@ -135,8 +135,8 @@ pub fn run_input(data: &[u8], found_by: &str) {
                 &NewEntry {
                     divergence: &divergence,
                     program: &small,
-                    oracle_version: &oracle_version,
-                    backend_version: &r.version,
+                    oracle_version,
+                    backend_version: r.version,
                     found_by,
                 },
             );
