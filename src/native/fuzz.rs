@@ -20,6 +20,23 @@ fn config() -> Arc<ServerConfig> {
         .clone()
 }
 
+/// Feeds client bytes and drains the server; checks that a fault is answered with an alert
+/// (or was the client's own alert). Returns the server's output and whether it goes on.
+fn feed(conn: &mut ServerConnection, bytes: &[u8]) -> (Vec<u8>, bool) {
+    let r = conn.read_tls(bytes);
+    let out = conn.take_output();
+    let _ = conn.recv_application_data();
+    if let Err(e) = r {
+        assert!(
+            e.alert().is_some() || matches!(e, super::Error::PeerAlert(_)),
+            "fault without alert: {e:?}"
+        );
+        assert!(!out.is_empty() || e.alert().is_none(), "no alert sent");
+        return (out, false);
+    }
+    (out, true)
+}
+
 /// Feeds `data` to a fresh server as a client would, in chunks whose sizes come from the
 /// first byte, and checks: no panic, bounded output, every fault an alert or a peer alert.
 pub fn fuzz_server_bytes(data: &[u8]) {
@@ -30,16 +47,9 @@ pub fn fuzz_server_bytes(data: &[u8]) {
     };
     let mut total_out = 0usize;
     for piece in rest.chunks(chunk) {
-        let r = conn.read_tls(piece);
-        let out = conn.take_output();
+        let (out, alive) = feed(&mut conn, piece);
         total_out += out.len();
-        let _ = conn.recv_application_data();
-        if let Err(e) = r {
-            assert!(
-                e.alert().is_some() || matches!(e, super::Error::PeerAlert(_)),
-                "fault without alert: {e:?}"
-            );
-            assert!(!out.is_empty() || e.alert().is_none(), "no alert sent");
+        if !alive {
             break;
         }
     }
@@ -224,16 +234,9 @@ pub fn fuzz_established_bytes(data: &[u8]) {
         }
         let mut rec = Vec::new();
         client.write.seal(typ, &payload, &mut rec).expect("seal");
-        let r = conn.read_tls(&rec);
-        let out = conn.take_output();
+        let (out, alive) = feed(&mut conn, &rec);
         total_out += out.len();
-        let _ = conn.recv_application_data();
-        if let Err(e) = r {
-            assert!(
-                e.alert().is_some() || matches!(e, super::Error::PeerAlert(_)),
-                "fault without alert: {e:?}"
-            );
-            assert!(!out.is_empty() || e.alert().is_none(), "no alert sent");
+        if !alive {
             break;
         }
         client.read_output(&out);
