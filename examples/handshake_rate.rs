@@ -1,6 +1,10 @@
 //! Full and resumed handshake rates: the native server vs a rustls server (ring), both against the same
 //! OpenSSL client, TLS_AES_128_GCM_SHA256 + X25519, P-256 certificate, 2 stateless tickets,
-//! in memory, one thread. Run: `cargo run --release --example handshake_rate [handshakes]`.
+//! in memory, one thread. Run: `cargo run --release --example handshake_rate [handshakes]
+//! [full|resumed]` (both kinds by default; one kind at a time lets callgrind count each).
+//!
+//! Both servers do the same TLS work: two tickets after a full handshake, one after a resumed
+//! one (what the native server does, as OpenSSL; the rustls server gets a config for it).
 
 use openssl::ssl::{
     ErrorCode, Ssl, SslContext, SslMethod, SslSession, SslSessionCacheMode, SslSessionRef,
@@ -123,20 +127,13 @@ fn handshake(
     }
 }
 
-fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(500);
-    let pki = TestPki::generate().unwrap();
-    let native_cfg = Arc::new(pki.server_config([5u8; 32]).unwrap());
-
+fn rustls_config(pki: &TestPki, tickets: usize) -> Arc<rustls::ServerConfig> {
     let provider = rustls::crypto::CryptoProvider {
         cipher_suites: vec![rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256],
         kx_groups: vec![rustls::crypto::ring::kx_group::X25519],
         ..rustls::crypto::ring::default_provider()
     };
-    let mut rustls_cfg = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(&[&rustls::version::TLS13])
         .unwrap()
         .with_no_client_auth()
@@ -145,10 +142,12 @@ fn main() {
             rustls_pki_types::PrivateKeyDer::Pkcs8(pki.server_key_pkcs8.clone().into()),
         )
         .unwrap();
-    rustls_cfg.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
-    rustls_cfg.send_tls13_tickets = 2;
-    let rustls_cfg = Arc::new(rustls_cfg);
+    cfg.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
+    cfg.send_tls13_tickets = tickets;
+    Arc::new(cfg)
+}
 
+fn client_context(pki: &TestPki, slot: Arc<Mutex<Option<SslSession>>>) -> SslContext {
     let mut b = SslContext::builder(SslMethod::tls_client()).unwrap();
     b.set_min_proto_version(Some(SslVersion::TLS1_3)).unwrap();
     b.set_ciphersuites("TLS_AES_128_GCM_SHA256").unwrap();
@@ -158,54 +157,86 @@ fn main() {
         .unwrap();
     b.set_verify(SslVerifyMode::PEER);
     b.set_session_cache_mode(SslSessionCacheMode::CLIENT);
-    let slot: Arc<Mutex<Option<SslSession>>> = Arc::default();
-    let slot2 = slot.clone();
-    b.set_new_session_callback(move |_, sess| *slot2.lock().unwrap() = Some(sess));
-    let ctx = b.build();
+    b.set_new_session_callback(move |_, sess| *slot.lock().unwrap() = Some(sess));
+    b.build()
+}
 
-    println!(
-        "{} (client), {n} full handshakes per round, 5 rounds",
-        openssl::version::version()
-    );
-    let mut native_rates = Vec::new();
-    let mut rustls_rates = Vec::new();
-    let mut native_us = Vec::new();
-    let mut rustls_us = Vec::new();
+/// Medians over 5 rounds of `n` handshakes: (native/s, native µs in server, rustls/s, rustls µs).
+type Medians = (f64, f64, f64, f64);
+
+fn medians(rounds: &mut [Vec<f64>; 4]) -> Medians {
+    for v in rounds.iter_mut() {
+        v.sort_by(f64::total_cmp);
+    }
+    (rounds[0][2], rounds[1][2], rounds[2][2], rounds[3][2])
+}
+
+/// Runs 5 rounds of `n` handshakes on each server; `next_session` gives the session to offer
+/// (after a handshake, the ticket it produced is in the client's slot).
+fn rounds(
+    kind: &str,
+    n: usize,
+    ctx: &SslContext,
+    native: &dyn Fn(usize) -> Native,
+    rustls: &dyn Fn() -> Rustls,
+    sessions: Option<(&Mutex<Option<SslSession>>, SslSession, SslSession)>,
+) -> Medians {
+    let (slot, mut native_sess, mut rustls_sess) = match sessions {
+        Some((slot, a, b)) => (Some(slot), Some(a), Some(b)),
+        None => (None, None, None),
+    };
+    let mut all: [Vec<f64>; 4] = Default::default();
+    let us = |d: std::time::Duration| d.as_secs_f64() * 1e6 / n as f64;
     for round in 0..5 {
         let t = Instant::now();
-        let mut native_server = std::time::Duration::ZERO;
+        let mut in_native = std::time::Duration::ZERO;
         for i in 0..n {
-            let mut seed = [0u8; 32];
-            seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            let mut s = Native(ticketdiff::native::ServerConnection::new(
-                native_cfg.clone(),
-                seed,
-                1_700_000_000_000,
-            ));
-            native_server += handshake(&ctx, &mut s, None);
+            in_native += handshake(ctx, &mut native(i), native_sess.as_deref());
+            if let Some(slot) = slot {
+                native_sess = Some(slot.lock().unwrap().take().expect("native ticket"));
+            }
         }
-        let native = n as f64 / t.elapsed().as_secs_f64();
+        let native_rate = n as f64 / t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let mut rustls_server = std::time::Duration::ZERO;
+        let mut in_rustls = std::time::Duration::ZERO;
         for _ in 0..n {
-            let mut s = Rustls(rustls::ServerConnection::new(rustls_cfg.clone()).unwrap());
-            rustls_server += handshake(&ctx, &mut s, None);
+            in_rustls += handshake(ctx, &mut rustls(), rustls_sess.as_deref());
+            if let Some(slot) = slot {
+                rustls_sess = Some(slot.lock().unwrap().take().expect("rustls ticket"));
+            }
         }
-        let rl = n as f64 / t.elapsed().as_secs_f64();
-        let us = |d: std::time::Duration| d.as_secs_f64() * 1e6 / n as f64;
+        let rustls_rate = n as f64 / t.elapsed().as_secs_f64();
         println!(
-            "round {round}: native {native:.0}/s (server {:.0} us/handshake), rustls {rl:.0}/s (server {:.0} us/handshake)",
-            us(native_server),
-            us(rustls_server)
+            "{kind} round {round}: native {native_rate:.0}/s (server {:.0} us/handshake), rustls {rustls_rate:.0}/s (server {:.0} us/handshake)",
+            us(in_native),
+            us(in_rustls)
         );
-        native_rates.push(native);
-        rustls_rates.push(rl);
-        native_us.push(us(native_server));
-        rustls_us.push(us(rustls_server));
+        for (v, x) in all
+            .iter_mut()
+            .zip([native_rate, us(in_native), rustls_rate, us(in_rustls)])
+        {
+            v.push(x);
+        }
     }
-    // Resumed handshakes: each offers the ticket of the previous one (the OpenSSL client does
-    // not offer a TLS 1.3 session twice).
-    let native_conn = |i: usize| {
+    medians(&mut all)
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(500);
+    let mode = args.next().unwrap_or_default();
+    let (full, resumed) = match mode.as_str() {
+        "full" => (true, false),
+        "resumed" => (false, true),
+        "" | "both" => (true, true),
+        other => {
+            eprintln!("handshake_rate: unknown mode {other:?} (full, resumed or both)");
+            std::process::exit(2);
+        }
+    };
+    let pki = TestPki::generate().unwrap();
+    let native_cfg = Arc::new(pki.server_config([5u8; 32]).unwrap());
+    let native = |i: usize| {
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
         Native(ticketdiff::native::ServerConnection::new(
@@ -214,64 +245,42 @@ fn main() {
             1_700_000_000_000,
         ))
     };
-    handshake(&ctx, &mut native_conn(0), None);
-    let mut native_sess = slot.lock().unwrap().take().expect("native ticket");
-    handshake(
-        &ctx,
-        &mut Rustls(rustls::ServerConnection::new(rustls_cfg.clone()).unwrap()),
-        None,
+    let slot: Arc<Mutex<Option<SslSession>>> = Arc::default();
+    let ctx = client_context(&pki, slot.clone());
+    println!(
+        "{} (client), {n} handshakes per round, 5 rounds",
+        openssl::version::version()
     );
-    let mut rustls_sess = slot.lock().unwrap().take().expect("rustls ticket");
-    let mut resumed = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for round in 0..5 {
-        let t = Instant::now();
-        let mut in_native = std::time::Duration::ZERO;
-        for i in 0..n {
-            in_native += handshake(&ctx, &mut native_conn(i), Some(&native_sess));
-            native_sess = slot.lock().unwrap().take().expect("native ticket");
-        }
-        let native = n as f64 / t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let mut in_rustls = std::time::Duration::ZERO;
-        for _ in 0..n {
-            let mut s = Rustls(rustls::ServerConnection::new(rustls_cfg.clone()).unwrap());
-            in_rustls += handshake(&ctx, &mut s, Some(&rustls_sess));
-            rustls_sess = slot.lock().unwrap().take().expect("rustls ticket");
-        }
-        let rl = n as f64 / t.elapsed().as_secs_f64();
-        let us = |d: std::time::Duration| d.as_secs_f64() * 1e6 / n as f64;
+    let report = |kind: &str, m: Medians| {
         println!(
-            "resumed round {round}: native {native:.0}/s (server {:.0} us, 1 ticket), rustls {rl:.0}/s (server {:.0} us, 2 tickets)",
-            us(in_native),
-            us(in_rustls)
+            "median {kind}: native {:.0} handshakes/s ({:.0} us in server), rustls {:.0} handshakes/s ({:.0} us in server)",
+            m.0, m.1, m.2, m.3
         );
-        resumed.0.push(native);
-        resumed.1.push(rl);
-        resumed.2.push(us(in_native));
-        resumed.3.push(us(in_rustls));
+    };
+    if full {
+        let cfg = rustls_config(&pki, 2);
+        let rustls = || Rustls(rustls::ServerConnection::new(cfg.clone()).unwrap());
+        let m = rounds("full", n, &ctx, &native, &rustls, None);
+        report("full", m);
     }
-    for v in [
-        &mut resumed.0,
-        &mut resumed.1,
-        &mut resumed.2,
-        &mut resumed.3,
-    ] {
-        v.sort_by(f64::total_cmp);
+    if resumed {
+        // A resumed handshake issues one ticket on the native server (as OpenSSL); rustls would
+        // send `send_tls13_tickets`, so it gets 1. Each handshake offers the previous one's ticket
+        // (the OpenSSL client does not offer a TLS 1.3 session twice).
+        let cfg = rustls_config(&pki, 1);
+        let rustls = || Rustls(rustls::ServerConnection::new(cfg.clone()).unwrap());
+        handshake(&ctx, &mut native(0), None);
+        let native_sess = slot.lock().unwrap().take().expect("native ticket");
+        handshake(&ctx, &mut rustls(), None);
+        let rustls_sess = slot.lock().unwrap().take().expect("rustls ticket");
+        let m = rounds(
+            "resumed",
+            n,
+            &ctx,
+            &native,
+            &rustls,
+            Some((&slot, native_sess, rustls_sess)),
+        );
+        report("resumed", m);
     }
-    for v in [
-        &mut native_rates,
-        &mut rustls_rates,
-        &mut native_us,
-        &mut rustls_us,
-    ] {
-        v.sort_by(f64::total_cmp);
-    }
-    println!(
-        "median: native {:.0} handshakes/s ({:.0} us in server), rustls {:.0} handshakes/s ({:.0} us in server)",
-        native_rates[2], native_us[2], rustls_rates[2], rustls_us[2]
-    );
-    println!(
-        "median resumed: native {:.0} handshakes/s ({:.0} us in server), rustls {:.0} handshakes/s ({:.0} us in server)",
-        resumed.0[2], resumed.2[2], resumed.1[2], resumed.3[2]
-    );
 }

@@ -587,9 +587,7 @@ fn early_data_after_hrr_is_skipped() {
 mod pha {
     use super::*;
     use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-    use ticketdiff::native::key_schedule::finished_mac;
     use ticketdiff::native::msgs;
-    use ticketdiff::native::suites::TLS_AES_128_GCM_SHA256;
 
     /// What the client answers to a CertificateRequest.
     #[derive(Clone, Copy, PartialEq)]
@@ -662,7 +660,7 @@ mod pha {
             m.transcript.add(&cv);
             flight.extend(cv);
         }
-        let mut mac = finished_mac(&TLS_AES_128_GCM_SHA256, &m.c_ap, &m.transcript.hash());
+        let mut mac = m.c_ap.finished_mac(&m.transcript.hash());
         if answer == Answer::BadFinished {
             mac[0] ^= 1;
         }

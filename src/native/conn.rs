@@ -3,7 +3,7 @@
 use super::config::ServerConfig;
 use super::error::{AlertDescription, Error};
 use super::handshake::{ExpectClientHello, State};
-use super::key_schedule::expand_label;
+use super::key_schedule::Secret;
 use super::msgs::{self, content, hs};
 use super::record::{self, RecordCipher, HEADER_LEN, MAX_CIPHERTEXT, MAX_FRAGMENT};
 use super::rng::SeededRng;
@@ -70,8 +70,8 @@ impl Core {
         Ok(())
     }
 
-    pub(crate) fn read_secret(&self) -> Option<Vec<u8>> {
-        self.read_cipher.as_ref().map(|c| c.secret().to_vec())
+    pub(crate) fn read_secret(&self) -> Option<&Secret> {
+        self.read_cipher.as_ref().map(|c| c.secret())
     }
 
     fn send(&mut self, typ: u8, data: &[u8]) -> Result<(), Error> {
@@ -108,13 +108,10 @@ impl Core {
     }
 
     /// Writes one NewSessionTicket (one record) for the resumption secret `res_master`.
-    pub(crate) fn write_ticket(
-        &mut self,
-        suite: &'static CipherSuite,
-        res_master: &[u8],
-    ) -> Result<(), Error> {
+    pub(crate) fn write_ticket(&mut self, res_master: &Secret) -> Result<(), Error> {
+        let suite = res_master.suite();
         let nonce = self.tickets.written.to_be_bytes();
-        let psk = expand_label(suite, res_master, b"resumption", &nonce, suite.hash_len());
+        let psk = res_master.expand_label(b"resumption", &nonce, suite.hash_len());
         let age_add = self.rng.u32();
         // RFC 8446 4.6.1: at most seven days.
         let lifetime_s = self.config.ticket_lifetime_s.min(604_800);

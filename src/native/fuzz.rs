@@ -1,7 +1,7 @@
 //! Fuzzing entry point: arbitrary bytes from a client into a fresh server.
 
 use super::codec::{put_u16, with_len, Reader};
-use super::key_schedule::{derive_secret, finished_mac, Schedule, Transcript};
+use super::key_schedule::{Schedule, Transcript};
 use super::msgs;
 use super::record::{self, RecordCipher};
 use super::suites::TLS_AES_128_GCM_SHA256;
@@ -168,12 +168,11 @@ impl FuzzClient {
             |s| s.to_vec(),
         )
         .expect("agreement");
-        let mut schedule = Schedule::new(suite, None);
-        schedule.input_ecdhe(&shared);
+        let secrets = Schedule::new(suite, None).input_ecdhe(&shared);
         let h = transcript.hash();
-        let c_hs = derive_secret(suite, &schedule.handshake, b"c hs traffic", &h);
-        let s_hs = derive_secret(suite, &schedule.handshake, b"s hs traffic", &h);
-        let mut read = RecordCipher::new(suite, &s_hs);
+        let c_hs = secrets.handshake.derive(b"c hs traffic", &h);
+        let s_hs = secrets.handshake.derive(b"s hs traffic", &h);
+        let mut read = RecordCipher::new(s_hs);
         for (h, p) in &recs[1..] {
             if h[0] == msgs::content::APPLICATION_DATA {
                 let (_, plain) = read.open(*h, p).expect("server flight decrypts");
@@ -181,10 +180,10 @@ impl FuzzClient {
             }
         }
         let h = transcript.hash();
-        let c_ap = derive_secret(suite, &schedule.master, b"c ap traffic", &h);
-        let s_ap = derive_secret(suite, &schedule.master, b"s ap traffic", &h);
-        let fin = msgs::finished(&finished_mac(suite, &c_hs, &h));
-        let mut write = RecordCipher::new(suite, &c_hs);
+        let c_ap = secrets.master.derive(b"c ap traffic", &h);
+        let s_ap = secrets.master.derive(b"s ap traffic", &h);
+        let fin = msgs::finished(&c_hs.finished_mac(&h));
+        let mut write = RecordCipher::new(c_hs);
         let mut rec = Vec::new();
         write
             .seal(msgs::content::HANDSHAKE, &fin, &mut rec)
@@ -192,8 +191,8 @@ impl FuzzClient {
         conn.read_tls(&rec).expect("server accepts the Finished");
         assert!(conn.is_handshake_finished());
         FuzzClient {
-            write: RecordCipher::new(suite, &c_ap),
-            read: RecordCipher::new(suite, &s_ap),
+            write: RecordCipher::new(c_ap),
+            read: RecordCipher::new(s_ap),
         }
     }
 }

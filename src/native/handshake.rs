@@ -3,7 +3,7 @@
 
 use super::conn::Core;
 use super::error::Error;
-use super::key_schedule::{derive_secret, finished_mac, verify_finished, Schedule, Transcript};
+use super::key_schedule::{Schedule, Secret, Transcript};
 use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, PSK_DHE_KE, TLS13};
 use super::record::RecordCipher;
 use super::suites::{CipherSuite, NamedGroup, ECDSA_SECP256R1_SHA256};
@@ -318,11 +318,14 @@ fn complete_client_hello(
         }
     }
     let psk = choose_psk(core, ch, suite);
-    let mut schedule = Schedule::new(suite, psk.as_ref().map(|(_, p, _)| p.as_slice()));
+    let schedule = Schedule::new(suite, psk.as_ref().map(|(_, p, _)| p.as_slice()));
     if let (Some((index, _, _)), Some(offer)) = (&psk, &ch.psk) {
         let truncated = &msg[..4 + offer.binders_offset];
         let hash = transcript.hash_with(truncated);
-        if !verify_finished(suite, &schedule.binder_key(), &hash, &offer.binders[*index]) {
+        if !schedule
+            .binder_key()
+            .verify_finished(&hash, &offer.binders[*index])
+        {
             return Err(Error::DecryptError("PSK binder does not verify"));
         }
     }
@@ -375,12 +378,12 @@ fn complete_client_hello(
         core.send_ccs();
     }
 
-    schedule.input_ecdhe(&shared);
+    let secrets = schedule.input_ecdhe(&shared);
     let hash = transcript.hash();
-    let c_hs = derive_secret(suite, &schedule.handshake, b"c hs traffic", &hash);
-    let s_hs = derive_secret(suite, &schedule.handshake, b"s hs traffic", &hash);
-    core.write_cipher = Some(RecordCipher::new(suite, &s_hs));
-    core.set_read_cipher(RecordCipher::new(suite, &c_hs))?;
+    let c_hs = secrets.handshake.derive(b"c hs traffic", &hash);
+    let s_hs = secrets.handshake.derive(b"s hs traffic", &hash);
+    core.write_cipher = Some(RecordCipher::new(s_hs.clone()));
+    core.set_read_cipher(RecordCipher::new(c_hs.clone()))?;
     if ch.early_data {
         // Early data is never accepted: skip records that do not decrypt (RFC 8446 4.2.10).
         core.early_data_skip_budget = super::conn::MAX_EARLY_DATA_SKIP;
@@ -402,15 +405,15 @@ fn complete_client_hello(
         flight.extend_from_slice(&cert);
         flight.extend_from_slice(&cv);
     }
-    let fin = msgs::finished(&finished_mac(suite, &s_hs, &transcript.hash()));
+    let fin = msgs::finished(&s_hs.finished_mac(&transcript.hash()));
     transcript.add(&fin);
     flight.extend_from_slice(&fin);
     core.send_handshake(&flight)?;
 
     let hash = transcript.hash();
-    let c_ap = derive_secret(suite, &schedule.master, b"c ap traffic", &hash);
-    let s_ap = derive_secret(suite, &schedule.master, b"s ap traffic", &hash);
-    core.write_cipher = Some(RecordCipher::new(suite, &s_ap));
+    let c_ap = secrets.master.derive(b"c ap traffic", &hash);
+    let s_ap = secrets.master.derive(b"s ap traffic", &hash);
+    core.write_cipher = Some(RecordCipher::new(s_ap));
     core.info.suite = Some(suite);
     core.info.group = Some(group);
     core.info.resumed = resumed;
@@ -418,7 +421,7 @@ fn complete_client_hello(
     core.info.server_name = ch.server_name.clone();
     Ok(State::ExpectFinished(Box::new(ExpectFinished {
         suite,
-        master: schedule.master,
+        master: secrets.master,
         c_hs,
         c_ap,
         transcript,
@@ -429,9 +432,9 @@ fn complete_client_hello(
 /// Server flight sent; waiting for the client's Finished.
 pub(crate) struct ExpectFinished {
     suite: &'static CipherSuite,
-    master: Vec<u8>,
-    c_hs: Vec<u8>,
-    c_ap: Vec<u8>,
+    master: Secret,
+    c_hs: Secret,
+    c_ap: Secret,
     transcript: Transcript,
     resumed: bool,
 }
@@ -445,17 +448,12 @@ impl ExpectFinished {
         if body.len() != self.suite.hash_len() {
             return Err(Error::Decode("Finished has the wrong length"));
         }
-        if !verify_finished(self.suite, &self.c_hs, &self.transcript.hash(), body) {
+        if !self.c_hs.verify_finished(&self.transcript.hash(), body) {
             return Err(Error::DecryptError("client Finished does not verify"));
         }
         self.transcript.add(msg);
-        let res_master = derive_secret(
-            self.suite,
-            &self.master,
-            b"res master",
-            &self.transcript.hash(),
-        );
-        core.set_read_cipher(RecordCipher::new(self.suite, &self.c_ap))?;
+        let res_master = self.master.derive(b"res master", &self.transcript.hash());
+        core.set_read_cipher(RecordCipher::new(self.c_ap))?;
         core.info.handshake_finished = true;
         core.early_data_skip_budget = 0;
         let est = Established {
@@ -474,7 +472,7 @@ impl ExpectFinished {
 /// Handshake complete: application data, KeyUpdate, tickets, post-handshake auth.
 pub(crate) struct Established {
     pub(crate) suite: &'static CipherSuite,
-    res_master: Vec<u8>,
+    res_master: Secret,
     /// All handshake messages through the client's Finished (the context for PHA).
     transcript: Transcript,
     pub(crate) resumed: bool,
@@ -493,7 +491,7 @@ impl Established {
 
     /// Writes one NewSessionTicket now.
     pub(crate) fn issue_ticket(&self, core: &mut Core) -> Result<(), Error> {
-        core.write_ticket(self.suite, &self.res_master)
+        core.write_ticket(&self.res_master)
     }
 
     /// Sends a CertificateRequest and waits for the client's answer.
@@ -598,7 +596,7 @@ impl ExpectPhaFinished {
             return Err(Error::Decode("Finished has the wrong length"));
         }
         let base = core.read_secret().ok_or(Error::Internal("no read key"))?;
-        if !verify_finished(suite, &base, &self.transcript.hash(), body) {
+        if !base.verify_finished(&self.transcript.hash(), body) {
             return Err(Error::DecryptError("client Finished does not verify"));
         }
         core.info.peer_certificates = self.chain;

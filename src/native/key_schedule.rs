@@ -12,52 +12,77 @@ impl hkdf::KeyType for Len {
 }
 
 /// HKDF-Extract(salt, ikm) (which is HMAC(salt, ikm)).
-pub fn extract(suite: &CipherSuite, salt: &[u8], ikm: &[u8]) -> Vec<u8> {
+pub fn extract(suite: &'static CipherSuite, salt: &[u8], ikm: &[u8]) -> Secret {
     let key = hmac::Key::new(suite.hmac, salt);
-    hmac::sign(&key, ikm).as_ref().to_vec()
+    Secret::new(suite, hmac::sign(&key, ikm).as_ref().to_vec())
 }
 
-/// HKDF-Expand-Label(secret, label, context, length).
-pub fn expand_label(
-    suite: &CipherSuite,
-    secret: &[u8],
-    label: &[u8],
-    context: &[u8],
-    len: usize,
-) -> Vec<u8> {
-    let full_len = (len as u16).to_be_bytes();
-    let label_len = [(6 + label.len()) as u8];
-    let ctx_len = [context.len() as u8];
-    let info: [&[u8]; 6] = [&full_len, &label_len, b"tls13 ", label, &ctx_len, context];
-    let prk = hkdf::Prk::new_less_safe(suite.hkdf, secret);
-    let mut out = vec![0u8; len];
-    prk.expand(&info, Len(len))
-        .and_then(|okm| okm.fill(&mut out))
-        .expect("HKDF output length within limits");
-    out
+/// One secret of the schedule. Its HMAC key is prepared once: a secret is expanded two to four
+/// times (traffic key and IV, Finished key, derived secrets, one PSK per ticket), and preparing
+/// the key (hashing both pads) costs as much as an expansion.
+#[derive(Clone)]
+pub struct Secret {
+    suite: &'static CipherSuite,
+    bytes: Vec<u8>,
+    prk: hkdf::Prk,
 }
 
-/// Derive-Secret(secret, label, transcript hash).
-pub fn derive_secret(suite: &CipherSuite, secret: &[u8], label: &[u8], hash: &[u8]) -> Vec<u8> {
-    expand_label(suite, secret, label, hash, suite.hash_len())
+impl Secret {
+    pub fn new(suite: &'static CipherSuite, bytes: Vec<u8>) -> Self {
+        let prk = hkdf::Prk::new_less_safe(suite.hkdf, &bytes);
+        Secret { suite, bytes, prk }
+    }
+
+    pub fn suite(&self) -> &'static CipherSuite {
+        self.suite
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// HKDF-Expand-Label(self, label, context, length).
+    pub fn expand_label(&self, label: &[u8], context: &[u8], len: usize) -> Vec<u8> {
+        let full_len = (len as u16).to_be_bytes();
+        let label_len = [(6 + label.len()) as u8];
+        let ctx_len = [context.len() as u8];
+        let info: [&[u8]; 6] = [&full_len, &label_len, b"tls13 ", label, &ctx_len, context];
+        let mut out = vec![0u8; len];
+        self.prk
+            .expand(&info, Len(len))
+            .and_then(|okm| okm.fill(&mut out))
+            .expect("HKDF output length within limits");
+        out
+    }
+
+    /// Derive-Secret(self, label, transcript hash).
+    pub fn derive(&self, label: &[u8], hash: &[u8]) -> Secret {
+        Secret::new(
+            self.suite,
+            self.expand_label(label, hash, self.suite.hash_len()),
+        )
+    }
+
+    fn finished_key(&self) -> hmac::Key {
+        let fk = self.expand_label(b"finished", b"", self.suite.hash_len());
+        hmac::Key::new(self.suite.hmac, &fk)
+    }
+
+    /// Finished MAC (RFC 8446 4.4.4) keyed from this base key.
+    pub fn finished_mac(&self, hash: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.finished_key(), hash).as_ref().to_vec()
+    }
+
+    /// Constant-time check of a received Finished (or binder) value.
+    pub fn verify_finished(&self, hash: &[u8], received: &[u8]) -> bool {
+        hmac::verify(&self.finished_key(), hash, received).is_ok()
+    }
 }
 
-pub fn empty_hash(suite: &CipherSuite) -> Vec<u8> {
-    digest::digest(suite.digest, b"").as_ref().to_vec()
-}
-
-/// Finished MAC (RFC 8446 4.4.4) keyed from `base_key`.
-pub fn finished_mac(suite: &CipherSuite, base_key: &[u8], hash: &[u8]) -> Vec<u8> {
-    let fk = expand_label(suite, base_key, b"finished", b"", suite.hash_len());
-    hmac::sign(&hmac::Key::new(suite.hmac, &fk), hash)
-        .as_ref()
-        .to_vec()
-}
-
-/// Constant-time check of a received Finished (or binder) value.
-pub fn verify_finished(suite: &CipherSuite, base_key: &[u8], hash: &[u8], received: &[u8]) -> bool {
-    let fk = expand_label(suite, base_key, b"finished", b"", suite.hash_len());
-    hmac::verify(&hmac::Key::new(suite.hmac, &fk), hash, received).is_ok()
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({:?}, {} bytes)", self.suite, self.bytes.len())
+    }
 }
 
 /// Running transcript hash.
@@ -89,46 +114,43 @@ impl Transcript {
     }
 }
 
-/// The secrets of one handshake, from early secret to master secret.
+/// The start of one handshake's schedule: the early secret.
 pub struct Schedule {
-    pub suite: &'static CipherSuite,
-    pub early: Vec<u8>,
-    pub handshake: Vec<u8>,
-    pub master: Vec<u8>,
+    suite: &'static CipherSuite,
+    pub early: Secret,
+    /// Transcript-Hash("") for the "derived" secrets.
+    empty_hash: Vec<u8>,
+}
+
+/// The secrets that follow the (EC)DHE input.
+pub struct HandshakeSecrets {
+    pub handshake: Secret,
+    pub master: Secret,
 }
 
 impl Schedule {
     /// Early secret from the PSK, or from zeros when there is none.
     pub fn new(suite: &'static CipherSuite, psk: Option<&[u8]>) -> Self {
         let zeros = vec![0u8; suite.hash_len()];
-        let early = extract(suite, &zeros, psk.unwrap_or(&zeros));
         Schedule {
             suite,
-            early,
-            handshake: Vec::new(),
-            master: Vec::new(),
+            early: extract(suite, &zeros, psk.unwrap_or(&zeros)),
+            empty_hash: digest::digest(suite.digest, b"").as_ref().to_vec(),
         }
     }
 
-    pub fn binder_key(&self) -> Vec<u8> {
-        derive_secret(
-            self.suite,
-            &self.early,
-            b"res binder",
-            &empty_hash(self.suite),
-        )
+    pub fn binder_key(&self) -> Secret {
+        self.early.derive(b"res binder", &self.empty_hash)
     }
 
-    pub fn input_ecdhe(&mut self, shared: &[u8]) {
-        let derived = derive_secret(self.suite, &self.early, b"derived", &empty_hash(self.suite));
-        self.handshake = extract(self.suite, &derived, shared);
-        let derived = derive_secret(
-            self.suite,
-            &self.handshake,
-            b"derived",
-            &empty_hash(self.suite),
-        );
+    pub fn input_ecdhe(&self, shared: &[u8]) -> HandshakeSecrets {
+        let derived = self
+            .early
+            .expand_label(b"derived", &self.empty_hash, self.suite.hash_len());
+        let handshake = extract(self.suite, &derived, shared);
+        let derived = handshake.expand_label(b"derived", &self.empty_hash, self.suite.hash_len());
         let zeros = vec![0u8; self.suite.hash_len()];
-        self.master = extract(self.suite, &derived, &zeros);
+        let master = extract(self.suite, &derived, &zeros);
+        HandshakeSecrets { handshake, master }
     }
 }

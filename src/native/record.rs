@@ -1,9 +1,8 @@
 //! Record protection (RFC 8446 section 5): AEAD, per-record nonces, inner content type.
 
 use super::error::Error;
-use super::key_schedule::expand_label;
+use super::key_schedule::Secret;
 use super::msgs::content;
-use super::suites::CipherSuite;
 use ring::aead;
 
 /// Largest plaintext fragment (2^14).
@@ -14,22 +13,21 @@ pub const HEADER_LEN: usize = 5;
 
 /// One direction's traffic protection under one traffic secret.
 pub struct RecordCipher {
-    suite: &'static CipherSuite,
-    secret: Vec<u8>,
+    secret: Secret,
     key: aead::LessSafeKey,
     iv: [u8; 12],
     seq: u64,
 }
 
 impl RecordCipher {
-    pub fn new(suite: &'static CipherSuite, secret: &[u8]) -> Self {
-        let key = expand_label(suite, secret, b"key", b"", suite.key_len());
-        let iv_v = expand_label(suite, secret, b"iv", b"", 12);
+    pub fn new(secret: Secret) -> Self {
+        let suite = secret.suite();
+        let key = secret.expand_label(b"key", b"", suite.key_len());
+        let iv_v = secret.expand_label(b"iv", b"", 12);
         let mut iv = [0u8; 12];
         iv.copy_from_slice(&iv_v);
         RecordCipher {
-            suite,
-            secret: secret.to_vec(),
+            secret,
             key: aead::LessSafeKey::new(
                 aead::UnboundKey::new(suite.aead, &key).expect("key length matches suite"),
             ),
@@ -40,18 +38,15 @@ impl RecordCipher {
 
     /// The cipher for the next generation of this secret (KeyUpdate, RFC 8446 7.2).
     pub fn updated(&self) -> Self {
-        let next = expand_label(
-            self.suite,
-            &self.secret,
-            b"traffic upd",
-            b"",
-            self.suite.hash_len(),
-        );
-        RecordCipher::new(self.suite, &next)
+        let suite = self.secret.suite();
+        let next = self
+            .secret
+            .expand_label(b"traffic upd", b"", suite.hash_len());
+        RecordCipher::new(Secret::new(suite, next))
     }
 
     /// The traffic secret this cipher was made from.
-    pub fn secret(&self) -> &[u8] {
+    pub fn secret(&self) -> &Secret {
         &self.secret
     }
 
@@ -83,7 +78,7 @@ impl RecordCipher {
         if fragment.len() + 1 + padding > MAX_FRAGMENT + 1 {
             return Err(Error::Internal("record too large"));
         }
-        let len = fragment.len() + 1 + padding + self.suite.aead.tag_len();
+        let len = fragment.len() + 1 + padding + self.secret.suite().aead.tag_len();
         let header = [content::APPLICATION_DATA, 3, 3, (len >> 8) as u8, len as u8];
         let nonce = self.nonce()?;
         let mut buf = Vec::with_capacity(len);

@@ -3,7 +3,7 @@
 
 use ring::agreement;
 use ticketdiff::native::codec::{put_u16, with_len};
-use ticketdiff::native::key_schedule::{derive_secret, finished_mac, Schedule, Transcript};
+use ticketdiff::native::key_schedule::{Schedule, Secret, Transcript};
 use ticketdiff::native::msgs::{self, content, ext, hs};
 use ticketdiff::native::record::RecordCipher;
 use ticketdiff::native::suites::TLS_AES_128_GCM_SHA256;
@@ -112,11 +112,11 @@ pub fn plain_alert(out: &[u8]) -> Option<AlertDescription> {
 /// A client that has completed the server's first flight with TLS_AES_128_GCM_SHA256/X25519.
 pub struct Mini {
     pub transcript: Transcript,
-    pub c_hs: Vec<u8>,
+    pub c_hs: Secret,
     pub write: RecordCipher,
     /// Server application traffic read cipher (for alerts and data after the server Finished).
     pub read_ap: RecordCipher,
-    pub c_ap: Vec<u8>,
+    pub c_ap: Secret,
 }
 
 impl Mini {
@@ -149,12 +149,11 @@ impl Mini {
             |s| s.to_vec(),
         )
         .unwrap();
-        let mut sched = Schedule::new(suite, None);
-        sched.input_ecdhe(&shared);
+        let secrets = Schedule::new(suite, None).input_ecdhe(&shared);
         let h = transcript.hash();
-        let c_hs = derive_secret(suite, &sched.handshake, b"c hs traffic", &h);
-        let s_hs = derive_secret(suite, &sched.handshake, b"s hs traffic", &h);
-        let mut read = RecordCipher::new(suite, &s_hs);
+        let c_hs = secrets.handshake.derive(b"c hs traffic", &h);
+        let s_hs = secrets.handshake.derive(b"s hs traffic", &h);
+        let mut read = RecordCipher::new(s_hs);
         let mut flight = Vec::new();
         for (t, p) in &recs[1..] {
             if *t == content::APPLICATION_DATA {
@@ -168,12 +167,12 @@ impl Mini {
         }
         transcript.add(&flight);
         let h = transcript.hash();
-        let c_ap = derive_secret(suite, &sched.master, b"c ap traffic", &h);
-        let s_ap = derive_secret(suite, &sched.master, b"s ap traffic", &h);
+        let c_ap = secrets.master.derive(b"c ap traffic", &h);
+        let s_ap = secrets.master.derive(b"s ap traffic", &h);
         Mini {
             transcript,
-            write: RecordCipher::new(suite, &c_hs),
-            read_ap: RecordCipher::new(suite, &s_ap),
+            write: RecordCipher::new(c_hs.clone()),
+            read_ap: RecordCipher::new(s_ap),
             c_hs,
             c_ap,
         }
@@ -181,11 +180,7 @@ impl Mini {
 
     /// A correct client Finished message.
     pub fn finished(&self) -> Vec<u8> {
-        msgs::finished(&finished_mac(
-            &TLS_AES_128_GCM_SHA256,
-            &self.c_hs,
-            &self.transcript.hash(),
-        ))
+        msgs::finished(&self.c_hs.finished_mac(&self.transcript.hash()))
     }
 
     /// Protects `payload` of inner type `typ` with the current write cipher.
@@ -198,10 +193,8 @@ impl Mini {
     /// Seals `inner` (content plus type byte, unchecked size) as the first record under the
     /// client handshake key.
     pub fn seal_raw_first(&self, inner: &[u8]) -> Vec<u8> {
-        use ticketdiff::native::key_schedule::expand_label;
-        let suite = &TLS_AES_128_GCM_SHA256;
-        let key = expand_label(suite, &self.c_hs, b"key", b"", 16);
-        let iv = expand_label(suite, &self.c_hs, b"iv", b"", 12);
+        let key = self.c_hs.expand_label(b"key", b"", 16);
+        let iv = self.c_hs.expand_label(b"iv", b"", 12);
         let key = ring::aead::LessSafeKey::new(
             ring::aead::UnboundKey::new(&ring::aead::AES_128_GCM, &key).unwrap(),
         );
@@ -223,7 +216,7 @@ impl Mini {
 
     /// Switches the write cipher to client application traffic (after a good Finished).
     pub fn use_app_keys(&mut self) {
-        self.write = RecordCipher::new(&TLS_AES_128_GCM_SHA256, &self.c_ap);
+        self.write = RecordCipher::new(self.c_ap.clone());
     }
 
     /// Sends a correct Finished, switches to application keys and reads the tickets.
