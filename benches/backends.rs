@@ -1,8 +1,8 @@
 //! What a program costs on each backend, next to bare loops that do the same TLS work written
 //! directly against the libraries; the ratio of the two is the harness's overhead.
 //!
-//! `cargo bench --bench backends`; the ratios are printed at the end, from criterion's own
-//! estimates of this run.
+//! `cargo bench --bench backends`; the ratios are printed at the end, each pair measured in
+//! alternating batches in the same run (`cargo bench --bench backends -- ratio` for just them).
 
 use criterion::{criterion_group, Criterion};
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslSessionCacheMode, SslStream, SslVerifyMode};
@@ -290,6 +290,10 @@ fn baselines(c: &mut Criterion) {
     group.bench_function("rustls_one_handshake", |b| {
         b.iter(|| bare_rustls(&config, &client_ctx))
     });
+    let native_backend_config = Arc::new(ticketdiff::backend::native::server_config());
+    group.bench_function("native_one_handshake", |b| {
+        b.iter(|| bare_native(&native_backend_config, &client_ctx))
+    });
     group.finish();
 
     // The native server next to the rustls server: same OpenSSL client, suite, group, crypto
@@ -327,59 +331,131 @@ fn baselines(c: &mut Criterion) {
 
 criterion_group!(benches, baselines, programs);
 
-/// Criterion's point estimate of a benchmark's mean time in this run, in nanoseconds.
-fn estimate(id: &str) -> Option<f64> {
-    let dir = std::env::var("CARGO_TARGET_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").to_string());
-    let path = format!("{dir}/criterion/{id}/new/estimates.json");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    // The figure criterion prints: the regression slope when it has one, else the mean.
-    json["slope"]["point_estimate"]
-        .as_f64()
-        .or_else(|| json["mean"]["point_estimate"].as_f64())
+/// Something to time: given a number of iterations, runs them and returns the time to count.
+type Timed<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
+
+/// Whole iterations of `f`, timed from outside.
+fn whole<'a>(mut f: impl FnMut() + 'a) -> Timed<'a> {
+    Box::new(move |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        t.elapsed()
+    })
+}
+
+/// Median time per iteration of `a` and of `b`, measured in alternating batches (a b, then b a)
+/// so that a change of machine load falls on both alike. Criterion times one benchmark after
+/// another, minutes apart; on a shared machine its estimates can drift by 20% between them,
+/// which is more than the differences these ratios are about.
+fn interleaved(a: &mut Timed, b: &mut Timed) -> (f64, f64) {
+    const ROUNDS: usize = 61;
+    const BATCH: Duration = Duration::from_millis(20);
+    // Warm up, then size batches to about BATCH each.
+    let per = |t: &mut Timed| t(3).as_secs_f64() / 3.0;
+    let (na, nb) = (
+        (BATCH.as_secs_f64() / per(a)).ceil().max(1.0) as u64,
+        (BATCH.as_secs_f64() / per(b)).ceil().max(1.0) as u64,
+    );
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let mut run_a = || ta.push(a(na).as_secs_f64() / na as f64);
+        if round % 2 == 0 {
+            run_a();
+            tb.push(b(nb).as_secs_f64() / nb as f64);
+        } else {
+            tb.push(b(nb).as_secs_f64() / nb as f64);
+            run_a();
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(&mut ta), median(&mut tb))
+}
+
+/// The ratios the project's targets are stated in, each measured interleaved.
+fn ratios(filter: Option<&str>) {
+    let (server_ctx, client_ctx) = openssl_contexts();
+    let rustls_any = rustls_config();
+    let native_any = Arc::new(ticketdiff::backend::native::server_config());
+    let pinned_client = pinned_client_context();
+    let (native, rustls) = (pinned_native_config(), pinned_rustls_config());
+    let program = |name: &str| {
+        let mut backend = by_name(name).unwrap();
+        let one = parse(ONE_HANDSHAKE).unwrap();
+        whole(move || drop(black_box(backend.run(&one))))
+    };
+    let pairs: Vec<(&str, &str, Timed, Timed)> = vec![
+        (
+            "ratio/harness_openssl",
+            "program one_handshake on openssl / bare OpenSSL client+server loop",
+            program("openssl"),
+            whole(|| bare_openssl(&server_ctx, &client_ctx)),
+        ),
+        (
+            "ratio/harness_native",
+            "program one_handshake on native / bare native server + OpenSSL client loop",
+            program("native"),
+            whole(|| {
+                black_box(bare_native(&native_any, &client_ctx));
+            }),
+        ),
+        (
+            "ratio/harness_rustls",
+            "program one_handshake on rustls / bare rustls server + OpenSSL client loop",
+            program("rustls"),
+            whole(|| {
+                black_box(bare_rustls(&rustls_any, &client_ctx));
+            }),
+        ),
+        (
+            "ratio/server_whole_handshake",
+            "native server / rustls server, same client, suite, group: whole handshake",
+            whole(|| {
+                black_box(bare_native(&native, &pinned_client));
+            }),
+            whole(|| {
+                black_box(bare_rustls(&rustls, &pinned_client));
+            }),
+        ),
+        (
+            "ratio/server_time_inside",
+            "native server / rustls server, same client, suite, group: time inside the server",
+            Box::new(|n| (0..n).map(|_| bare_native(&native, &pinned_client)).sum()),
+            Box::new(|n| (0..n).map(|_| bare_rustls(&rustls, &pinned_client)).sum()),
+        ),
+    ];
+    let mut header = false;
+    for (id, what, mut a, mut b) in pairs {
+        if filter.is_some_and(|f| !id.contains(f)) {
+            continue;
+        }
+        if !header {
+            println!(
+                "\nratios, each pair timed in alternating batches in this run (medians of 61):"
+            );
+            header = true;
+        }
+        let (ta, tb) = interleaved(&mut a, &mut b);
+        println!(
+            "  {id}: {:.1} us / {:.1} us = {:.3}x  ({what})",
+            ta * 1e6,
+            tb * 1e6,
+            ta / tb
+        );
+    }
 }
 
 fn main() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
-    println!(
-        "\nratios of criterion's latest estimates, all from this run when the whole bench ran"
-    );
-    println!(
-        "(harness overhead: a program through ticketdiff / the bare library loop doing the same"
-    );
-    println!(
-        "TLS work; last rows: the native server / the rustls server, same client, suite, group,"
-    );
-    println!("the whole handshake and the time inside the server):");
-    for (program, bare) in [
-        (
-            "program_openssl/one_handshake",
-            "bare/openssl_one_handshake",
-        ),
-        (
-            "program_native/one_handshake",
-            "server/native_full_handshake",
-        ),
-        ("program_rustls/one_handshake", "bare/rustls_one_handshake"),
-        (
-            "server/native_full_handshake",
-            "server/rustls_full_handshake",
-        ),
-        (
-            "in_server/native_full_handshake",
-            "in_server/rustls_full_handshake",
-        ),
-    ] {
-        match (estimate(program), estimate(bare)) {
-            (Some(p), Some(b)) => println!(
-                "  {program}: {:.1} us vs {bare}: {:.1} us = {:.3}x",
-                p / 1e3,
-                b / 1e3,
-                p / b
-            ),
-            _ => println!("  {program}: not measured in this run"),
-        }
+    // The first free argument is criterion's filter; the ratios honour it too
+    // (`cargo bench --bench backends -- ratio` runs only them).
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if !filter.as_deref().is_some_and(|f| f.starts_with("ratio")) {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
     }
+    ratios(filter.as_deref());
 }
