@@ -449,13 +449,61 @@ fn ratios(filter: Option<&str>) {
     }
 }
 
+/// Criterion's filter: the first argument that is neither an option nor an option's value.
+fn filter_argument(args: &[String]) -> Option<&str> {
+    const TAKES_VALUE: &[&str] = &[
+        "--save-baseline",
+        "-s",
+        "--baseline",
+        "-b",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--profile-time",
+        "--output-format",
+        "--plotting-backend",
+        "--color",
+        "-c",
+        "--format",
+        "--logfile",
+    ];
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if TAKES_VALUE.contains(&a) {
+            i += 2;
+            continue;
+        }
+        if !a.starts_with('-') {
+            return Some(a);
+        }
+        i += 1;
+    }
+    None
+}
+
 fn main() {
-    // The first free argument is criterion's filter; the ratios honour it too
-    // (`cargo bench --bench backends -- ratio` runs only them).
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    if !filter.as_deref().is_some_and(|f| f.starts_with("ratio")) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // The ratios honour criterion's filter (`cargo bench --bench backends -- ratio` runs only
+    // them), and stay out of listing, test mode and profiling one benchmark.
+    let filter = filter_argument(&args);
+    if !filter.is_some_and(|f| f.starts_with("ratio")) {
         benches();
         Criterion::default().configure_from_args().final_summary();
     }
-    ratios(filter.as_deref());
+    let quiet_mode = ["--list", "--test", "--profile-time"];
+    let quiet = args.iter().any(|a| {
+        quiet_mode
+            .iter()
+            .any(|q| a == q || a.strip_prefix(q).is_some_and(|r| r.starts_with('=')))
+    });
+    if !quiet {
+        ratios(filter);
+    }
 }
