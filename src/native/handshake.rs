@@ -9,8 +9,20 @@ use super::record::RecordCipher;
 use super::suites::{CipherSuite, NamedGroup, ECDSA_SECP256R1_SHA256};
 use ring::agreement;
 
-/// Signature schemes accepted from a client certificate in post-handshake auth.
-pub(crate) const CLIENT_SIG_SCHEMES: [u16; 5] = [0x0403, 0x0503, 0x0804, 0x0805, 0x0807];
+/// The signature schemes a post-handshake CertificateRequest lists: OpenSSL 3.0's default list
+/// in its order (as OpenSSL 3.0.19 sends it). With the 32-byte context ([`PHA_CONTEXT_LEN`])
+/// the message is exactly as long as OpenSSL's, which matters for the same reason as ticket
+/// sizes (see `ticket.rs`): how many tickets fit on a full transport after it is observable
+/// through the ticket API. A fuzzed program found one ticket of difference with the shorter
+/// message this server used to send. Which of these schemes a CertificateVerify can actually use
+/// is `pha::verify_signature`'s business.
+pub(crate) const REQUESTED_SIG_SCHEMES: [u16; 16] = [
+    0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0809, 0x080a, 0x080b, 0x0804, 0x0805, 0x0806, 0x0401,
+    0x0501, 0x0601, 0x0303, 0x0301,
+];
+
+/// OpenSSL's certificate_request_context length for post-handshake auth.
+pub(crate) const PHA_CONTEXT_LEN: usize = 32;
 
 pub(crate) enum State {
     ExpectClientHello(ExpectClientHello),
@@ -496,8 +508,8 @@ impl Established {
 
     /// Sends a CertificateRequest and waits for the client's answer.
     pub(crate) fn request_client_auth(self: Box<Self>, core: &mut Core) -> Result<State, Error> {
-        let context: [u8; 8] = core.rng.array();
-        let cr = msgs::certificate_request(&context, &CLIENT_SIG_SCHEMES);
+        let context: [u8; PHA_CONTEXT_LEN] = core.rng.array();
+        let cr = msgs::certificate_request(&context, &REQUESTED_SIG_SCHEMES);
         let mut transcript = self.transcript.clone();
         transcript.add(&cr);
         core.send_handshake(&cr)?;
@@ -564,7 +576,7 @@ impl ExpectPhaCertificateVerify {
             ));
         }
         let (scheme, sig) = msgs::decode_certificate_verify(&msg[4..])?;
-        if !CLIENT_SIG_SCHEMES.contains(&scheme) {
+        if !REQUESTED_SIG_SCHEMES.contains(&scheme) {
             return Err(Error::IllegalParameter("signature scheme not requested"));
         }
         let content = msgs::signed_content(false, &self.transcript.hash());

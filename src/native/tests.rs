@@ -216,3 +216,14 @@ fn key_update_decoding() {
         Err(Error::Decode(_))
     ));
 }
+
+/// A post-handshake CertificateRequest is as long as OpenSSL 3.0's (77 bytes, measured with
+/// `openssl s_server -verify 1` and its `c` command, no CA list): the bytes it takes on a full
+/// transport decide how many tickets fit after it
+/// (`corpus/pha-certificate-request-fills-the-wire-like-openssl.tkt`).
+#[test]
+fn certificate_request_is_openssl_sized() {
+    use super::handshake::{PHA_CONTEXT_LEN, REQUESTED_SIG_SCHEMES};
+    let cr = msgs::certificate_request(&[0; PHA_CONTEXT_LEN], &REQUESTED_SIG_SCHEMES);
+    assert_eq!(cr.len(), 77);
+}
