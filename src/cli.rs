@@ -1,5 +1,5 @@
 //! The commands behind the `ticketdiff` binary. Exit codes: 0 all agree (or all passed), 1 a
-//! divergence (or a failure), 2 a usage or input error.
+//! divergence (or a failure), 2 a usage or input error, 141 standard output closed early.
 
 use crate::backend::BACKEND_NAMES;
 use crate::expect::bless as bless_text;
@@ -14,6 +14,19 @@ use std::path::{Path, PathBuf};
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_DIVERGENCE: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
+/// Standard output closed by its reader: what a shell reports for a process ended by SIGPIPE.
+pub const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// Ends the process after a failed write of command output: quietly when the reader has gone
+/// away (`ticketdiff run ... | head`), with a message and exit 2 otherwise. Files being saved are
+/// written elsewhere, atomically, so nothing is left half-written.
+pub fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(i32::from(EXIT_BROKEN_PIPE));
+    }
+    eprintln!("ticketdiff: cannot write to standard output: {e}");
+    std::process::exit(i32::from(EXIT_ERROR));
+}
 
 /// Every backend, for `--backend`'s default.
 pub fn default_backends() -> Vec<String> {
@@ -79,10 +92,10 @@ pub fn run(files: &[PathBuf], backends: &[String], json: bool) -> u8 {
                     },
                     steps: r.trace().map_or(&[], |t| t.as_slice()),
                 };
-                println!("{}", serde_json::to_string(&line).expect("serializable"));
+                outln!("{}", serde_json::to_string(&line).expect("serializable"));
             }
         } else {
-            println!("{}", table::render(name, program, &results));
+            outln!("{}", table::render(name, program, &results));
         }
     }
     code
@@ -109,13 +122,13 @@ pub fn replay(paths: &[PathBuf]) -> u8 {
     let failed = reports.iter().filter(|r| !r.passed()).count();
     for r in &reports {
         for f in &r.failures {
-            println!("FAIL {f}");
+            outln!("FAIL {f}");
         }
         for n in &r.notes {
-            println!("note {}: {n}", r.path.display());
+            outln!("note {}: {n}", r.path.display());
         }
     }
-    println!(
+    outln!(
         "replayed {} files: {} passed, {} failed",
         reports.len(),
         reports.len() - failed,
@@ -155,7 +168,7 @@ pub fn bless(files: &[PathBuf]) -> u8 {
                 code = EXIT_ERROR;
                 continue;
             }
-            println!("blessed {}", f.display());
+            outln!("blessed {}", f.display());
         }
     }
     code
@@ -306,7 +319,7 @@ pub fn minimize(file: &Path, output: Option<&Path>, backend: Option<&str>) -> u8
                 path.display()
             );
         }
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     EXIT_OK
 }
@@ -316,8 +329,8 @@ pub fn decode(file: &Path) -> u8 {
     match std::fs::read(file) {
         Ok(bytes) => {
             let program = crate::fuzz::target::decode(&bytes);
-            println!("# {} decodes to:", file.display());
-            print!("{program}");
+            outln!("# {} decodes to:", file.display());
+            out!("{program}");
             EXIT_OK
         }
         Err(e) => {

@@ -7,6 +7,27 @@
 
 #![deny(unsafe_code)]
 
+/// `println!` for command output: when the reader has gone away (`ticketdiff run ... | head`),
+/// the command ends quietly instead of panicking; another write error ends it with exit 2.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::cli::stdout_failed(e);
+        }
+    }};
+}
+
+/// `print!` for command output, see [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            $crate::cli::stdout_failed(e);
+        }
+    }};
+}
+
 pub mod backend;
 pub mod cli;
 pub mod client;

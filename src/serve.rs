@@ -38,17 +38,17 @@ pub fn serve(addr: SocketAddr, num_tickets: u64) -> io::Result<()> {
     let config = pki.server_config(ticket_key).map_err(io::Error::other)?;
     config.set_num_tickets(num_tickets);
     let listener = TcpListener::bind(addr)?;
-    println!("CA certificate: {}", ca_path.display());
-    println!(
+    outln!("CA certificate: {}", ca_path.display());
+    outln!(
         "client certificate for post-handshake auth: {} (key {})",
         dir.join("client.pem").display(),
         dir.join("client.key").display()
     );
-    println!("listening on {}", listener.local_addr()?);
+    outln!("listening on {}", listener.local_addr()?);
     serve_listener(
         listener,
         Arc::new(config),
-        Arc::new(|line| println!("{line}")),
+        Arc::new(|line| outln!("{line}")),
     )
 }
 

@@ -221,3 +221,21 @@ fn report_summarizes_diff_and_names_a_broken_entry() {
     let out = ticketdiff(&["report", "nope"], &dir);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `ticketdiff run ... | head`: a reader that goes away ends the command quietly (exit 141, as
+/// for SIGPIPE), not with a panic.
+#[test]
+fn closed_standard_output_ends_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_ticketdiff"))
+        .args(["run", "corpus/default-two-tickets-after-full-handshake.tkt"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}

@@ -146,13 +146,13 @@ pub fn print_summary(s: &Summary, json: bool) {
             signatures: &s.signatures,
             errors: &s.errors,
         };
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&j).expect("serializable")
         );
         return;
     }
-    println!(
+    outln!(
         "{} programs in {:.1}s ({:.0} programs/s, {} jobs, {:.0}% of worker time inside the TLS libraries); {} divergent; {} backend runs skipped; {} new signatures",
         s.programs,
         s.elapsed.as_secs_f64(),
@@ -204,12 +204,12 @@ pub fn print_summary(s: &Summary, json: bool) {
             }
             out.trim_end().to_string()
         };
-        println!(
+        outln!(
             "{}",
             line([heads[0], heads[1], heads[2], heads[3], heads[4]])
         );
         for r in &rows {
-            println!("{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+            outln!("{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
         }
     }
     for e in &s.errors {
