@@ -432,7 +432,6 @@ fn complete_client_hello(
     core.info.client_offered_pha = ch.post_handshake_auth;
     core.info.server_name = ch.server_name.clone();
     Ok(State::ExpectFinished(Box::new(ExpectFinished {
-        suite,
         master: secrets.master,
         c_hs,
         c_ap,
@@ -441,9 +440,21 @@ fn complete_client_hello(
     })))
 }
 
+/// Checks a client Finished message (handshake or post-handshake) against `base`, the client's
+/// traffic secret it is keyed from, and the transcript hash before it.
+fn check_client_finished(base: &Secret, transcript: &Transcript, msg: &[u8]) -> Result<(), Error> {
+    let body = &msg[4..];
+    if body.len() != base.suite().hash_len() {
+        return Err(Error::Decode("Finished has the wrong length"));
+    }
+    if !base.verify_finished(&transcript.hash(), body) {
+        return Err(Error::DecryptError("client Finished does not verify"));
+    }
+    Ok(())
+}
+
 /// Server flight sent; waiting for the client's Finished.
 pub(crate) struct ExpectFinished {
-    suite: &'static CipherSuite,
     master: Secret,
     c_hs: Secret,
     c_ap: Secret,
@@ -456,20 +467,13 @@ impl ExpectFinished {
         if typ != hs::FINISHED {
             return Err(Error::UnexpectedMessage("expected Finished"));
         }
-        let body = &msg[4..];
-        if body.len() != self.suite.hash_len() {
-            return Err(Error::Decode("Finished has the wrong length"));
-        }
-        if !self.c_hs.verify_finished(&self.transcript.hash(), body) {
-            return Err(Error::DecryptError("client Finished does not verify"));
-        }
+        check_client_finished(&self.c_hs, &self.transcript, msg)?;
         self.transcript.add(msg);
         let res_master = self.master.derive(b"res master", &self.transcript.hash());
         core.set_read_cipher(RecordCipher::new(self.c_ap))?;
         core.info.handshake_finished = true;
         core.early_data_skip_budget = 0;
         let est = Established {
-            suite: self.suite,
             res_master,
             transcript: self.transcript,
             resumed: self.resumed,
@@ -483,7 +487,6 @@ impl ExpectFinished {
 
 /// Handshake complete: application data, KeyUpdate, tickets, post-handshake auth.
 pub(crate) struct Established {
-    pub(crate) suite: &'static CipherSuite,
     res_master: Secret,
     /// All handshake messages through the client's Finished (the context for PHA).
     transcript: Transcript,
@@ -602,15 +605,8 @@ impl ExpectPhaFinished {
         if typ != hs::FINISHED {
             return Err(Error::UnexpectedMessage("expected client Finished"));
         }
-        let suite = self.est.suite;
-        let body = &msg[4..];
-        if body.len() != suite.hash_len() {
-            return Err(Error::Decode("Finished has the wrong length"));
-        }
         let base = core.read_secret().ok_or(Error::Internal("no read key"))?;
-        if !base.verify_finished(&self.transcript.hash(), body) {
-            return Err(Error::DecryptError("client Finished does not verify"));
-        }
+        check_client_finished(base, &self.transcript, msg)?;
         core.info.peer_certificates = self.chain;
         core.info.client_auth_completed += 1;
         // Like OpenSSL: the sent count restarts, then N (or min(N, 1)) tickets go out.

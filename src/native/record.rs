@@ -38,11 +38,7 @@ impl RecordCipher {
 
     /// The cipher for the next generation of this secret (KeyUpdate, RFC 8446 7.2).
     pub fn updated(&self) -> Self {
-        let suite = self.secret.suite();
-        let next = self
-            .secret
-            .expand_label(b"traffic upd", b"", suite.hash_len());
-        RecordCipher::new(Secret::new(suite, next))
+        RecordCipher::new(self.secret.derive(b"traffic upd", b""))
     }
 
     /// The traffic secret this cipher was made from.
