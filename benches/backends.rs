@@ -14,9 +14,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ticketdiff::backend::openssl::{ca_store, parsed_pki};
-use ticketdiff::backend::{by_name, Backend};
+use ticketdiff::backend::{Backend, BackendId};
 use ticketdiff::pki::pki;
 use ticketdiff::program::{parse, Program};
+use ticketdiff::registry;
 
 const ONE_HANDSHAKE: &str = "connect\nhandshake\n";
 const RESUMPTION: &str = "connect\nhandshake\nconnect resume\nhandshake\n";
@@ -44,8 +45,9 @@ fn programs(c: &mut Criterion) {
         ("queued_tickets", parse(QUEUED).unwrap()),
     ];
     let corpus = corpus();
-    for name in ticketdiff::backend::BACKEND_NAMES {
-        let mut backend: Box<dyn Backend> = by_name(name).unwrap();
+    for name in BackendId::ALL.map(BackendId::name) {
+        let mut backend: Box<dyn Backend> =
+            registry::backend(name.parse::<BackendId>().expect("a backend"));
         let mut group = c.benchmark_group(format!("program/{name}"));
         for (case, program) in &cases {
             group.bench_function(*case, |b| b.iter(|| black_box(backend.run(program))));
@@ -384,7 +386,7 @@ fn ratios(filter: Option<&str>) {
     let pinned_client = pinned_client_context();
     let (native, rustls) = (pinned_native_config(), pinned_rustls_config());
     let program = |name: &str| {
-        let mut backend = by_name(name).unwrap();
+        let mut backend = registry::backend(name.parse::<BackendId>().expect("a backend"));
         let one = parse(ONE_HANDSHAKE).unwrap();
         whole(move || drop(black_box(backend.run(&one))))
     };

@@ -1,53 +1,228 @@
-//! The commands behind the `ticketdiff` binary. Exit codes: 0 all agree (or all passed), 1 a
-//! divergence (or a failure), 2 a usage or input error, 141 standard output closed early.
+//! The `ticketdiff` command line: its arguments and its commands. Each command writes its
+//! output to the writer it is given and returns how it ended; `main` turns errors into messages
+//! and exit codes, in one place.
 
-use crate::backend::BACKEND_NAMES;
+use crate::backend::BackendId;
 use crate::expect::bless as bless_text;
+use crate::files::{read_text, tkt_files, FilesError};
 use crate::fsutil::write_atomic;
 use crate::program::{parse_named, Program};
-use crate::replay;
-use crate::runner::{Outcome, Runner};
+use crate::report::ReportError;
+use crate::runner::Runner;
+use crate::store::StoreError;
 use crate::table;
+use clap::{Parser, Subcommand};
 use serde::Serialize;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_DIVERGENCE: u8 = 1;
+#[derive(Parser)]
+#[command(
+    name = "ticketdiff",
+    version,
+    about = "Does a Rust TLS 1.3 server issue session tickets exactly as OpenSSL 3 does?"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run programs on the oracle and other backends; show each side by side.
+    Run {
+        /// `.tkt` files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Backends to compare with the oracle (comma-separated); `openssl` always runs.
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = BackendId::ALL)]
+        backend: Vec<BackendId>,
+        /// Print JSON Lines: one object per file and backend.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fuzz: generate and mutate programs, run them differentially, minimize and save every
+    /// new divergence. Exit 0 when nothing new was found, 1 when a new signature was saved.
+    Fuzz(FuzzArgs),
+    /// Minimize a program that diverges, keeping its signature.
+    Minimize {
+        file: PathBuf,
+        /// Where to write the result (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// The backend whose divergence to keep (default: the first that diverges).
+        #[arg(long, value_enum)]
+        backend: Option<BackendId>,
+    },
+    /// Check the regression corpus and the saved divergences.
+    Replay {
+        /// Files or directories (default: corpus/ and diff/).
+        paths: Vec<PathBuf>,
+    },
+    /// Print the program a fuzzer input stands for (a `.tkt` text as itself, any other bytes as
+    /// the fuzz targets decode them), ready for `ticketdiff run`.
+    Decode { file: PathBuf },
+    /// Serve the native TLS 1.3 server on a TCP socket (for `openssl s_client`, curl, ...).
+    Serve {
+        /// Address to listen on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:4433")]
+        addr: std::net::SocketAddr,
+        /// Tickets issued after each full handshake (at most one after a resumption).
+        #[arg(long, default_value_t = 2)]
+        num_tickets: u64,
+    },
+    /// Summarize a directory of saved divergences (default `diff/`): signature, backend and
+    /// versions, first divergent op, oracle vs other value, hits, first found, the program.
+    Report {
+        /// The directory (default: `diff`).
+        #[arg(default_value = "diff")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+        format: ReportFormat,
+        /// Hits per signature: the output of `ticketdiff fuzz --json`, or {"SIGNATURE": N}.
+        #[arg(long, value_name = "FILE")]
+        hits: Option<PathBuf>,
+        /// Mark signatures not saved in this directory (e.g. the repository's `diff/`) as new.
+        #[arg(long, value_name = "DIR")]
+        baseline: Option<PathBuf>,
+    },
+    /// Record the oracle's results in programs as `# expect` comments (after an OpenSSL upgrade,
+    /// or for a new corpus program).
+    Bless {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// The arguments of `ticketdiff fuzz`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct FuzzArgs {
+    /// Seconds to run (default 60 unless --runs is given).
+    #[arg(long)]
+    pub time: Option<u64>,
+    /// Programs to run.
+    #[arg(long)]
+    pub runs: Option<u64>,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Seed of the program generator (default: from the clock).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Backends to compare with the oracle (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = BackendId::ALL)]
+    pub backend: Vec<BackendId>,
+    /// Where new divergences are saved.
+    #[arg(long, default_value = "diff")]
+    pub out: PathBuf,
+    /// Seed programs (files or directories of .tkt).
+    #[arg(long, default_value = "corpus")]
+    pub corpus: Vec<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How a command ended, when it did what was asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// All agree, all passed, nothing new.
+    Ok,
+    /// A divergence, a failed replay, a new signature.
+    Found,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Found => 1,
+        }
+    }
+}
+
+/// Exit code of a usage or input error.
 pub const EXIT_ERROR: u8 = 2;
 /// Standard output closed by its reader: what a shell reports for a process ended by SIGPIPE.
 pub const EXIT_BROKEN_PIPE: u8 = 141;
 
-/// Ends the process after a failed write of command output: quietly when the reader has gone
-/// away (`ticketdiff run ... | head`), with a message and exit 2 otherwise. Files being saved are
-/// written elsewhere, atomically, so nothing is left half-written.
-pub fn stdout_failed(e: std::io::Error) -> ! {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        std::process::exit(i32::from(EXIT_BROKEN_PIPE));
-    }
-    eprintln!("ticketdiff: cannot write to standard output: {e}");
-    std::process::exit(i32::from(EXIT_ERROR));
+/// Why a command could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Writing the command's own output failed (a closed pipe is not reported, only ends it).
+    #[error("cannot write to standard output: {0}")]
+    Output(#[from] std::io::Error),
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Files(#[from] FilesError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: no backend diverges; nothing to minimize", .0.display())]
+    NothingToMinimize(PathBuf),
+    #[error("ticketdiff serve: {0}")]
+    Serve(std::io::Error),
 }
 
-/// Every backend, for `--backend`'s default.
-pub fn default_backends() -> Vec<String> {
-    BACKEND_NAMES.iter().map(|s| s.to_string()).collect()
+impl CliError {
+    /// The exit code this error ends the process with.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_BROKEN_PIPE,
+            _ => EXIT_ERROR,
+        }
+    }
 }
 
 /// Reads and parses a program file; the error names the file and line.
-pub fn load(path: &Path) -> Result<(String, Program), String> {
+pub fn load(path: &Path) -> Result<(String, Program), CliError> {
     let name = path.display().to_string();
-    let text = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| format!("{name}: not valid UTF-8"))?,
-        Err(e) => return Err(format!("{name}: cannot read: {e}")),
-    };
-    let program = parse_named(&text, &name).map_err(|e| e.to_string())?;
+    let text = read_text(path).map_err(|e| CliError::Input(format!("{name}: {}", e.message)))?;
+    let program = parse_named(&text, &name).map_err(|e| CliError::Input(e.to_string()))?;
     Ok((text, program))
+}
+
+/// Runs a parsed command, writing its output to `out`.
+pub fn execute(command: Command, out: &mut dyn Write) -> Result<Exit, CliError> {
+    match command {
+        Command::Run {
+            files,
+            backend,
+            json,
+        } => run(&files, &backend, json, out),
+        Command::Replay { paths } => replay(&paths, out),
+        Command::Fuzz(args) => fuzz(args, out),
+        Command::Minimize {
+            file,
+            output,
+            backend,
+        } => minimize(&file, output.as_deref(), backend, out),
+        Command::Bless { files } => bless(&files, out),
+        Command::Decode { file } => decode(&file, out),
+        Command::Serve { addr, num_tickets } => crate::serve::serve(addr, num_tickets)
+            .map(|()| Exit::Ok)
+            .map_err(CliError::Serve),
+        Command::Report {
+            dir,
+            format,
+            hits,
+            baseline,
+        } => report(&dir, format, hits.as_deref(), baseline.as_deref(), out),
+    }
 }
 
 #[derive(Serialize)]
 struct JsonRun<'a> {
     file: &'a str,
-    backend: &'a str,
+    backend: BackendId,
     version: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     skipped: Option<&'a str>,
@@ -55,54 +230,60 @@ struct JsonRun<'a> {
 }
 
 /// `ticketdiff run`.
-pub fn run(files: &[PathBuf], backends: &[String], json: bool) -> u8 {
-    let mut runner = match Runner::new(backends) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ticketdiff: {e}");
-            return EXIT_ERROR;
-        }
-    };
+pub fn run(
+    files: &[PathBuf],
+    backends: &[BackendId],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Exit, CliError> {
     // Every file is checked before any runs, so an input error costs no partial output.
-    let mut programs = Vec::new();
-    for f in files {
-        match load(f) {
-            Ok((_, p)) => programs.push((f.display().to_string(), p)),
-            Err(e) => {
-                eprintln!("ticketdiff: {e}");
-                return EXIT_ERROR;
-            }
-        }
-    }
-    let mut code = EXIT_OK;
+    let programs = files
+        .iter()
+        .map(|f| load(f).map(|(_, p)| (f.display().to_string(), p)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut runner = Runner::new(backends);
+    let mut exit = Exit::Ok;
     for (name, program) in &programs {
         let results = runner.run(program);
-        if results.iter().any(|r| r.divergence.is_some()) {
-            code = EXIT_DIVERGENCE;
+        if results.any_divergence() {
+            exit = Exit::Found;
         }
-        if json {
-            for r in &results {
-                let line = JsonRun {
-                    file: name,
-                    backend: r.backend,
-                    version: r.version,
-                    skipped: match &r.outcome {
-                        Outcome::Skipped(why) => Some(why),
-                        Outcome::Ran(_) => None,
-                    },
-                    steps: r.trace().map_or(&[], |t| t.as_slice()),
-                };
-                outln!("{}", serde_json::to_string(&line).expect("serializable"));
-            }
-        } else {
-            outln!("{}", table::render(name, program, &results));
+        if !json {
+            writeln!(out, "{}", table::render(name, program, &results))?;
+            continue;
+        }
+        let oracle = JsonRun {
+            file: name,
+            backend: BackendId::ORACLE,
+            version: results.oracle.version,
+            skipped: None,
+            steps: &results.oracle.trace,
+        };
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&oracle).expect("serializable")
+        )?;
+        for r in &results.others {
+            let line = JsonRun {
+                file: name,
+                backend: r.backend,
+                version: r.version,
+                skipped: r.skipped(),
+                steps: r.trace().map_or(&[], |t| t.as_slice()),
+            };
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string(&line).expect("serializable")
+            )?;
         }
     }
-    code
+    Ok(exit)
 }
 
 /// `ticketdiff replay`.
-pub fn replay(paths: &[PathBuf]) -> u8 {
+pub fn replay(paths: &[PathBuf], out: &mut dyn Write) -> Result<Exit, CliError> {
     let paths: Vec<PathBuf> = if paths.is_empty() {
         ["corpus", "diff"]
             .iter()
@@ -112,110 +293,72 @@ pub fn replay(paths: &[PathBuf]) -> u8 {
     } else {
         paths.to_vec()
     };
-    let reports = match replay::replay(&paths) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ticketdiff: {e}");
-            return EXIT_ERROR;
-        }
-    };
+    let reports = crate::replay::replay(&paths)?;
     let failed = reports.iter().filter(|r| !r.passed()).count();
     for r in &reports {
         for f in &r.failures {
-            outln!("FAIL {f}");
+            writeln!(out, "FAIL {f}")?;
         }
         for n in &r.notes {
-            outln!("note {}: {n}", r.path.display());
+            writeln!(out, "note {}: {n}", r.path.display())?;
         }
     }
-    outln!(
+    writeln!(
+        out,
         "replayed {} files: {} passed, {} failed",
         reports.len(),
         reports.len() - failed,
         failed
-    );
-    if failed > 0 {
-        EXIT_DIVERGENCE
-    } else {
-        EXIT_OK
-    }
+    )?;
+    Ok(if failed > 0 { Exit::Found } else { Exit::Ok })
 }
 
-/// `ticketdiff bless`: rewrites each file's `# expect` comments from a run of the oracle.
-pub fn bless(files: &[PathBuf]) -> u8 {
-    let mut runner = match Runner::new::<&str>(&[]) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ticketdiff: {e}");
-            return EXIT_ERROR;
-        }
-    };
-    let mut code = EXIT_OK;
+/// `ticketdiff bless`: rewrites each file's `# expect` comments from a run of the oracle. Every
+/// file is tried; the first error is returned after the others were blessed.
+pub fn bless(files: &[PathBuf], out: &mut dyn Write) -> Result<Exit, CliError> {
+    let mut runner = Runner::new(&[]);
+    let mut first_error = None;
     for f in files {
-        let (text, program) = match load(f) {
-            Ok(x) => x,
+        let result = load(f).and_then(|(text, program)| {
+            let trace = runner.oracle().run(&program);
+            let blessed = bless_text(&text, &trace);
+            if blessed == text {
+                return Ok(false);
+            }
+            write_atomic(f, blessed.as_bytes()).map_err(|source| CliError::Write {
+                path: f.clone(),
+                source,
+            })?;
+            Ok(true)
+        });
+        match result {
+            Ok(true) => writeln!(out, "blessed {}", f.display())?,
+            Ok(false) => {}
             Err(e) => {
                 eprintln!("ticketdiff: {e}");
-                code = EXIT_ERROR;
-                continue;
+                first_error.get_or_insert(e);
             }
-        };
-        let trace = runner.oracle().run(&program);
-        let blessed = bless_text(&text, &trace);
-        if blessed != text {
-            if let Err(e) = write_atomic(f, blessed.as_bytes()) {
-                eprintln!("ticketdiff: {}: cannot write: {e}", f.display());
-                code = EXIT_ERROR;
-                continue;
-            }
-            outln!("blessed {}", f.display());
         }
     }
-    code
-}
-
-/// The arguments of `ticketdiff fuzz`.
-pub struct FuzzArgs {
-    pub time: Option<u64>,
-    pub runs: Option<u64>,
-    pub jobs: usize,
-    pub seed: Option<u64>,
-    pub backends: Vec<String>,
-    pub out: PathBuf,
-    pub corpus: Vec<PathBuf>,
-    pub json: bool,
+    first_error.map_or(Ok(Exit::Ok), Err)
 }
 
 /// Default fuzzing time when neither `--time` nor `--runs` is given.
 pub const DEFAULT_FUZZ_SECS: u64 = 60;
 
 /// `ticketdiff fuzz`.
-pub fn fuzz(args: FuzzArgs) -> u8 {
+pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
     use std::io::IsTerminal;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     use std::time::Duration;
 
     // Seeds: the corpus programs. A missing default corpus is fine; a broken file is not.
-    let mut seeds = Vec::new();
     let existing: Vec<PathBuf> = args.corpus.iter().filter(|p| p.exists()).cloned().collect();
-    match replay::collect(&existing) {
-        Ok(files) => {
-            for f in files {
-                match load(&f) {
-                    Ok((_, p)) => seeds.push(p),
-                    Err(e) => {
-                        eprintln!("ticketdiff: {e}");
-                        return EXIT_ERROR;
-                    }
-                }
-            }
-        }
-        Err(e) => {
-            eprintln!("ticketdiff: {e}");
-            return EXIT_ERROR;
-        }
-    }
+    let seeds = tkt_files(&existing)?
+        .iter()
+        .map(|f| load(f).map(|(_, p)| p))
+        .collect::<Result<Vec<_>, _>>()?;
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -230,7 +373,7 @@ pub fn fuzz(args: FuzzArgs) -> u8 {
         runs: args.runs,
         jobs: args.jobs,
         seed,
-        backends: args.backends,
+        backends: args.backend,
         out: args.out,
         seeds,
     };
@@ -245,7 +388,7 @@ pub fn fuzz(args: FuzzArgs) -> u8 {
         options.out.display()
     );
     let mut last = std::time::Instant::now();
-    let result = crate::fuzz::fuzz(&options, stop, |shared| {
+    let summary = crate::fuzz::fuzz(&options, stop, |shared| {
         let line = crate::fuzz::render_status(shared, options.jobs.max(1));
         if tty {
             eprint!("\r\x1b[2K{line}");
@@ -257,87 +400,60 @@ pub fn fuzz(args: FuzzArgs) -> u8 {
     if tty {
         eprintln!();
     }
-    match result {
-        Ok(summary) => {
-            crate::fuzz::print_summary(&summary, args.json);
-            if !summary.errors.is_empty() {
-                EXIT_ERROR
-            } else if summary.new_signatures() > 0 {
-                EXIT_DIVERGENCE
-            } else {
-                EXIT_OK
-            }
-        }
-        Err(e) => {
-            eprintln!("ticketdiff: {e}");
-            EXIT_ERROR
-        }
+    crate::fuzz::print_summary(out, &summary, args.json)?;
+    let found = summary.new_signatures() > 0;
+    if let Some(e) = summary.errors.into_iter().next() {
+        return Err(e.into());
     }
+    Ok(if found { Exit::Found } else { Exit::Ok })
 }
 
 /// `ticketdiff minimize`.
-pub fn minimize(file: &Path, output: Option<&Path>, backend: Option<&str>) -> u8 {
-    let (_, program) = match load(file) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("ticketdiff: {e}");
-            return EXIT_ERROR;
-        }
+pub fn minimize(
+    file: &Path,
+    output: Option<&Path>,
+    backend: Option<BackendId>,
+    out: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let (_, program) = load(file)?;
+    let backends = match backend {
+        Some(b) => vec![b],
+        None => BackendId::ALL.to_vec(),
     };
-    let names: Vec<String> = match backend {
-        Some(b) => vec![b.to_string()],
-        None => default_backends(),
-    };
-    let mut runner = match Runner::new(&names) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ticketdiff: {e}");
-            return EXIT_ERROR;
-        }
-    };
+    let mut runner = Runner::new(&backends);
     let results = runner.run(&program);
-    let Some(d) = results.iter().find_map(|r| r.divergence.clone()) else {
-        eprintln!(
-            "ticketdiff: {}: no backend diverges; nothing to minimize",
-            file.display()
-        );
-        return EXIT_ERROR;
+    let Some((_, d)) = results.divergences().next() else {
+        return Err(CliError::NothingToMinimize(file.to_path_buf()));
     };
-    let key = d.signature.key();
-    let (small, _) = crate::minimize::minimize_divergence(&mut runner, &program, &d);
-    let text = format!("# signature kept: {key}\n{small}");
+    let signature = d.signature;
+    let (small, _) = crate::minimize::minimize_divergence(&mut runner, &program, d);
+    let text = format!("# signature kept: {signature}\n{small}");
     match output {
         Some(path) => {
-            if let Err(e) = write_atomic(path, text.as_bytes()) {
-                eprintln!("ticketdiff: {}: cannot write: {e}", path.display());
-                return EXIT_ERROR;
-            }
+            write_atomic(path, text.as_bytes()).map_err(|source| CliError::Write {
+                path: path.to_path_buf(),
+                source,
+            })?;
             eprintln!(
-                "{} ops -> {} ops, signature {key}, written to {}",
+                "{} ops -> {} ops, signature {signature}, written to {}",
                 program.len(),
                 small.len(),
                 path.display()
             );
         }
-        None => out!("{text}"),
+        None => write!(out, "{text}")?,
     }
-    EXIT_OK
+    Ok(Exit::Ok)
 }
 
 /// `ticketdiff decode`.
-pub fn decode(file: &Path) -> u8 {
-    match std::fs::read(file) {
-        Ok(bytes) => {
-            let program = crate::fuzz::target::decode(&bytes);
-            outln!("# {} decodes to:", file.display());
-            out!("{program}");
-            EXIT_OK
-        }
-        Err(e) => {
-            eprintln!("ticketdiff: {}: cannot read: {e}", file.display());
-            EXIT_ERROR
-        }
-    }
+pub fn decode(file: &Path, out: &mut dyn Write) -> Result<Exit, CliError> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| CliError::Input(format!("{}: cannot read: {e}", file.display())))?;
+    let program = crate::fuzz::target::decode(&bytes);
+    writeln!(out, "# {} decodes to:", file.display())?;
+    write!(out, "{program}")?;
+    Ok(Exit::Ok)
 }
 
 /// The formats of `ticketdiff report`.
@@ -347,42 +463,30 @@ pub enum ReportFormat {
     Json,
 }
 
-/// `ticketdiff report`: 0 on success, 2 on an input error (naming the file).
+/// `ticketdiff report`.
 pub fn report(
     dir: &Path,
     format: ReportFormat,
     hits: Option<&Path>,
     baseline: Option<&Path>,
-) -> u8 {
+    out: &mut dyn Write,
+) -> Result<Exit, CliError> {
     let hits = match hits {
         None => None,
         Some(path) => {
-            let parsed = std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: cannot read: {e}", path.display()))
-                .and_then(|text| crate::report::parse_hits(&text, &path.display().to_string()));
-            match parsed {
-                Ok(h) => Some(h),
-                Err(e) => {
-                    eprintln!("ticketdiff: {e}");
-                    return EXIT_ERROR;
-                }
-            }
+            let text = std::fs::read_to_string(path).map_err(|e| ReportError::Hits {
+                path: path.to_path_buf(),
+                message: format!("cannot read: {e}"),
+            })?;
+            Some(crate::report::parse_hits(&text, path)?)
         }
     };
-    match crate::report::build(dir, hits.as_ref(), baseline) {
-        Ok(r) => {
-            use std::io::Write;
-            let text = match format {
-                ReportFormat::Markdown => crate::report::markdown(&r),
-                ReportFormat::Json => crate::report::json(&r) + "\n",
-            };
-            // A closed pipe (`| head`) is not an error of the report.
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
-            EXIT_OK
-        }
-        Err(e) => {
-            eprintln!("ticketdiff: {e}");
-            EXIT_ERROR
-        }
-    }
+    let r = crate::report::build(dir, hits.as_ref(), baseline)?;
+    let text = match format {
+        ReportFormat::Markdown => crate::report::markdown(&r),
+        ReportFormat::Json => crate::report::json(&r) + "\n",
+    };
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(Exit::Ok)
 }

@@ -1,204 +1,89 @@
 //! Comparing a backend's trace with the oracle's: the first divergence and its signature.
 
-use crate::trace::{Step, Trace};
-use std::fmt;
+use crate::backend::BackendId;
+use crate::finding::{Direction, Divergence, Phase, RetClass, RetOther, Signature, TicketField};
+use crate::trace::{first_difference, Field, Step, Trace};
 
-/// A trace field, in the order fields are compared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Field {
-    Ret,
-    Issued,
-    Received,
-    Resumed,
-}
-
-impl Field {
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::Ret => "ret",
-            Field::Issued => "issued",
-            Field::Received => "received",
-            Field::Resumed => "resumed",
-        }
-    }
-
-    /// This field of a step, as text (`null` for none).
-    pub fn value(self, step: &Step) -> String {
-        fn opt<T: ToString>(v: &Option<T>) -> String {
-            v.as_ref().map_or_else(|| "null".into(), T::to_string)
-        }
-        match self {
-            Field::Ret => opt(&step.ret),
-            Field::Issued => step.issued.to_string(),
-            Field::Received => step.received.to_string(),
-            Field::Resumed => opt(&step.resumed),
-        }
-    }
-
-    pub const ALL: [Field; 4] = [Field::Ret, Field::Issued, Field::Received, Field::Resumed];
-}
-
-/// The first step where a backend's trace differs from the oracle's.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Divergence {
-    /// Index of the step in the trace.
-    pub index: usize,
-    pub line: u32,
-    /// The op in canonical text form.
-    pub op: String,
-    pub field: Field,
-    pub oracle: String,
-    pub other: String,
-    pub signature: Signature,
-}
-
-impl fmt::Display for Divergence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}: `{}`: {} is {} on the oracle, {} on {}",
-            self.line,
-            self.op,
-            self.field.name(),
-            self.oracle,
-            self.other,
-            self.signature.backend
-        )
-    }
-}
-
-/// What stays the same for the same cause.
-///
-/// For a return value: the backend, the op's keyword, and the two values' classes. For ticket
-/// counts, one cause shows up at whichever op happens to move the bytes (a handshake step, a
-/// read, a write), so the op is left out: the signature says `tickets`, the field, the
-/// direction (`more`/`fewer`), whether the server's handshake had finished before the op, and
-/// `resumed` when more tickets than OpenSSL's went out on a resumed connection. For `resumed`:
-/// both values.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Signature {
-    pub backend: String,
-    pub op: String,
-    pub field: Field,
-    pub relation: String,
-}
-
-impl Signature {
-    /// The signature's text form, also the saved file's stem:
-    /// `rustls-new_session_ticket-ret-1-vs-0`.
-    pub fn key(&self) -> String {
-        format!(
-            "{}-{}-{}-{}",
-            self.backend,
-            self.op,
-            self.field.name(),
-            self.relation
-        )
-    }
-}
-
-impl fmt::Display for Signature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.key())
-    }
-}
-
-/// A return value's class. For reads and writes a positive value is a byte count (`bytes`);
-/// elsewhere -1, 0 and 1 are codes with meanings of their own and anything else is a configured
-/// value (`n`).
-fn ret_class(op: &str, ret: Option<i128>) -> String {
-    let moves_bytes = matches!(
-        op,
-        "server_write" | "server_read" | "client_write" | "client_read"
-    );
-    match ret {
-        None => "null".into(),
-        Some(-1) => "neg1".into(),
-        Some(0) => "0".into(),
-        Some(v) if v > 0 && moves_bytes => "bytes".into(),
-        Some(1) => "1".into(),
-        Some(v) if v < 0 => "neg".into(),
-        Some(_) => "n".into(),
-    }
-}
-
-/// When a count moved: `in-handshake` if the server's handshake had not finished before the op
-/// (the oracle's previous step has no `resumed` value), else `after-handshake`.
-fn phase(previous: Option<&Step>) -> &'static str {
+/// When a count moved: in the handshake if the server's handshake had not finished before the
+/// op (the oracle's previous step has no `resumed` value), else after it.
+fn phase(previous: Option<&Step>) -> Phase {
     if previous.is_some_and(|p| p.resumed.is_some()) {
-        "after-handshake"
+        Phase::AfterHandshake
     } else {
-        "in-handshake"
+        Phase::InHandshake
     }
 }
 
-fn relation(field: Field, oracle: &Step, other: &Step, previous: Option<&Step>) -> String {
+fn signature(
+    backend: BackendId,
+    field: Field,
+    oracle: &Step,
+    other: &Step,
+    previous: Option<&Step>,
+) -> Signature {
     match field {
         Field::Ret => {
-            let op = oracle.op.split(' ').next().unwrap_or("");
-            let (a, b) = (ret_class(op, oracle.ret), ret_class(op, other.ret));
-            if a == b {
-                // Two different byte counts or values.
-                let more = if other.ret > oracle.ret {
-                    "more"
-                } else {
-                    "fewer"
-                };
-                format!("{a}-vs-{more}")
+            let op = oracle.op.kind().call();
+            let (a, b) = (RetClass::of(op, oracle.ret), RetClass::of(op, other.ret));
+            let other = if a != b {
+                RetOther::Class(b)
+            } else if other.ret > oracle.ret {
+                RetOther::More
             } else {
-                format!("{a}-vs-{b}")
+                RetOther::Fewer
+            };
+            Signature::Ret {
+                backend,
+                op,
+                oracle: a,
+                other,
             }
         }
         Field::Issued | Field::Received => {
-            let (a, b) = if field == Field::Issued {
-                (oracle.issued, other.issued)
+            let (field, a, b) = if field == Field::Issued {
+                (TicketField::Issued, oracle.issued, other.issued)
             } else {
-                (oracle.received, other.received)
+                (TicketField::Received, oracle.received, other.received)
             };
             // More tickets than OpenSSL on a resumed connection breaks the man page's own cap
-            // ("never more than 1"), a rule of its own; otherwise the kind of connection
-            // does not tell causes apart.
-            let capped = b > a && oracle.resumed == Some(true);
-            format!(
-                "{}-{}{}",
-                if b > a { "more" } else { "fewer" },
-                phase(previous),
-                if capped { "-resumed" } else { "" }
-            )
+            // ("never more than 1"), a rule of its own; otherwise the kind of connection does
+            // not tell causes apart.
+            Signature::Tickets {
+                backend,
+                field,
+                direction: if b > a {
+                    Direction::More
+                } else {
+                    Direction::Fewer
+                },
+                phase: phase(previous),
+                over_resumed_cap: b > a && oracle.resumed == Some(true),
+            }
         }
-        Field::Resumed => format!("{}-vs-{}", field.value(oracle), field.value(other)),
+        Field::Resumed => Signature::Session {
+            backend,
+            oracle: oracle.resumed,
+            other: other.resumed,
+        },
     }
 }
 
 /// The first divergence of `other` (run on `backend`) from `oracle`, if any.
-pub fn first_divergence(oracle: &Trace, other: &Trace, backend: &str) -> Option<Divergence> {
+pub fn first_divergence(oracle: &Trace, other: &Trace, backend: BackendId) -> Option<Divergence> {
     oracle
         .iter()
         .zip(other)
         .enumerate()
         .find_map(|(index, (a, b))| {
-            let field = Field::ALL.into_iter().find(|f| f.value(a) != f.value(b))?;
+            let field = first_difference(a, b)?;
+            let previous = index.checked_sub(1).map(|i| &oracle[i]);
             Some(Divergence {
-                index,
+                signature: signature(backend, field, a, b, previous),
                 line: a.line,
-                op: a.op.clone(),
+                op: a.op,
                 field,
-                oracle: field.value(a),
-                other: field.value(b),
-                signature: Signature {
-                    backend: backend.to_string(),
-                    op: match field {
-                        Field::Ret => match a.op.split(' ').next().unwrap_or("") {
-                            // The same call, `SSL_do_handshake`.
-                            "server_step" => "server_do_handshake".to_string(),
-                            op => op.to_string(),
-                        },
-                        Field::Issued | Field::Received => "tickets".into(),
-                        Field::Resumed => "session".into(),
-                    },
-                    field,
-                    relation: relation(field, a, b, index.checked_sub(1).map(|i| &oracle[i])),
-                },
+                oracle: field.of(a),
+                other: field.of(b),
             })
         })
 }

@@ -7,8 +7,8 @@
 //! The annotation is an ordinary comment to the program format. `ticketdiff bless` writes them
 //! from a run of the oracle; `ticketdiff replay` checks them.
 
-use crate::diff::Field;
 use crate::program::ParseError;
+use crate::trace::Field;
 use crate::trace::{Step, Trace};
 
 const MARK: &str = "# expect";
@@ -100,11 +100,11 @@ pub fn check(trace: &Trace, expectations: &[Expectation]) -> Vec<Mismatch> {
             continue;
         };
         for (field, expected) in &e.values {
-            let observed = field.value(step);
+            let observed = field.of(step).to_string();
             if &observed != expected {
                 out.push(Mismatch {
                     line: e.line,
-                    op: step.op.clone(),
+                    op: step.op.to_string(),
                     field: *field,
                     expected: expected.clone(),
                     observed,
@@ -119,7 +119,7 @@ pub fn check(trace: &Trace, expectations: &[Expectation]) -> Vec<Mismatch> {
 pub fn annotation(step: &Step) -> String {
     let fields: Vec<String> = Field::ALL
         .iter()
-        .map(|f| format!("{}={}", f.name(), f.value(step)))
+        .map(|f| format!("{}={}", f.name(), f.of(step)))
         .collect();
     format!("{MARK} {}", fields.join(" "))
 }

@@ -1,7 +1,7 @@
 //! The interpreter: runs a program's ops against a [`Server`] and the shared OpenSSL client,
 //! recording one trace step per op.
 
-use crate::backend::{Backend, Outcome, Server, ServerConn};
+use crate::backend::{Backend, BackendId, Outcome, Server, ServerConn};
 use crate::client::{ClientConn, ClientContext, SharedSessionStore, READ_BUFFER};
 use crate::program::{ConnectFlags, Op, Program, MAX_WRITE_LEN};
 use crate::trace::{Step, Trace};
@@ -208,8 +208,8 @@ fn handshake(conn: &mut Connection) -> i128 {
 }
 
 impl<S: Server> Backend for Harness<S> {
-    fn name(&self) -> &'static str {
-        self.server.name()
+    fn id(&self) -> BackendId {
+        self.server.id()
     }
 
     fn version(&self) -> &'static str {
@@ -246,7 +246,7 @@ impl<S: Server> Backend for Harness<S> {
             let conn = run.conn.as_ref();
             trace.push(Step {
                 line: stmt.line,
-                op: stmt.op.to_string(),
+                op: stmt.op,
                 ret,
                 issued: run.issued_before + conn.map_or(0, |c| c.server.tickets_issued()),
                 received: run.received_before + conn.map_or(0, |c| c.client.tickets_received()),

@@ -7,32 +7,13 @@
 
 #![deny(unsafe_code)]
 
-/// `println!` for command output: when the reader has gone away (`ticketdiff run ... | head`),
-/// the command ends quietly instead of panicking; another write error ends it with exit 2.
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
-            $crate::cli::stdout_failed(e);
-        }
-    }};
-}
-
-/// `print!` for command output, see [`outln!`].
-macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
-            $crate::cli::stdout_failed(e);
-        }
-    }};
-}
-
 pub mod backend;
 pub mod cli;
 pub mod client;
 pub mod diff;
 pub mod expect;
+pub mod files;
+pub mod finding;
 pub mod fsutil;
 pub mod fuzz;
 pub mod harness;
@@ -41,6 +22,7 @@ pub mod native;
 pub mod openssl_ffi;
 pub mod pki;
 pub mod program;
+pub mod registry;
 pub mod replay;
 pub mod report;
 pub mod runner;
@@ -48,4 +30,5 @@ pub mod serve;
 pub mod store;
 pub mod table;
 pub mod trace;
+pub mod triage;
 pub mod wire;

@@ -1,162 +1,29 @@
-//! The `ticketdiff` command line.
+//! The `ticketdiff` command line. Exit codes: 0 all agree (or all passed), 1 a divergence (or a
+//! failure), 2 a usage or input error, 141 standard output closed early.
 
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use clap::Parser;
+use std::io::Write;
 use std::process::ExitCode;
-use ticketdiff::cli;
-
-#[derive(Parser)]
-#[command(
-    name = "ticketdiff",
-    version,
-    about = "Does a Rust TLS 1.3 server issue session tickets exactly as OpenSSL 3 does?"
-)]
-struct Args {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run programs on the oracle and other backends; show each side by side.
-    Run {
-        /// `.tkt` files.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Backends to compare with the oracle (comma-separated); `openssl` always runs.
-        #[arg(long, value_delimiter = ',', default_values_t = cli::default_backends())]
-        backend: Vec<String>,
-        /// Print JSON Lines: one object per file and backend.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Fuzz: generate and mutate programs, run them differentially, minimize and save every
-    /// new divergence. Exit 0 when nothing new was found, 1 when a new signature was saved.
-    Fuzz {
-        /// Seconds to run (default 60 unless --runs is given).
-        #[arg(long)]
-        time: Option<u64>,
-        /// Programs to run.
-        #[arg(long)]
-        runs: Option<u64>,
-        /// Worker threads.
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
-        /// Seed of the program generator (default: from the clock).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Backends to compare with the oracle (comma-separated).
-        #[arg(long, value_delimiter = ',', default_values_t = cli::default_backends())]
-        backend: Vec<String>,
-        /// Where new divergences are saved.
-        #[arg(long, default_value = "diff")]
-        out: PathBuf,
-        /// Seed programs (files or directories of .tkt).
-        #[arg(long, default_value = "corpus")]
-        corpus: Vec<PathBuf>,
-        /// Print the summary as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Minimize a program that diverges, keeping its signature.
-    Minimize {
-        file: PathBuf,
-        /// Where to write the result (default: standard output).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// The backend whose divergence to keep (default: the first that diverges).
-        #[arg(long)]
-        backend: Option<String>,
-    },
-    /// Check the regression corpus and the saved divergences.
-    Replay {
-        /// Files or directories (default: corpus/ and diff/).
-        paths: Vec<PathBuf>,
-    },
-    /// Print the program a fuzzer input stands for (a `.tkt` text as itself, any other bytes as
-    /// the fuzz targets decode them), ready for `ticketdiff run`.
-    Decode { file: PathBuf },
-    /// Serve the native TLS 1.3 server on a TCP socket (for `openssl s_client`, curl, ...).
-    Serve {
-        /// Address to listen on (loopback by default).
-        #[arg(long, default_value = "127.0.0.1:4433")]
-        addr: std::net::SocketAddr,
-        /// Tickets issued after each full handshake (at most one after a resumption).
-        #[arg(long, default_value_t = 2)]
-        num_tickets: u64,
-    },
-    /// Summarize a directory of saved divergences (default `diff/`): signature, backend and
-    /// versions, first divergent op, oracle vs other value, hits, first found, the program.
-    Report {
-        /// The directory (default: `diff`).
-        #[arg(default_value = "diff")]
-        dir: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = cli::ReportFormat::Markdown)]
-        format: cli::ReportFormat,
-        /// Hits per signature: the output of `ticketdiff fuzz --json`, or {"SIGNATURE": N}.
-        #[arg(long, value_name = "FILE")]
-        hits: Option<PathBuf>,
-        /// Mark signatures not saved in this directory (e.g. the repository's `diff/`) as new.
-        #[arg(long, value_name = "DIR")]
-        baseline: Option<PathBuf>,
-    },
-    /// Record the oracle's results in programs as `# expect` comments (after an OpenSSL upgrade,
-    /// or for a new corpus program).
-    Bless {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
-}
+use ticketdiff::cli::{execute, Args};
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let code = match args.command {
-        Command::Run {
-            files,
-            backend,
-            json,
-        } => cli::run(&files, &backend, json),
-        Command::Replay { paths } => cli::replay(&paths),
-        Command::Fuzz {
-            time,
-            runs,
-            jobs,
-            seed,
-            backend,
-            out,
-            corpus,
-            json,
-        } => cli::fuzz(cli::FuzzArgs {
-            time,
-            runs,
-            jobs,
-            seed,
-            backends: backend,
-            out,
-            corpus,
-            json,
-        }),
-        Command::Minimize {
-            file,
-            output,
-            backend,
-        } => cli::minimize(&file, output.as_deref(), backend.as_deref()),
-        Command::Bless { files } => cli::bless(&files),
-        Command::Decode { file } => cli::decode(&file),
-        Command::Serve { addr, num_tickets } => match ticketdiff::serve::serve(addr, num_tickets) {
-            Ok(()) => cli::EXIT_OK,
-            Err(e) => {
-                eprintln!("ticketdiff serve: {e}");
-                cli::EXIT_ERROR
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = execute(args.command, &mut out).and_then(|exit| {
+        out.flush()?;
+        Ok(exit)
+    });
+    match result {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(e) => {
+            // A reader that went away (`ticketdiff run ... | head`) ends the command quietly.
+            if e.exit_code() != ticketdiff::cli::EXIT_BROKEN_PIPE {
+                eprintln!("ticketdiff: {e}");
             }
-        },
-        Command::Report {
-            dir,
-            format,
-            hits,
-            baseline,
-        } => cli::report(&dir, format, hits.as_deref(), baseline.as_deref()),
-    };
-    ExitCode::from(code)
+            // What is still buffered for a closed or failing output is dropped, not retried.
+            std::mem::forget(out);
+            ExitCode::from(e.exit_code())
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! repeated until nothing changes. The result is 1-minimal: removing any single op loses the
 //! signature.
 
-use crate::diff::Divergence;
+use crate::finding::Divergence;
 use crate::program::{check_bounds, ConnectFlags, Op, Program};
 use crate::runner::Runner;
 
@@ -144,15 +144,95 @@ pub fn minimize_divergence(
     program: &Program,
     divergence: &Divergence,
 ) -> (Program, Divergence) {
-    let backend = divergence.signature.backend.clone();
-    let key = divergence.signature.key();
+    let backend = divergence.backend();
+    let signature = divergence.signature;
     let small = minimize(program, &mut |p: &Program| {
         runner
-            .divergence_on(p, &backend)
-            .is_some_and(|d| d.signature.key() == key)
+            .divergence_on(p, backend)
+            .is_some_and(|d| d.signature == signature)
     });
     let found = runner
-        .divergence_on(&small, &backend)
+        .divergence_on(&small, backend)
         .unwrap_or_else(|| divergence.clone());
     (small, found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::parse;
+
+    fn ops(text: &str) -> Program {
+        parse(text).unwrap()
+    }
+
+    /// A predicate with no TLS behind it: the divergence "needs" a `new_session_ticket` after a
+    /// `connect`, and a `server_write` of at least 100 bytes anywhere after that.
+    fn needs(p: &Program) -> bool {
+        let ops: Vec<Op> = p.ops().collect();
+        let Some(c) = ops.iter().position(|o| matches!(o, Op::Connect(_))) else {
+            return false;
+        };
+        let Some(t) = ops[c..].iter().position(|o| *o == Op::NewSessionTicket) else {
+            return false;
+        };
+        ops[c + t..]
+            .iter()
+            .any(|o| matches!(o, Op::ServerWrite(n) if *n >= 100))
+    }
+
+    #[test]
+    fn ddmin_finds_the_ops_a_synthetic_predicate_needs() {
+        let p = ops(
+            "ctx_set_num_tickets 5\nconnect resume pha\nget_num_tickets\nhandshake\n\
+             new_session_ticket\nserver_read\nserver_write 70000\nclient_read\nshutdown\n",
+        );
+        let mut calls = 0;
+        let small = minimize(&p, &mut |q: &Program| {
+            calls += 1;
+            needs(q)
+        });
+        // The flags go, the count is halved down to the smallest that still holds.
+        assert_eq!(
+            small.to_string(),
+            "connect\nnew_session_ticket\nserver_write 136\n"
+        );
+        assert!(needs(&small));
+        assert!(calls > 0);
+        // 1-minimal: no single op can go.
+        for i in 0..small.len() {
+            let mut fewer: Vec<Op> = small.ops().collect();
+            fewer.remove(i);
+            assert!(!needs(&Program::from_ops(fewer)), "op {i} could go");
+        }
+    }
+
+    #[test]
+    fn a_run_of_handshake_steps_contracts_to_one_handshake() {
+        let p = ops("connect\nclient_step\nserver_step\nclient_step\nserver_step\nshutdown\n");
+        // Connected, shut down, and in between a whole handshake: one op or both sides twice.
+        let small = minimize(&p, &mut |q: &Program| {
+            let ops: Vec<Op> = q.ops().collect();
+            let count = |op: Op| ops.iter().filter(|o| **o == op).count();
+            ops.first() == Some(&Op::Connect(ConnectFlags::default()))
+                && ops.last() == Some(&Op::Shutdown)
+                && (count(Op::Handshake) == 1
+                    || count(Op::ClientStep) >= 2 && count(Op::ServerStep) >= 2)
+        });
+        assert_eq!(small.to_string(), "connect\nhandshake\nshutdown\n");
+    }
+
+    #[test]
+    fn invalid_candidates_are_never_offered() {
+        // Without its second line, 1000 tickets would be in effect at the handshake.
+        let p = ops("connect\nset_num_tickets 1000\nset_num_tickets 1\nhandshake\n");
+        let mut offered = 0;
+        let small = minimize(&p, &mut |q: &Program| {
+            offered += 1;
+            assert!(check_bounds(q).is_ok(), "offered {q}");
+            q.ops().any(|o| o == Op::Handshake)
+        });
+        assert_eq!(small.to_string(), "handshake\n");
+        assert!(offered > 0);
+    }
 }

@@ -5,10 +5,11 @@
 //! the step, then runs it on every backend that claims to conform and checks it agrees. A saved
 //! divergence is checked to still reproduce its signature.
 
-use crate::backend::CONFORMING;
+use crate::backend::BackendId;
 use crate::expect::{check, read_expectations};
+use crate::files::{read_text, tkt_files, FilesError};
 use crate::program::parse_named;
-use crate::runner::{Outcome, Runner};
+use crate::runner::{BackendRun, Runner};
 use crate::store;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,7 @@ pub struct FileReport {
     pub path: PathBuf,
     /// Problems found; empty when the file passed.
     pub failures: Vec<String>,
-    /// Notes that are not failures (a backend skipped the program, an entry is fixed, ...).
+    /// Notes that are not failures (a backend skipped the program, an entry reproduces, ...).
     pub notes: Vec<String>,
 }
 
@@ -26,28 +27,6 @@ impl FileReport {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
-}
-
-/// The `.tkt` files named by `paths`: files as given, directories' `.tkt` files sorted by name.
-/// A missing path is an error; an empty directory is not.
-pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| format!("{}: cannot read directory: {e}", path.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "tkt") && p.is_file())
-                .collect();
-            found.sort();
-            files.extend(found);
-        } else if path.is_file() {
-            files.push(path.clone());
-        } else {
-            return Err(format!("{}: no such file or directory", path.display()));
-        }
-    }
-    Ok(files)
 }
 
 /// Replays one file with `runner`.
@@ -58,68 +37,93 @@ pub fn replay_file(runner: &mut Runner, path: &Path) -> FileReport {
         notes: Vec::new(),
     };
     let name = path.display().to_string();
-    let text = match std::fs::read(path).map(String::from_utf8) {
-        Ok(Ok(t)) => t,
-        Ok(Err(_)) => {
-            report
-                .failures
-                .push(format!("{name}: the file is not valid UTF-8"));
-            return report;
-        }
+    let text = match read_text(path) {
+        Ok(t) => t,
         Err(e) => {
-            report.failures.push(format!("{name}: cannot read: {e}"));
+            report.failures.push(format!("{name}: {}", e.message));
             return report;
         }
     };
     if store::is_entry(&text) {
-        store::replay_entry(runner, path, &text, &mut report);
-        return report;
-    }
-    let program = match parse_named(&text, &name) {
-        Ok(p) => p,
-        Err(e) => {
-            report.failures.push(e.to_string());
-            return report;
-        }
-    };
-    let expectations = match read_expectations(&text, &name) {
-        Ok(e) => e,
-        Err(e) => {
-            report.failures.push(e.to_string());
-            return report;
-        }
-    };
-    if expectations.is_empty() {
-        report.failures.push(format!(
-            "{name}: records no expected results; run `ticketdiff bless {name}`"
-        ));
-        return report;
-    }
-    let results = runner.run(&program);
-    let oracle = results[0].trace().expect("the oracle always runs");
-    for m in check(oracle, &expectations) {
-        report
-            .failures
-            .push(format!("{name}:{}: {} ({})", m.line, m, results[0].version));
-    }
-    for r in &results[1..] {
-        match (&r.outcome, &r.divergence) {
-            (Outcome::Skipped(why), _) => {
-                report.notes.push(format!("{}: skipped: {why}", r.backend))
-            }
-            (Outcome::Ran(_), Some(d)) => report.failures.push(format!(
-                "{name}:{}: {} diverges from the oracle: {d} [{}]",
-                d.line, r.backend, d.signature
-            )),
-            (Outcome::Ran(_), None) => {}
-        }
+        replay_entry(runner, path, &text, &mut report);
+    } else {
+        replay_corpus_file(runner, &name, &text, &mut report);
     }
     report
 }
 
+fn replay_corpus_file(runner: &mut Runner, name: &str, text: &str, report: &mut FileReport) {
+    let program = match parse_named(text, name) {
+        Ok(p) => p,
+        Err(e) => return report.failures.push(e.to_string()),
+    };
+    let expectations = match read_expectations(text, name) {
+        Ok(e) => e,
+        Err(e) => return report.failures.push(e.to_string()),
+    };
+    if expectations.is_empty() {
+        return report.failures.push(format!(
+            "{name}: records no expected results; run `ticketdiff bless {name}`"
+        ));
+    }
+    let results = runner.run(&program);
+    for m in check(&results.oracle.trace, &expectations) {
+        report.failures.push(format!(
+            "{name}:{}: {m} ({})",
+            m.line, results.oracle.version
+        ));
+    }
+    for r in &results.others {
+        match (&r.run, &r.divergence) {
+            (BackendRun::Skipped(why), _) => {
+                report.notes.push(format!("{}: skipped: {why}", r.backend))
+            }
+            (BackendRun::Ran(_), Some(d)) => report.failures.push(format!(
+                "{name}:{}: {} diverges from the oracle: {d} [{}]",
+                d.line, r.backend, d.signature
+            )),
+            (BackendRun::Ran(_), None) => {}
+        }
+    }
+}
+
+/// Checks that a saved divergence still reproduces its signature; one that no longer does is
+/// reported as fixed, with the command that retires it.
+fn replay_entry(runner: &mut Runner, path: &Path, text: &str, report: &mut FileReport) {
+    let entry = match store::read_entry(path, text) {
+        Ok(e) => e,
+        Err(e) => return report.failures.push(e.to_string()),
+    };
+    let name = path.display();
+    let signature = entry.signature();
+    let backend = entry.backend();
+    let result = runner.compare(&entry.program, backend);
+    if let Some(why) = result.skipped() {
+        return report
+            .failures
+            .push(format!("{name}: {backend} now skips it: {why}"));
+    }
+    match result.divergence {
+        Some(d) if d.signature == signature => report.notes.push(format!("reproduces {signature}")),
+        found => {
+            let now = match found {
+                Some(d) => format!("it now diverges as {}", d.signature),
+                None => format!("{backend} now agrees with the oracle"),
+            };
+            report.failures.push(format!(
+                "{name}: FIXED: no longer reproduces {signature} ({now}); retire it with `git rm {name}`"
+            ));
+        }
+    }
+}
+
 /// Replays every file under `paths` on the oracle and the conforming backends.
-pub fn replay(paths: &[PathBuf]) -> Result<Vec<FileReport>, String> {
-    let files = collect(paths)?;
-    let mut runner = Runner::new(CONFORMING).map_err(|e| e.to_string())?;
+pub fn replay(paths: &[PathBuf]) -> Result<Vec<FileReport>, FilesError> {
+    let files = tkt_files(paths)?;
+    let conforming: Vec<BackendId> = BackendId::ALL
+        .into_iter()
+        .filter(|b| b.conforms())
+        .collect();
+    let mut runner = Runner::new(&conforming);
     Ok(files.iter().map(|f| replay_file(&mut runner, f)).collect())
 }

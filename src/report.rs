@@ -14,40 +14,32 @@
 //! With a baseline directory (`--baseline DIR`, e.g. the repository's `diff/` when `DIR` is a
 //! fuzzing run's output), each row says whether its signature is new, i.e. not in the baseline.
 
-use crate::store::{self, parse_divergence, Entry};
-use serde::Serialize;
+use crate::finding::{Finding, Signature};
+use crate::store::{self, EntryError, StoreError};
+use crate::table::{Align, Table};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// One saved divergence, as reported.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Row {
-    pub signature: String,
-    pub backend: String,
-    /// The `# versions:` header, as written (`OpenSSL 3.0.19 ... (oracle), rustls 0.23.46 (rustls)`).
-    pub versions: String,
-    /// The line of the first divergent op in the saved program.
-    pub line: u32,
-    /// That op, in canonical text form.
-    pub op: String,
-    /// The trace field that differs first (`ret`, `issued`, `received`, `resumed`).
-    pub field: String,
-    /// The oracle's value of that field.
-    pub oracle: String,
-    /// The backend's value of that field.
-    pub other: String,
-    /// Programs that showed the signature, when known.
-    pub hits: Option<u64>,
-    /// `# first found:` (time and finder), when the entry says.
-    pub first_found: Option<String>,
-    /// Whether the signature is absent from the baseline (only with a baseline).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub new: Option<bool>,
-    pub file: PathBuf,
-    /// Ops in the minimized program.
-    pub ops: usize,
-    /// The minimized program, one op per line.
-    pub program: String,
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{}: no such directory", .0.display())]
+    NoDir(PathBuf),
+    #[error("{}: the baseline is not a directory", .0.display())]
+    NoBaseline(PathBuf),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Every broken entry, one per line.
+    #[error("{}", broken_list(.0))]
+    Broken(Vec<EntryError>),
+    #[error("{}: {message}", path.display())]
+    Hits { path: PathBuf, message: String },
+}
+
+fn broken_list(errors: &[EntryError]) -> String {
+    let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    lines.join("\n")
 }
 
 /// The summary of one directory.
@@ -56,7 +48,7 @@ pub struct Report {
     pub dir: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<PathBuf>,
-    pub signatures: Vec<Row>,
+    pub signatures: Vec<Finding>,
 }
 
 impl Report {
@@ -69,155 +61,112 @@ impl Report {
     }
 }
 
-/// The 1-based line of a header line (`# KEY: ...`) in an entry; the header is the file's
-/// leading comment block, so its index is the line number.
-fn header_line(entry: &Entry, key: &str) -> usize {
-    let prefix = format!("# {key}:");
-    entry
-        .header
-        .iter()
-        .position(|l| l.starts_with(&prefix))
-        .map_or(1, |i| i + 1)
+/// Hits per signature.
+pub type Hits = BTreeMap<Signature, u64>;
+
+/// A hits file: the summary of `ticketdiff fuzz --json`, or `{"SIGNATURE": N}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum HitsFile {
+    Summary { signatures: Vec<HitRow> },
+    Counts(Hits),
 }
 
-/// A row from an entry; errors name the file and line.
-pub fn row(entry: &Entry) -> Result<Row, String> {
-    let name = entry.path.display();
-    let divergence = entry.header_value("divergence").ok_or_else(|| {
-        format!("{name}:1: a saved divergence needs a `# divergence:` header line")
-    })?;
-    let d = parse_divergence(divergence.trim(), &entry.backend).ok_or_else(|| {
-        format!(
-            "{name}:{}: cannot read the `# divergence:` header (expected ``line N `OP`: FIELD is A on the oracle, B on {}``)",
-            header_line(entry, "divergence"),
-            entry.backend
-        )
-    })?;
-    let hits = match entry.header_value("hits") {
-        None => None,
-        Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
-            format!(
-                "{name}:{}: `# hits:` must be a whole number, not `{}`",
-                header_line(entry, "hits"),
-                v.trim()
-            )
-        })?),
+#[derive(Deserialize)]
+struct HitRow {
+    signature: Signature,
+    hits: u64,
+}
+
+/// Hits per signature from a file's text; `path` names it in errors.
+pub fn parse_hits(text: &str, path: &Path) -> Result<Hits, ReportError> {
+    let error = |message: String| ReportError::Hits {
+        path: path.to_path_buf(),
+        message,
     };
-    Ok(Row {
-        signature: entry.signature.clone(),
-        backend: entry.backend.clone(),
-        versions: entry
-            .header_value("versions")
-            .unwrap_or("")
-            .trim()
-            .to_string(),
-        line: d.line,
-        op: d.op,
-        field: d.field,
-        oracle: d.oracle,
-        other: d.other,
-        hits,
-        first_found: entry
-            .header_value("first found")
-            .map(|s| s.trim().to_string()),
-        new: None,
-        file: entry.path.clone(),
-        ops: entry.program.len(),
-        program: entry.program.to_string(),
-    })
-}
-
-/// Hits per signature from a file: the `ticketdiff fuzz --json` summary, or `{"SIG": N}`.
-pub fn parse_hits(text: &str, name: &str) -> Result<BTreeMap<String, u64>, String> {
     let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("{name}: not valid JSON: {e}"))?;
-    let shape = || {
-        format!(
-            "{name}: expected the JSON summary of `ticketdiff fuzz --json` (with `signatures`) or an object of signature to hit count"
-        )
-    };
-    let mut hits = BTreeMap::new();
-    match value.get("signatures") {
-        Some(serde_json::Value::Array(rows)) => {
-            for (i, r) in rows.iter().enumerate() {
-                let sig = r.get("signature").and_then(|s| s.as_str());
-                let n = r.get("hits").and_then(|n| n.as_u64());
-                match (sig, n) {
-                    (Some(s), Some(n)) => *hits.entry(s.to_string()).or_insert(0) += n,
-                    _ => {
-                        return Err(format!(
-                            "{name}: signatures[{i}] needs a string `signature` and a whole-number `hits`"
-                        ))
-                    }
+        serde_json::from_str(text).map_err(|e| error(format!("not valid JSON: {e}")))?;
+    let shape = "expected the JSON summary of `ticketdiff fuzz --json` (with `signatures`) or an object of signature to hit count";
+    if let Ok(file) = HitsFile::deserialize(&value) {
+        return Ok(match file {
+            HitsFile::Counts(hits) => hits,
+            HitsFile::Summary { signatures } => {
+                let mut hits = Hits::new();
+                for r in signatures {
+                    *hits.entry(r.signature).or_insert(0) += r.hits;
                 }
+                hits
             }
-        }
-        Some(_) => return Err(shape()),
-        None => {
-            let obj = value.as_object().ok_or_else(shape)?;
-            for (sig, n) in obj {
-                let n = n
-                    .as_u64()
-                    .ok_or_else(|| format!("{name}: the hits of `{sig}` must be a whole number"))?;
-                hits.insert(sig.clone(), n);
-            }
-        }
+        });
     }
-    Ok(hits)
+    // Say what is wrong with the shape the file seems to have.
+    let detail = match value.get("signatures") {
+        Some(rows) => Vec::<HitRow>::deserialize(rows)
+            .err()
+            .map(|e| format!("signatures: {e}")),
+        None if value.is_object() => Hits::deserialize(&value).err().map(|e| e.to_string()),
+        None => None,
+    };
+    Err(error(match detail {
+        Some(d) => format!("{shape}: {d}"),
+        None => shape.to_string(),
+    }))
 }
 
-/// Signatures of the entries in a baseline directory (a missing directory has none).
-fn baseline_signatures(dir: &Path) -> Result<BTreeSet<String>, String> {
-    if !dir.exists() {
-        return Ok(BTreeSet::new());
-    }
+/// Signatures of the entries in a baseline directory.
+fn baseline_signatures(dir: &Path) -> Result<BTreeSet<Signature>, ReportError> {
     if !dir.is_dir() {
-        return Err(format!("{}: not a directory", dir.display()));
+        return Err(ReportError::NoBaseline(dir.to_path_buf()));
     }
-    store::read_dir(dir)
-        .into_iter()
-        .map(|e| e.map(|e| e.signature))
-        .collect()
+    let (ok, broken) = split(store::read_dir(dir)?);
+    if !broken.is_empty() {
+        return Err(ReportError::Broken(broken));
+    }
+    Ok(ok.iter().map(Finding::signature).collect())
 }
 
-/// Reads `dir` into a report. The first unreadable entry is the error, naming file and line.
+fn split(entries: Vec<Result<Finding, EntryError>>) -> (Vec<Finding>, Vec<EntryError>) {
+    let mut ok = Vec::new();
+    let mut broken = Vec::new();
+    for e in entries {
+        match e {
+            Ok(f) => ok.push(f),
+            Err(e) => broken.push(e),
+        }
+    }
+    (ok, broken)
+}
+
+/// Reads `dir` into a report. Broken entries are the error, every one of them named with its
+/// file and line.
 pub fn build(
     dir: &Path,
-    hits: Option<&BTreeMap<String, u64>>,
+    hits: Option<&Hits>,
     baseline: Option<&Path>,
-) -> Result<Report, String> {
+) -> Result<Report, ReportError> {
     if !dir.is_dir() {
-        return Err(format!("{}: no such directory", dir.display()));
+        return Err(ReportError::NoDir(dir.to_path_buf()));
     }
     let base = baseline.map(baseline_signatures).transpose()?;
-    let mut rows = Vec::new();
-    for entry in store::read_dir(dir) {
-        let mut r = row(&entry?)?;
+    let (mut rows, broken) = split(store::read_dir(dir)?);
+    if !broken.is_empty() {
+        return Err(ReportError::Broken(broken));
+    }
+    for r in &mut rows {
         if let Some(hits) = hits {
-            r.hits = Some(hits.get(&r.signature).copied().unwrap_or(0));
+            r.hits = Some(hits.get(&r.signature()).copied().unwrap_or(0));
         }
         if let Some(base) = &base {
-            r.new = Some(!base.contains(&r.signature));
+            r.new = Some(!base.contains(&r.signature()));
         }
-        rows.push(r);
     }
     // New ones first, then by signature.
-    rows.sort_by(|a, b| {
-        b.new
-            .unwrap_or(false)
-            .cmp(&a.new.unwrap_or(false))
-            .then_with(|| a.signature.cmp(&b.signature))
-    });
+    rows.sort_by_cached_key(|r| (r.new != Some(true), r.signature().to_string()));
     Ok(Report {
         dir: dir.to_path_buf(),
         baseline: baseline.map(Path::to_path_buf),
         signatures: rows,
     })
-}
-
-/// A Markdown table cell: no line breaks, `|` escaped.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// Inline code that survives backticks inside.
@@ -251,60 +200,69 @@ pub fn markdown(report: &Report) -> String {
         return out;
     }
     let with_new = report.baseline.is_some();
+    let mut headers = vec![
+        "signature",
+        "backend and versions",
+        "first divergent op",
+        "oracle vs other",
+        "hits",
+        "first found",
+    ];
     if with_new {
-        out.push_str("| | signature | backend and versions | first divergent op | oracle vs other | hits | first found |\n");
-        out.push_str("|---|---|---|---|---|--:|---|\n");
-    } else {
-        out.push_str("| signature | backend and versions | first divergent op | oracle vs other | hits | first found |\n");
-        out.push_str("|---|---|---|---|--:|---|\n");
+        headers.insert(0, "");
     }
+    let hits_column = headers.len() - 2;
+    let mut table = Table::new(&headers).column(hits_column, Align::Right, 0);
     for r in &report.signatures {
-        if with_new {
-            out.push_str(if r.new == Some(true) {
-                "| **NEW** "
-            } else {
-                "| known "
-            });
-        }
-        let versions = if r.versions.is_empty() {
-            r.backend.clone()
+        let d = &r.divergence;
+        let versions = r.versions_text();
+        let versions = if versions.is_empty() {
+            d.backend().to_string()
         } else {
-            format!("{}: {}", r.backend, r.versions)
+            format!("{}: {versions}", d.backend())
         };
-        out.push_str(&format!(
-            "| {} | {} | line {} {} | {}: {} vs {} | {} | {} |\n",
-            cell(&code(&r.signature)),
-            cell(&versions),
-            r.line,
-            cell(&code(&r.op)),
-            cell(&r.field),
-            cell(&r.oracle),
-            cell(&r.other),
+        let mut row = Vec::new();
+        if with_new {
+            row.push(
+                if r.new == Some(true) {
+                    "**NEW**"
+                } else {
+                    "known"
+                }
+                .to_string(),
+            );
+        }
+        row.extend([
+            code(&d.signature.to_string()),
+            versions,
+            format!("line {} {}", d.line, code(&d.op.to_string())),
+            format!("{}: {} vs {}", d.field, d.oracle, d.other),
             r.hits.map_or_else(|| "-".to_string(), |h| h.to_string()),
-            cell(r.first_found.as_deref().unwrap_or("-")),
-        ));
+            r.found
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |f| f.to_string()),
+        ]);
+        table.row(row);
     }
+    out.push_str(&table.markdown());
     out.push_str("\n### Minimized programs\n\n");
     for r in &report.signatures {
-        let ops = if r.ops == 1 { "op" } else { "ops" };
+        let ops = if r.program.len() == 1 { "op" } else { "ops" };
+        let file = r
+            .file
+            .as_ref()
+            .map_or_else(String::new, |f| f.display().to_string());
         out.push_str(&format!(
             "<details><summary><code>{}</code>{}: {} {ops}, <code>{}</code></summary>\n\n",
-            html(&r.signature),
+            html(&r.signature().to_string()),
             if r.new == Some(true) { " (new)" } else { "" },
-            r.ops,
-            html(&r.file.display().to_string()),
+            r.program.len(),
+            html(&file),
         ));
         out.push_str("```\n");
-        out.push_str(&r.program);
-        if !r.program.ends_with('\n') {
-            out.push('\n');
-        }
+        out.push_str(&r.program.to_string());
         out.push_str("```\n\n");
-        out.push_str(&format!(
-            "Rerun: `ticketdiff run --backend {} {}`\n\n</details>\n\n",
-            r.backend,
-            r.file.display()
-        ));
+        out.push_str(&format!("Rerun: `{}`\n\n</details>\n\n", r.rerun()));
     }
     out
 }
@@ -323,162 +281,167 @@ pub fn json(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::DivergenceHeader;
-
-    fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("ticketdiff-report-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    use std::path::Path;
 
     const ENTRY: &str = "\
 # signature: rustls-new_session_ticket-ret-1-vs-0
 # backend: rustls
-# versions: OpenSSL 3.0.19 27 Jan 2026 (oracle), rustls 0.23.46 (rustls)
-# divergence: line 3 `new_session_ticket`: ret is 1 on the oracle, 0 on rustls
-# first found: 2026-11-27T06:15:01Z by ticketdiff fuzz
+# oracle version: OpenSSL 3.0.19 27 Jan 2026
+# backend version: rustls 0.23.46
+# line: 3
+# op: new_session_ticket
+# field: ret
+# oracle: 1
+# other: 0
+# first found: 2026-11-27T06:15:01Z
+# found by: ticketdiff fuzz
 # rerun: ticketdiff run --backend rustls diff/rustls-new_session_ticket-ret-1-vs-0.tkt
 connect
 handshake
 new_session_ticket
 ";
 
-    #[test]
-    fn parses_the_divergence_header() {
-        let d = parse_divergence(
-            "line 3 `new_session_ticket`: ret is 1 on the oracle, 0 on rustls",
-            "rustls",
-        )
-        .unwrap();
-        assert_eq!(
-            d,
-            DivergenceHeader {
-                line: 3,
-                op: "new_session_ticket".into(),
-                field: "ret".into(),
-                oracle: "1".into(),
-                other: "0".into(),
-            }
-        );
-        let d = parse_divergence(
-            "line 11 `connect resume`: resumed is false on the oracle, true on rustls",
-            "rustls",
-        )
-        .unwrap();
-        assert_eq!(
-            (d.op.as_str(), d.other.as_str()),
-            ("connect resume", "true")
-        );
-        assert!(
-            parse_divergence("line x `a`: ret is 1 on the oracle, 0 on rustls", "rustls").is_none()
-        );
-        assert!(
-            parse_divergence("line 3 `a`: ret is 1 on the oracle, 0 on other", "rustls").is_none()
-        );
-        assert!(parse_divergence("something else", "rustls").is_none());
+    fn store_with(entries: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in entries {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    fn build_err(dir: &Path) -> String {
+        build(dir, None, None).unwrap_err().to_string()
     }
 
     #[test]
     fn a_row_has_everything_the_entry_says() {
-        let dir = scratch("row");
-        std::fs::write(dir.join("a.tkt"), ENTRY).unwrap();
-        let report = build(&dir, None, None).unwrap();
+        let dir = store_with(&[("a.tkt", ENTRY)]);
+        let report = build(dir.path(), None, None).unwrap();
         assert_eq!(report.signatures.len(), 1);
         let r = &report.signatures[0];
-        assert_eq!(r.signature, "rustls-new_session_ticket-ret-1-vs-0");
-        assert_eq!(r.backend, "rustls");
-        assert!(r.versions.starts_with("OpenSSL 3.0.19"));
         assert_eq!(
-            (r.line, r.op.as_str(), r.field.as_str()),
-            (3, "new_session_ticket", "ret")
+            r.signature().to_string(),
+            "rustls-new_session_ticket-ret-1-vs-0"
         );
-        assert_eq!((r.oracle.as_str(), r.other.as_str()), ("1", "0"));
+        assert_eq!(r.backend().to_string(), "rustls");
+        assert_eq!(
+            r.versions_text(),
+            "OpenSSL 3.0.19 27 Jan 2026 (oracle), rustls 0.23.46 (rustls)"
+        );
+        assert_eq!(
+            r.divergence.to_string(),
+            "line 3: `new_session_ticket`: ret is 1 on the oracle, 0 on rustls"
+        );
         assert_eq!(r.hits, None);
         assert_eq!(
-            r.first_found.as_deref(),
-            Some("2026-11-27T06:15:01Z by ticketdiff fuzz")
+            r.found.as_ref().unwrap().to_string(),
+            "2026-11-27T06:15:01Z by ticketdiff fuzz"
         );
         assert_eq!(r.new, None);
-        assert_eq!(r.ops, 3);
-        assert_eq!(r.program, "connect\nhandshake\nnew_session_ticket\n");
+        assert_eq!(
+            r.program.to_string(),
+            "connect\nhandshake\nnew_session_ticket\n"
+        );
     }
 
     #[test]
     fn hits_from_the_header_and_from_a_file() {
-        let dir = scratch("hits");
         let with_hits = ENTRY.replace("# rerun:", "# hits: 42\n# rerun:");
-        std::fs::write(dir.join("a.tkt"), &with_hits).unwrap();
-        let report = build(&dir, None, None).unwrap();
+        let dir = store_with(&[("a.tkt", &with_hits)]);
+        let report = build(dir.path(), None, None).unwrap();
         assert_eq!(report.signatures[0].hits, Some(42));
 
+        let file = Path::new("h.json");
         let fuzz_json = r#"{"elapsed_secs": 1.0, "signatures": [
             {"signature": "rustls-new_session_ticket-ret-1-vs-0", "hits": 7, "new": false}]}"#;
-        let hits = parse_hits(fuzz_json, "h.json").unwrap();
-        let report = build(&dir, Some(&hits), None).unwrap();
+        let hits = parse_hits(fuzz_json, file).unwrap();
+        let report = build(dir.path(), Some(&hits), None).unwrap();
         assert_eq!(report.signatures[0].hits, Some(7));
 
         // A signature the file does not mention was not hit.
-        let hits = parse_hits(r#"{"rustls-other": 3}"#, "h.json").unwrap();
-        let report = build(&dir, Some(&hits), None).unwrap();
+        let hits = parse_hits(r#"{"rustls-shutdown-ret-0-vs-1": 3}"#, file).unwrap();
+        let report = build(dir.path(), Some(&hits), None).unwrap();
         assert_eq!(report.signatures[0].hits, Some(0));
 
-        let e = parse_hits("[1]", "h.json").unwrap_err();
+        let e = parse_hits("[1]", file).unwrap_err().to_string();
         assert!(e.starts_with("h.json: expected"), "{e}");
-        let e = parse_hits(r#"{"signatures": [{"signature": "x"}]}"#, "h.json").unwrap_err();
-        assert!(e.contains("signatures[0]"), "{e}");
-        let e = parse_hits("{", "h.json").unwrap_err();
+        let e = parse_hits(
+            r#"{"signatures": [{"signature": "rustls-shutdown-ret-0-vs-1"}]}"#,
+            file,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("signatures: missing field `hits`"), "{e}");
+        let e = parse_hits(r#"{"rustls-nonsense": 3}"#, file)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`rustls-nonsense` is not a signature"), "{e}");
+        let e = parse_hits("{", file).unwrap_err().to_string();
         assert!(e.starts_with("h.json: not valid JSON"), "{e}");
     }
 
     #[test]
-    fn broken_entries_are_errors_naming_file_and_line() {
-        let dir = scratch("broken");
-        let path = dir.join("a.tkt");
-        std::fs::write(&path, ENTRY.replace("ret is 1 on the oracle", "ret was 1")).unwrap();
-        let e = build(&dir, None, None).unwrap_err();
-        assert!(e.starts_with(&format!("{}:4: ", path.display())), "{e}");
+    fn every_broken_entry_is_named_with_its_line() {
+        let dir = store_with(&[
+            ("a.tkt", &ENTRY.replace("# oracle: 1", "# oracle: one")),
+            (
+                "b.tkt",
+                &ENTRY
+                    .replace("# hits", "")
+                    .replace("# rerun:", "# hits: many\n# rerun:"),
+            ),
+            (
+                "c.tkt",
+                &ENTRY.replace(
+                    "handshake\nnew_session_ticket\n",
+                    "handshake\nnew_session_tickt\n",
+                ),
+            ),
+            ("d.tkt", "connect\n"),
+        ]);
+        let e = build_err(dir.path());
+        let lines: Vec<&str> = e.lines().collect();
+        assert_eq!(lines.len(), 4, "{e}");
+        let name = |f: &str| dir.path().join(f).display().to_string();
+        assert!(
+            lines[0].starts_with(&format!("{}:8: ", name("a.tkt"))),
+            "{e}"
+        );
+        assert!(
+            lines[1].starts_with(&format!("{}:12: ", name("b.tkt"))),
+            "{e}"
+        );
+        assert!(
+            lines[2].starts_with(&format!("{}:15:", name("c.tkt"))),
+            "{e}"
+        );
+        assert!(
+            lines[3].starts_with(&format!("{}:1: ", name("d.tkt"))),
+            "{e}"
+        );
 
-        let with_hits = ENTRY.replace("# rerun:", "# hits: many\n# rerun:");
-        std::fs::write(&path, with_hits).unwrap();
-        let e = build(&dir, None, None).unwrap_err();
-        assert!(e.starts_with(&format!("{}:6: ", path.display())), "{e}");
-
-        std::fs::write(
-            &path,
-            ENTRY.replace("new_session_ticket\n", "new_session_tickt\n"),
-        )
-        .unwrap();
-        let e = build(&dir, None, None).unwrap_err();
-        assert!(e.contains("a.tkt:9"), "{e}");
-
-        std::fs::write(&path, "connect\n").unwrap();
-        let e = build(&dir, None, None).unwrap_err();
-        assert!(e.contains("a.tkt:1"), "{e}");
-
-        let e = build(&dir.join("missing"), None, None).unwrap_err();
+        let e = build_err(&dir.path().join("missing"));
         assert!(e.ends_with("missing: no such directory"), "{e}");
     }
 
     #[test]
     fn a_baseline_marks_new_signatures_first() {
-        let dir = scratch("base-out");
-        let base = scratch("base-repo");
-        std::fs::write(dir.join("a.tkt"), ENTRY).unwrap();
-        std::fs::write(base.join("a.tkt"), ENTRY).unwrap();
         let other = ENTRY
             .replace(
                 "new_session_ticket-ret-1-vs-0",
                 "verify_client_post_handshake-ret-1-vs-0",
             )
-            .replace("`new_session_ticket`", "`verify_client_post_handshake`")
+            .replace(
+                "# op: new_session_ticket",
+                "# op: verify_client_post_handshake",
+            )
             .replace("\nnew_session_ticket\n", "\nverify_client_post_handshake\n");
-        std::fs::write(dir.join("b.tkt"), other).unwrap();
-        let report = build(&dir, None, Some(&base)).unwrap();
+        let dir = store_with(&[("a.tkt", ENTRY), ("b.tkt", &other)]);
+        let base = store_with(&[("a.tkt", ENTRY)]);
+        let report = build(dir.path(), None, Some(base.path())).unwrap();
         assert_eq!(report.new_signatures(), 1);
         assert_eq!(
-            report.signatures[0].signature,
+            report.signatures[0].signature().to_string(),
             "rustls-verify_client_post_handshake-ret-1-vs-0"
         );
         assert_eq!(report.signatures[0].new, Some(true));
@@ -486,16 +449,29 @@ new_session_ticket
         let md = markdown(&report);
         assert!(md.contains(", 1 not in `"), "{md}");
         assert!(
+            md.contains("| | signature | backend and versions |"),
+            "{md}"
+        );
+        assert!(md.contains("|---|---|---|---|---|--:|---|"), "{md}");
+        assert!(
             md.contains("| **NEW** | `rustls-verify_client_post_handshake-ret-1-vs-0` |"),
             "{md}"
+        );
+
+        // A baseline that is not there is an error, not "everything is new".
+        let e = build(dir.path(), None, Some(&base.path().join("missing")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("missing: the baseline is not a directory"),
+            "{e}"
         );
     }
 
     #[test]
     fn markdown_has_one_row_per_signature_and_the_programs() {
-        let dir = scratch("md");
-        std::fs::write(dir.join("a.tkt"), ENTRY).unwrap();
-        let report = build(&dir, None, None).unwrap();
+        let dir = store_with(&[("a.tkt", ENTRY)]);
+        let report = build(dir.path(), None, None).unwrap();
         let md = markdown(&report);
         assert!(md.starts_with("## ticketdiff: 1 signature in `"), "{md}");
         let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| `rustls")).collect();
@@ -504,6 +480,7 @@ new_session_ticket
             rows[0],
             "| `rustls-new_session_ticket-ret-1-vs-0` | rustls: OpenSSL 3.0.19 27 Jan 2026 (oracle), rustls 0.23.46 (rustls) | line 3 `new_session_ticket` | ret: 1 vs 0 | - | 2026-11-27T06:15:01Z by ticketdiff fuzz |"
         );
+        assert!(md.contains("|---|---|---|---|--:|---|"), "{md}");
         assert!(
             md.contains("```\nconnect\nhandshake\nnew_session_ticket\n```"),
             "{md}"
@@ -513,8 +490,8 @@ new_session_ticket
             "{md}"
         );
 
-        let empty = scratch("md-empty");
-        let md = markdown(&build(&empty, None, None).unwrap());
+        let empty = tempfile::tempdir().unwrap();
+        let md = markdown(&build(empty.path(), None, None).unwrap());
         assert!(
             md.contains("0 signatures") && md.contains("No saved divergences."),
             "{md}"
@@ -523,14 +500,19 @@ new_session_ticket
 
     #[test]
     fn json_round_trips_the_rows() {
-        let dir = scratch("json");
-        std::fs::write(dir.join("a.tkt"), ENTRY).unwrap();
-        let report = build(&dir, None, None).unwrap();
+        let dir = store_with(&[("a.tkt", ENTRY)]);
+        let report = build(dir.path(), None, None).unwrap();
         let v: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
         let row = &v["signatures"][0];
         assert_eq!(row["signature"], "rustls-new_session_ticket-ret-1-vs-0");
         assert_eq!(row["hits"], serde_json::Value::Null);
         assert_eq!(row["oracle"], "1");
+        assert_eq!(row["op"], "new_session_ticket");
+        assert_eq!(row["ops"], 3);
+        assert_eq!(
+            row["first_found"],
+            "2026-11-27T06:15:01Z by ticketdiff fuzz"
+        );
         assert_eq!(row["program"], "connect\nhandshake\nnew_session_ticket\n");
         assert!(row.get("new").is_none());
     }

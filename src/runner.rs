@@ -1,13 +1,15 @@
 //! The differential runner: one program on the oracle and on other backends, compared.
 
-use crate::backend::{self, Backend, ORACLE};
-use crate::diff::{first_divergence, Divergence};
+use crate::backend::{Backend, BackendId};
+use crate::diff::first_divergence;
+use crate::finding::Divergence;
 use crate::program::Program;
+use crate::registry;
 use crate::trace::Trace;
 
 /// What one backend did with a program.
 #[derive(Clone, Debug)]
-pub enum Outcome {
+pub enum BackendRun {
     Ran(Trace),
     /// The backend cannot run this program faithfully; never counted as agreeing.
     Skipped(String),
@@ -16,19 +18,68 @@ pub enum Outcome {
 /// One backend's result, next to the oracle's.
 #[derive(Clone, Debug)]
 pub struct BackendResult {
-    pub backend: &'static str,
+    pub backend: BackendId,
     pub version: &'static str,
-    pub outcome: Outcome,
-    /// The first divergence from the oracle (always `None` for the oracle itself).
+    pub run: BackendRun,
+    /// The first divergence from the oracle.
     pub divergence: Option<Divergence>,
 }
 
 impl BackendResult {
     pub fn trace(&self) -> Option<&Trace> {
-        match &self.outcome {
-            Outcome::Ran(t) => Some(t),
-            Outcome::Skipped(_) => None,
+        match &self.run {
+            BackendRun::Ran(t) => Some(t),
+            BackendRun::Skipped(_) => None,
         }
+    }
+
+    pub fn skipped(&self) -> Option<&str> {
+        match &self.run {
+            BackendRun::Ran(_) => None,
+            BackendRun::Skipped(why) => Some(why),
+        }
+    }
+}
+
+/// The oracle's run of a program.
+#[derive(Clone, Debug)]
+pub struct OracleRun {
+    pub version: &'static str,
+    pub trace: Trace,
+}
+
+/// A program's run on the oracle and on every other backend of the runner.
+#[derive(Clone, Debug)]
+pub struct Results {
+    pub oracle: OracleRun,
+    /// The other backends, in the runner's order.
+    pub others: Vec<BackendResult>,
+}
+
+impl Results {
+    /// One backend's result (not the oracle's).
+    pub fn get(&self, backend: BackendId) -> Option<&BackendResult> {
+        self.others.iter().find(|r| r.backend == backend)
+    }
+
+    /// The backends that diverged, with their divergence.
+    pub fn divergences(&self) -> impl Iterator<Item = (&BackendResult, &Divergence)> {
+        self.others
+            .iter()
+            .filter_map(|r| r.divergence.as_ref().map(|d| (r, d)))
+    }
+
+    pub fn any_divergence(&self) -> bool {
+        self.divergences().next().is_some()
+    }
+
+    /// Every backend's trace that ran, the oracle's first.
+    pub fn traces(&self) -> impl Iterator<Item = (BackendId, &Trace)> {
+        std::iter::once((BackendId::ORACLE, &self.oracle.trace)).chain(
+            self.others
+                .iter()
+                .filter_map(|r| r.trace().map(|t| (r.backend, t))),
+        )
     }
 }
 
@@ -36,93 +87,84 @@ impl BackendResult {
 pub struct Runner {
     oracle: Box<dyn Backend>,
     others: Vec<Box<dyn Backend>>,
+    /// Backends made for [`Runner::compare`] that `run` does not run.
+    extra: Vec<Box<dyn Backend>>,
 }
-
-/// An unknown backend name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownBackend(pub String);
-
-impl std::fmt::Display for UnknownBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "unknown backend `{}` (known: {})",
-            self.0,
-            backend::BACKEND_NAMES.join(", ")
-        )
-    }
-}
-
-impl std::error::Error for UnknownBackend {}
 
 impl Runner {
-    /// A runner for the named backends; the oracle always runs, first, whether named or not.
-    pub fn new<S: AsRef<str>>(names: &[S]) -> Result<Runner, UnknownBackend> {
+    /// A runner for these backends; the oracle always runs, whether named or not, and a name
+    /// given twice runs once.
+    pub fn new(backends: &[BackendId]) -> Runner {
         let mut others: Vec<Box<dyn Backend>> = Vec::new();
-        for name in names {
-            let name = name.as_ref();
-            if name == ORACLE || others.iter().any(|b| b.name() == name) {
+        for &id in backends {
+            if id == BackendId::ORACLE || others.iter().any(|b| b.id() == id) {
                 continue;
             }
-            others.push(backend::by_name(name).ok_or_else(|| UnknownBackend(name.into()))?);
+            others.push(registry::backend(id));
         }
-        Ok(Runner {
-            oracle: backend::by_name(ORACLE).expect("the oracle exists"),
+        Runner {
+            oracle: registry::backend(BackendId::ORACLE),
             others,
-        })
+            extra: Vec::new(),
+        }
     }
 
     /// A runner for every backend.
     pub fn all() -> Runner {
-        Runner::new(backend::BACKEND_NAMES).expect("known backends")
+        Runner::new(&BackendId::ALL)
     }
 
-    /// Names of the backends compared with the oracle.
-    pub fn other_names(&self) -> Vec<&'static str> {
-        self.others.iter().map(|b| b.name()).collect()
+    /// The backends compared with the oracle.
+    pub fn others(&self) -> Vec<BackendId> {
+        self.others.iter().map(|b| b.id()).collect()
     }
 
-    /// Runs `program` on the oracle and every other backend; the oracle's result first.
-    pub fn run(&mut self, program: &Program) -> Vec<BackendResult> {
-        let oracle_trace = self.oracle.run(program);
-        let mut results = Vec::with_capacity(1 + self.others.len());
-        for other in &mut self.others {
-            let outcome = match other.skip_reason(program) {
-                Some(why) => Outcome::Skipped(why),
-                None => Outcome::Ran(other.run(program)),
-            };
-            let divergence = match &outcome {
-                Outcome::Ran(t) => first_divergence(&oracle_trace, t, other.name()),
-                Outcome::Skipped(_) => None,
-            };
-            results.push(BackendResult {
-                backend: other.name(),
+    /// Runs `program` on the oracle and every other backend.
+    pub fn run(&mut self, program: &Program) -> Results {
+        let oracle = OracleRun {
+            version: self.oracle.version(),
+            trace: self.oracle.run(program),
+        };
+        let others = self
+            .others
+            .iter_mut()
+            .map(|other| run_against(other.as_mut(), &oracle.trace, program))
+            .collect();
+        Results { oracle, others }
+    }
+
+    /// Runs `program` on the oracle and one backend only, whether or not `run` runs it; the
+    /// oracle does not run when the backend skips the program.
+    pub fn compare(&mut self, program: &Program, backend: BackendId) -> BackendResult {
+        let other = match self.others.iter().position(|b| b.id() == backend) {
+            Some(at) => self.others[at].as_mut(),
+            None => {
+                let at = match self.extra.iter().position(|b| b.id() == backend) {
+                    Some(at) => at,
+                    None => {
+                        self.extra.push(registry::backend(backend));
+                        self.extra.len() - 1
+                    }
+                };
+                self.extra[at].as_mut()
+            }
+        };
+        if let Some(why) = other.skip_reason(program) {
+            return BackendResult {
+                backend,
                 version: other.version(),
-                outcome,
-                divergence,
-            });
-        }
-        results.insert(
-            0,
-            BackendResult {
-                backend: self.oracle.name(),
-                version: self.oracle.version(),
-                outcome: Outcome::Ran(oracle_trace),
+                run: BackendRun::Skipped(why),
                 divergence: None,
-            },
-        );
-        results
+            };
+        }
+        let oracle = self.oracle.run(program);
+        run_against(other, &oracle, program)
     }
 
     /// The divergence of one backend from the oracle on `program`, running only those two
-    /// (`None` if it agrees, skips the program, or is not in this runner).
-    pub fn divergence_on(&mut self, program: &Program, backend: &str) -> Option<Divergence> {
-        let other = self.others.iter_mut().find(|b| b.name() == backend)?;
-        if other.skip_reason(program).is_some() {
-            return None;
-        }
-        let oracle = self.oracle.run(program);
-        first_divergence(&oracle, &other.run(program), backend)
+    /// (`None` if it agrees or skips the program).
+    pub fn divergence_on(&mut self, program: &Program, backend: BackendId) -> Option<Divergence> {
+        self.compare(program, backend).divergence
     }
 
     /// Time spent inside the TLS libraries by every backend of this runner so far.
@@ -131,6 +173,7 @@ impl Runner {
             + self
                 .others
                 .iter()
+                .chain(&self.extra)
                 .map(|b| b.tls_time())
                 .sum::<std::time::Duration>()
     }
@@ -139,15 +182,22 @@ impl Runner {
     pub fn oracle(&mut self) -> &mut dyn Backend {
         self.oracle.as_mut()
     }
+}
 
-    /// A backend by name (the oracle included).
-    pub fn backend(&mut self, name: &str) -> Option<&mut dyn Backend> {
-        if name == ORACLE {
-            return Some(self.oracle.as_mut());
-        }
-        self.others
-            .iter_mut()
-            .find(|b| b.name() == name)
-            .map(|b| b.as_mut() as &mut dyn Backend)
+/// Runs `program` on `backend` and compares it with the oracle's trace.
+fn run_against(backend: &mut dyn Backend, oracle: &Trace, program: &Program) -> BackendResult {
+    let run = match backend.skip_reason(program) {
+        Some(why) => BackendRun::Skipped(why),
+        None => BackendRun::Ran(backend.run(program)),
+    };
+    let divergence = match &run {
+        BackendRun::Ran(t) => first_divergence(oracle, t, backend.id()),
+        BackendRun::Skipped(_) => None,
+    };
+    BackendResult {
+        backend: backend.id(),
+        version: backend.version(),
+        run,
+        divergence,
     }
 }

@@ -5,6 +5,14 @@
 //! starts post-handshake client authentication (client must offer it, e.g. `s_client -enable_pha`).
 //! An HTTP `GET` gets a one-line description of the connection (so curl works), then close.
 
+/// A line on standard output; a closed output does not stop the server.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 use crate::native::pki::TestPki;
 use crate::native::{ServerConfig, ServerConnection};
 use std::io::{self, Read, Write};
@@ -38,18 +46,14 @@ pub fn serve(addr: SocketAddr, num_tickets: u64) -> io::Result<()> {
     let config = pki.server_config(ticket_key).map_err(io::Error::other)?;
     config.set_num_tickets(num_tickets);
     let listener = TcpListener::bind(addr)?;
-    outln!("CA certificate: {}", ca_path.display());
-    outln!(
+    say!("CA certificate: {}", ca_path.display());
+    say!(
         "client certificate for post-handshake auth: {} (key {})",
         dir.join("client.pem").display(),
         dir.join("client.key").display()
     );
-    outln!("listening on {}", listener.local_addr()?);
-    serve_listener(
-        listener,
-        Arc::new(config),
-        Arc::new(|line| outln!("{line}")),
-    )
+    say!("listening on {}", listener.local_addr()?);
+    serve_listener(listener, Arc::new(config), Arc::new(|line| say!("{line}")))
 }
 
 /// Accepts connections on `listener` forever, each on its own thread.

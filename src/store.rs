@@ -1,191 +1,347 @@
 //! The store of saved divergences, `diff/`: one minimized program per signature, named
-//! `<signature>.tkt`, with a header of comments that says what it shows and how to rerun it.
+//! `SIGNATURE.tkt`, with a header of `# key: value` comment lines that says what it shows and
+//! how to rerun it:
 //!
-//! Entries are written atomically: a new one is linked into place complete (so of two workers
-//! saving the same signature exactly one wins), and a better (shorter) reproducer replaces an
-//! existing one by rename, never by writing in place.
+//! ```text
+//! # signature: rustls-new_session_ticket-ret-1-vs-0
+//! # backend: rustls
+//! # oracle version: OpenSSL 3.0.19 27 Jan 2026
+//! # backend version: rustls 0.23.46
+//! # line: 3
+//! # op: new_session_ticket
+//! # field: ret
+//! # oracle: 1
+//! # other: 0
+//! # first found: 2026-11-27T06:15:01Z
+//! # found by: ticketdiff fuzz
+//! # rerun: ticketdiff run --backend rustls diff/rustls-new_session_ticket-ret-1-vs-0.tkt
+//! connect
+//! handshake
+//! new_session_ticket
+//! ```
+//!
+//! `line` is the op's line in the program as saved without its header (the canonical text);
+//! an optional `# hits: N` line is read by `ticketdiff report`; other comment lines are kept
+//! out of the way. Entries of the first format (a `# divergence:` sentence, `# versions:` and
+//! `# first found: TIME by FINDER`) are still read.
+//!
+//! Writers hold the directory's lock from reading the saved entry to replacing it, so of many
+//! writers (threads or processes) the shortest reproducer wins; every file is written whole
+//! and then linked or renamed into place.
 
-use crate::diff::{first_divergence, Divergence};
+use crate::backend::BackendId;
+use crate::finding::{Divergence, Finding, Found, Signature, Versions};
 use crate::fsutil::{create_atomic, write_atomic};
-use crate::program::{parse_named, Program};
-use crate::replay::FileReport;
-use crate::runner::Runner;
+use crate::program::{parse_named, Op};
+use crate::trace::Field;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// The header line that marks a saved divergence.
 pub const SIGNATURE_HEADER: &str = "# signature: ";
-const BACKEND_HEADER: &str = "# backend: ";
 
 /// Whether a file's text is a saved divergence rather than a corpus program.
 pub fn is_entry(text: &str) -> bool {
     text.lines().any(|l| l.starts_with(SIGNATURE_HEADER))
 }
 
-/// A saved divergence as read back.
-#[derive(Clone, Debug)]
-pub struct Entry {
+/// A saved entry that cannot be read; the message names the file and line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {message}", path.display())]
+pub struct EntryError {
     pub path: PathBuf,
-    pub signature: String,
-    pub backend: String,
-    pub program: Program,
-    /// The header lines, `#` and all.
-    pub header: Vec<String>,
+    /// 1-based; 1 for what concerns the header as a whole.
+    pub line: u32,
+    pub message: String,
 }
 
-impl Entry {
-    /// A header value (`# first found: ...` → `first found`).
-    pub fn header_value(&self, key: &str) -> Option<&str> {
-        let prefix = format!("# {key}: ");
-        self.header
+/// What went wrong with the store itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{}: cannot read directory: {source}", dir.display())]
+    ReadDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// An entry in the store that cannot be read.
+    #[error(transparent)]
+    Broken(EntryError),
+    /// Never replace what cannot be read: it may be someone's work.
+    #[error("{0}; the entry there is not replaced")]
+    Unreadable(EntryError),
+}
+
+/// The `# key: value` lines of a header, with their 1-based line numbers.
+struct Header {
+    path: PathBuf,
+    lines: Vec<(u32, String, String)>,
+}
+
+impl Header {
+    fn read(path: &Path, text: &str) -> Header {
+        let lines = text
+            .lines()
+            .enumerate()
+            .take_while(|(_, l)| l.starts_with('#'))
+            .filter_map(|(i, l)| {
+                let (key, value) = l.strip_prefix("# ")?.split_once(": ")?;
+                Some((i as u32 + 1, key.to_string(), value.trim().to_string()))
+            })
+            .collect();
+        Header {
+            path: path.to_path_buf(),
+            lines,
+        }
+    }
+
+    fn error(&self, line: u32, message: impl Into<String>) -> EntryError {
+        EntryError {
+            path: self.path.clone(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<(u32, &str)> {
+        self.lines
             .iter()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .find(|(_, k, _)| k == key)
+            .map(|(n, _, v)| (*n, v.as_str()))
+    }
+
+    fn require(&self, key: &str) -> Result<(u32, &str), EntryError> {
+        self.get(key).ok_or_else(|| {
+            self.error(
+                1,
+                format!("a saved divergence needs a `# {key}:` header line"),
+            )
+        })
+    }
+
+    /// A value read with `parse`, its error naming the line.
+    fn parse<T>(
+        &self,
+        key: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, EntryError> {
+        let (line, value) = self.require(key)?;
+        parse(value).map_err(|m| self.error(line, format!("`# {key}:` {m}")))
     }
 }
 
-/// The parts of a `# divergence:` header:
-/// ``line 3 `new_session_ticket`: ret is 1 on the oracle, 0 on rustls``.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DivergenceHeader {
-    pub line: u32,
-    pub op: String,
-    pub field: String,
-    pub oracle: String,
-    pub other: String,
+/// Reads a saved entry from its text; errors name the file and line.
+pub fn read_entry(path: &Path, text: &str) -> Result<Finding, EntryError> {
+    let h = Header::read(path, text);
+    let signature: Signature = h.parse("signature", |v| v.parse().map_err(|e| format!("{e}")))?;
+    let backend: BackendId = h.parse("backend", |v| v.parse().map_err(|e| format!("{e}")))?;
+    if signature.backend() != backend {
+        let (line, _) = h.require("signature")?;
+        return Err(h.error(
+            line,
+            format!("signature `{signature}` does not belong to backend `{backend}`"),
+        ));
+    }
+    let legacy = h.get("divergence").is_some() && h.get("field").is_none();
+    let (divergence, versions, found) = if legacy {
+        read_legacy(&h, signature, backend)?
+    } else {
+        read_current(&h, signature)?
+    };
+    if let Some(expected) = signature.field() {
+        if expected != divergence.field {
+            let (line, _) = h.get("field").or(h.get("divergence")).unwrap_or((1, ""));
+            return Err(h.error(
+                line,
+                format!(
+                    "the field is `{}` but signature `{signature}` is about `{expected}`",
+                    divergence.field
+                ),
+            ));
+        }
+    }
+    let hits =
+        match h.get("hits") {
+            None => None,
+            Some((line, v)) => Some(v.parse::<u64>().map_err(|_| {
+                h.error(line, format!("`# hits:` must be a whole number, not `{v}`"))
+            })?),
+        };
+    let name = path.display().to_string();
+    let program = parse_named(text, &name).map_err(|e| EntryError {
+        path: path.to_path_buf(),
+        line: e.line.max(1),
+        message: e.message,
+    })?;
+    if program.is_empty() {
+        return Err(h.error(1, "a saved divergence has no ops"));
+    }
+    Ok(Finding {
+        divergence,
+        // The divergence's line counts the program's ops from 1, as the canonical text does.
+        program: program.renumbered(),
+        versions,
+        found,
+        hits,
+        file: Some(path.to_path_buf()),
+        new: None,
+    })
 }
 
-/// Parses a `# divergence:` header value; `backend` is the entry's backend.
-pub fn parse_divergence(value: &str, backend: &str) -> Option<DivergenceHeader> {
+fn read_current(
+    h: &Header,
+    signature: Signature,
+) -> Result<(Divergence, Versions, Option<Found>), EntryError> {
+    let field: Field = h.parse("field", |v| v.parse())?;
+    let divergence = Divergence {
+        signature,
+        line: h.parse("line", |v| {
+            v.parse().map_err(|_| format!("`{v}` is not a line number"))
+        })?,
+        op: h.parse("op", |v| v.parse::<Op>())?,
+        field,
+        oracle: h.parse("oracle", |v| field.parse_value(v))?,
+        other: h.parse("other", |v| field.parse_value(v))?,
+    };
+    let versions = Versions {
+        oracle: h.require("oracle version")?.1.to_string(),
+        backend: h.require("backend version")?.1.to_string(),
+    };
+    let found = match h.get("first found") {
+        None => None,
+        Some((line, at)) => Some(Found {
+            at: parse_time(at).map_err(|m| h.error(line, m))?,
+            by: h.get("found by").map_or("", |(_, by)| by).to_string(),
+        }),
+    };
+    Ok((divergence, versions, found))
+}
+
+fn parse_time(text: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339(text).map_err(|e| {
+        format!("`# first found:` `{text}` is not a UTC time like 2026-11-27T06:15:01Z ({e})")
+    })
+}
+
+/// The first format: ``# divergence: line 3 `new_session_ticket`: ret is 1 on the oracle, 0 on
+/// rustls``, `# versions: A (oracle), B (rustls)`, `# first found: TIME by FINDER`.
+fn read_legacy(
+    h: &Header,
+    signature: Signature,
+    backend: BackendId,
+) -> Result<(Divergence, Versions, Option<Found>), EntryError> {
+    let (line, value) = h.require("divergence")?;
+    let expected = format!(
+        "cannot read the `# divergence:` header (expected ``line N `OP`: FIELD is A on the oracle, B on {backend}``)"
+    );
+    let divergence =
+        parse_divergence_sentence(value, signature).ok_or_else(|| h.error(line, expected))?;
+    let versions = match h.get("versions") {
+        Some((_, v)) => {
+            let (oracle, rest) = v.split_once(" (oracle), ").unwrap_or((v, ""));
+            let backend_version = rest.strip_suffix(&format!(" ({backend})")).unwrap_or(rest);
+            Versions {
+                oracle: oracle.to_string(),
+                backend: backend_version.to_string(),
+            }
+        }
+        None => Versions {
+            oracle: String::new(),
+            backend: String::new(),
+        },
+    };
+    let found = match h.get("first found") {
+        None => None,
+        Some((line, v)) => {
+            let (at, by) = v.split_once(" by ").unwrap_or((v, ""));
+            Some(Found {
+                at: parse_time(at).map_err(|m| h.error(line, m))?,
+                by: by.to_string(),
+            })
+        }
+    };
+    Ok((divergence, versions, found))
+}
+
+fn parse_divergence_sentence(value: &str, signature: Signature) -> Option<Divergence> {
     let rest = value.strip_prefix("line ")?;
     let (line, rest) = rest.split_once(' ')?;
-    let line = line.parse().ok()?;
     let rest = rest.strip_prefix('`')?;
     let (op, rest) = rest.split_once("`: ")?;
     let (field, rest) = rest.split_once(" is ")?;
     let (oracle, rest) = rest.split_once(" on the oracle, ")?;
-    let other = rest.strip_suffix(&format!(" on {backend}"))?;
-    if op.is_empty() || field.is_empty() || field.contains(' ') {
-        return None;
-    }
-    Some(DivergenceHeader {
-        line,
-        op: op.to_string(),
-        field: field.to_string(),
-        oracle: oracle.to_string(),
-        other: other.to_string(),
-    })
-}
-
-/// Reads an entry; errors name the file and line.
-pub fn read_entry(path: &Path, text: &str) -> Result<Entry, String> {
-    let name = path.display().to_string();
-    let header: Vec<String> = text
-        .lines()
-        .take_while(|l| l.starts_with('#'))
-        .map(str::to_string)
-        .collect();
-    let find = |prefix: &str| -> Result<String, String> {
-        text.lines()
-            .position(|l| l.starts_with(prefix))
-            .map(|i| {
-                let l = text.lines().nth(i).unwrap_or("");
-                l[prefix.len()..].trim().to_string()
-            })
-            .ok_or_else(|| {
-                format!(
-                    "{name}:1: a saved divergence needs a `{}` header line",
-                    prefix.trim_end()
-                )
-            })
-    };
-    let signature = find(SIGNATURE_HEADER)?;
-    let backend = find(BACKEND_HEADER)?;
-    let line = text
-        .lines()
-        .position(|l| l.starts_with(SIGNATURE_HEADER))
-        .unwrap_or(0)
-        + 1;
-    if signature.is_empty() || !signature.starts_with(&format!("{backend}-")) {
-        return Err(format!(
-            "{name}:{line}: signature `{signature}` does not belong to backend `{backend}`"
-        ));
-    }
-    let program = parse_named(text, &name).map_err(|e| e.to_string())?;
-    if program.is_empty() {
-        return Err(format!("{name}: a saved divergence has no ops"));
-    }
-    Ok(Entry {
-        path: path.to_path_buf(),
+    let other = rest.strip_suffix(&format!(" on {}", signature.backend()))?;
+    let field: Field = field.parse().ok()?;
+    Some(Divergence {
         signature,
-        backend,
-        program,
-        header,
+        line: line.parse().ok()?,
+        op: op.parse().ok()?,
+        field,
+        oracle: field.parse_value(oracle).ok()?,
+        other: field.parse_value(other).ok()?,
     })
 }
 
-/// Every entry in `dir`, sorted; unreadable entries as errors naming the file.
-pub fn read_dir(dir: &Path) -> Vec<Result<Entry, String>> {
-    let Ok(files) = crate::replay::collect(&[dir.to_path_buf()]) else {
-        return Vec::new();
+/// An entry's text: the header, then the program in canonical form.
+pub fn render(finding: &Finding, path: &Path) -> String {
+    let d = &finding.divergence;
+    let backend = d.backend();
+    let mut out = String::new();
+    let mut line = |key: &str, value: &dyn std::fmt::Display| {
+        let _ = writeln!(out, "# {key}: {value}");
     };
-    files
-        .iter()
-        .map(|f| {
-            let text = std::fs::read(f)
-                .map_err(|e| format!("{}: cannot read: {e}", f.display()))
-                .and_then(|b| {
-                    String::from_utf8(b).map_err(|_| format!("{}: not valid UTF-8", f.display()))
-                })?;
-            read_entry(f, &text)
-        })
-        .collect()
+    line("signature", &d.signature);
+    line("backend", &backend);
+    line("oracle version", &finding.versions.oracle);
+    line("backend version", &finding.versions.backend);
+    line("line", &d.line);
+    line("op", &d.op);
+    line("field", &d.field);
+    line("oracle", &d.oracle);
+    line("other", &d.other);
+    if let Some(found) = &finding.found {
+        line("first found", &found.time());
+        line("found by", &found.by);
+    }
+    if let Some(hits) = finding.hits {
+        line("hits", &hits);
+    }
+    line(
+        "rerun",
+        &format!("ticketdiff run --backend {backend} {}", path.display()),
+    );
+    out.push_str(&finding.program.to_string());
+    out
 }
 
 /// The path of a signature's entry in `dir`.
-pub fn entry_path(dir: &Path, signature: &str) -> PathBuf {
+pub fn entry_path(dir: &Path, signature: &Signature) -> PathBuf {
     dir.join(format!("{signature}.tkt"))
 }
 
-/// Everything the header of a new entry says.
-pub struct NewEntry<'a> {
-    pub divergence: &'a Divergence,
-    pub program: &'a Program,
-    pub oracle_version: &'a str,
-    pub backend_version: &'a str,
-    /// Where it was found (`ticketdiff fuzz`, `cargo fuzz`, ...).
-    pub found_by: &'a str,
+/// Every `.tkt` file of `dir` read as an entry, sorted by name; each unreadable entry as its
+/// own error.
+pub fn read_dir(dir: &Path) -> Result<Vec<Result<Finding, EntryError>>, StoreError> {
+    let files = crate::files::tkt_files_in(dir).map_err(|source| StoreError::ReadDir {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(files.iter().map(|f| read_file(f)).collect())
 }
 
-impl NewEntry<'_> {
-    fn render(&self, path: &Path) -> String {
-        let d = self.divergence;
-        let backend = &d.signature.backend;
-        let mut out = String::new();
-        out.push_str(&format!("{SIGNATURE_HEADER}{}\n", d.signature));
-        out.push_str(&format!("{BACKEND_HEADER}{backend}\n"));
-        out.push_str(&format!(
-            "# versions: {} (oracle), {} ({backend})\n",
-            self.oracle_version, self.backend_version
-        ));
-        out.push_str(&format!(
-            "# divergence: line {} `{}`: {} is {} on the oracle, {} on {backend}\n",
-            d.line,
-            d.op,
-            d.field.name(),
-            d.oracle,
-            d.other
-        ));
-        out.push_str(&format!(
-            "# first found: {} by {}\n",
-            utc_now(),
-            self.found_by
-        ));
-        out.push_str(&format!(
-            "# rerun: ticketdiff run --backend {backend} {}\n",
-            path.display()
-        ));
-        out.push_str(&self.program.to_string());
-        out
-    }
+/// Reads one entry file.
+pub fn read_file(path: &Path) -> Result<Finding, EntryError> {
+    let text = crate::files::read_text(path).map_err(|e| EntryError {
+        path: path.to_path_buf(),
+        line: e.line.max(1),
+        message: e.message,
+    })?;
+    read_entry(path, &text)
 }
 
 /// What saving did.
@@ -193,120 +349,228 @@ impl NewEntry<'_> {
 pub enum Saved {
     /// A new entry.
     New,
-    /// An existing entry had a longer program; this one replaced it.
+    /// An existing entry had a longer program; this one replaced it, keeping its first-found
+    /// date.
     Improved,
     /// An entry as good or better was there; nothing written.
     Kept,
 }
 
-/// Saves a divergence in `dir` (created if need be), never overwriting an entry with a worse
-/// one.
-pub fn save(dir: &Path, entry: &NewEntry<'_>) -> std::io::Result<Saved> {
-    std::fs::create_dir_all(dir)?;
-    let path = entry_path(dir, &entry.divergence.signature.key());
-    let text = entry.render(&path);
-    if create_atomic(&path, text.as_bytes())? {
-        return Ok(Saved::New);
-    }
-    let old = std::fs::read_to_string(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|t| read_entry(&path, &t));
-    match old {
-        Ok(old) if old.program.len() <= entry.program.len() => Ok(Saved::Kept),
-        Ok(old) => {
-            // Shorter than the saved one: replace it whole, keeping its first-found date.
-            let fresh = format!("# first found: {} by {}", utc_now(), entry.found_by);
-            let text = match old.header_value("first found") {
-                Some(found) => text.replace(&fresh, &format!("# first found: {found}")),
-                None => text,
-            };
-            write_atomic(&path, text.as_bytes())?;
-            Ok(Saved::Improved)
+/// Saves a finding in `dir` (created if need be), never replacing an entry with a longer one
+/// or one that cannot be read.
+pub fn save(dir: &Path, finding: &Finding) -> Result<Saved, StoreError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    // Held until this function returns: the read, the comparison and the rename are one step
+    // for every writer that saves through here.
+    let lock = std::fs::File::open(dir).map_err(io(dir))?;
+    lock.lock().map_err(io(dir))?;
+    let path = entry_path(dir, &finding.signature());
+    let mut finding = finding.clone();
+    finding.hits = None;
+    finding.new = None;
+    if !path.exists() {
+        let text = render(&finding, &path);
+        if create_atomic(&path, text.as_bytes()).map_err(io(&path))? {
+            return Ok(Saved::New);
         }
-        // Never replace what cannot be read: it may be someone's work.
-        Err(e) => Err(std::io::Error::other(format!(
-            "{} exists but cannot be read back ({e}); not replaced",
-            path.display()
-        ))),
     }
+    let old = read_file(&path).map_err(StoreError::Unreadable)?;
+    if old.program.len() <= finding.program.len() {
+        return Ok(Saved::Kept);
+    }
+    finding.found = old.found.or(finding.found);
+    let text = render(&finding, &path);
+    write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
+    Ok(Saved::Improved)
 }
 
-/// Checks that a saved divergence still reproduces its signature; one that no longer does is
-/// reported as fixed, with the command that retires it.
-pub fn replay_entry(runner: &mut Runner, path: &Path, text: &str, report: &mut FileReport) {
-    let entry = match read_entry(path, text) {
-        Ok(e) => e,
-        Err(e) => {
-            report.failures.push(e);
-            return;
-        }
-    };
-    let name = path.display();
-    let oracle = runner.oracle().run(&entry.program);
-    let Some(backend) = runner.backend(&entry.backend) else {
-        match crate::backend::by_name(&entry.backend) {
-            Some(mut b) => check(&entry, &oracle, b.as_mut(), report),
-            None => report.failures.push(format!(
-                "{name}: unknown backend `{}` in the header",
-                entry.backend
-            )),
-        }
-        return;
-    };
-    check(&entry, &oracle, backend, report);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{RetClass, RetOther};
+    use crate::program::{parse, OpKind};
+    use crate::trace::Value;
+    use std::time::Duration;
 
-    fn check(
-        entry: &Entry,
-        oracle: &crate::trace::Trace,
-        backend: &mut dyn crate::backend::Backend,
-        report: &mut FileReport,
-    ) {
-        let name = entry.path.display();
-        if let Some(why) = backend.skip_reason(&entry.program) {
-            report
-                .failures
-                .push(format!("{name}: {} now skips it: {why}", entry.backend));
-            return;
+    fn finding(ops: usize, found_secs: u64) -> Finding {
+        let mut text = String::from("connect\nhandshake\n");
+        for _ in 2..ops.saturating_sub(1) {
+            text.push_str("get_num_tickets\n");
         }
-        let trace = backend.run(&entry.program);
-        match first_divergence(oracle, &trace, backend.name()) {
-            Some(d) if d.signature.key() == entry.signature => {
-                report.notes.push(format!("reproduces {}", entry.signature))
-            }
-            found => {
-                let now = match found {
-                    Some(d) => format!("it now diverges as {}", d.signature),
-                    None => format!("{} now agrees with the oracle", entry.backend),
-                };
-                report.failures.push(format!(
-                    "{name}: FIXED: no longer reproduces {} ({now}); retire it with `git rm {name}`",
-                    entry.signature
-                ));
-            }
+        text.push_str("new_session_ticket\n");
+        let program = parse(&text).unwrap();
+        Finding {
+            divergence: Divergence {
+                signature: Signature::Ret {
+                    backend: BackendId::Rustls,
+                    op: OpKind::NewSessionTicket,
+                    oracle: RetClass::One,
+                    other: RetOther::Class(RetClass::Zero),
+                },
+                line: program.len() as u32,
+                op: Op::NewSessionTicket,
+                field: Field::Ret,
+                oracle: Value::Ret(Some(1)),
+                other: Value::Ret(Some(0)),
+            },
+            program,
+            versions: Versions {
+                oracle: "OpenSSL 3.0.19 27 Jan 2026".into(),
+                backend: "rustls 0.23.46".into(),
+            },
+            found: Some(Found {
+                at: SystemTime::UNIX_EPOCH + Duration::from_secs(found_secs),
+                by: "a test".into(),
+            }),
+            hits: None,
+            file: None,
+            new: None,
         }
     }
-}
 
-/// The current time as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    #[test]
+    fn an_entry_reads_back_as_the_finding_it_was_written_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = finding(5, 1_764_224_101);
+        assert_eq!(save(dir.path(), &f).unwrap(), Saved::New);
+        let path = entry_path(dir.path(), &f.signature());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("# first found: 2025-11-27T06:15:01Z\n"),
+            "{text}"
+        );
+        let back = read_file(&path).unwrap();
+        assert_eq!(
+            back,
+            Finding {
+                file: Some(path),
+                ..f
+            }
+        );
+    }
+
+    #[test]
+    fn an_improvement_keeps_the_first_found_date() {
+        let dir = tempfile::tempdir().unwrap();
+        save(dir.path(), &finding(6, 1_000_000_000)).unwrap();
+        assert_eq!(
+            save(dir.path(), &finding(6, 2_000_000_000)).unwrap(),
+            Saved::Kept
+        );
+        assert_eq!(
+            save(dir.path(), &finding(4, 2_000_000_000)).unwrap(),
+            Saved::Improved
+        );
+        let f = finding(4, 0);
+        let back = read_file(&entry_path(dir.path(), &f.signature())).unwrap();
+        assert_eq!(back.program.len(), 4);
+        let found = back.found.unwrap();
+        assert_eq!(found.time(), "2001-09-09T01:46:40Z");
+        assert_eq!(found.by, "a test");
+    }
+
+    #[test]
+    fn of_many_concurrent_writers_the_shortest_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        // Longest first within each thread's turn, so that every order of the threads offers
+        // improvements that race with each other.
+        let lengths: Vec<usize> = (3..=26).rev().collect();
+        std::thread::scope(|s| {
+            for chunk in lengths.chunks(3) {
+                let dir = dir.path();
+                s.spawn(move || {
+                    for &n in chunk {
+                        save(dir, &finding(n, 1)).unwrap();
+                    }
+                });
+            }
+        });
+        let f = finding(3, 1);
+        let back = read_file(&entry_path(dir.path(), &f.signature())).unwrap();
+        assert_eq!(back.program.len(), 3);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
+
+    #[test]
+    fn an_unreadable_entry_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = finding(4, 1);
+        let path = entry_path(dir.path(), &f.signature());
+        std::fs::write(
+            &path,
+            "# signature: rustls-new_session_ticket-ret-1-vs-0\nconnect\n",
+        )
+        .unwrap();
+        let e = save(dir.path(), &f).unwrap_err();
+        assert!(e.to_string().contains("not replaced"), "{e}");
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .ends_with("connect\n"));
+    }
+
+    #[test]
+    fn first_format_entries_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.tkt");
+        let text = "\
+# signature: rustls-session-resumed-false-vs-true
+# backend: rustls
+# versions: OpenSSL 3.0.19 27 Jan 2026 (oracle), rustls 0.23.46 (rustls)
+# divergence: line 3 `connect resume`: resumed is false on the oracle, true on rustls
+# first found: 2026-11-27T06:15:01Z by ticketdiff fuzz
+# rerun: ticketdiff run --backend rustls diff/old.tkt
+connect
+handshake
+connect resume
+";
+        std::fs::write(&path, text).unwrap();
+        let f = read_file(&path).unwrap();
+        assert_eq!(
+            f.divergence.to_string(),
+            "line 3: `connect resume`: resumed is false on the oracle, true on rustls"
+        );
+        assert_eq!(f.versions.backend, "rustls 0.23.46");
+        assert_eq!(
+            f.found.unwrap().to_string(),
+            "2026-11-27T06:15:01Z by ticketdiff fuzz"
+        );
+        assert_eq!(f.program.stmts[0].line, 1);
+    }
+
+    #[test]
+    fn broken_headers_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = finding(3, 1);
+        let path = entry_path(dir.path(), &f.signature());
+        let good = render(&f, &path);
+        for (from, to, line) in [
+            ("# oracle: 1", "# oracle: one", 8),
+            ("# field: ret", "# field: issued", 7),
+            ("# backend: rustls", "# backend: native", 1),
+            ("# op: new_session_ticket", "# op: new_session_tickt", 6),
+            (
+                "# first found: 1970-01-01T00:00:01Z",
+                "# first found: yesterday",
+                10,
+            ),
+        ] {
+            assert!(good.contains(from), "{good}");
+            let e = read_entry(&path, &good.replace(from, to)).unwrap_err();
+            assert_eq!(e.line, line, "{e}");
+            assert!(
+                e.to_string().starts_with(&path.display().to_string()),
+                "{e}"
+            );
+        }
+        let e = read_entry(&path, &good.replace("# op: new_session_ticket\n", "")).unwrap_err();
+        assert!(e.message.contains("`# op:`"), "{e}");
+    }
 }

@@ -1,12 +1,125 @@
-//! The side-by-side table `ticketdiff run` prints: one row per op, one column per backend.
+//! Tables: one renderer for the side-by-side trace of `ticketdiff run`, the fuzzer's summary
+//! and `ticketdiff report`'s Markdown.
 
-use crate::diff::Field;
 use crate::program::Program;
-use crate::runner::{BackendResult, Outcome};
-use crate::trace::Step;
+use crate::runner::{BackendRun, Results};
+use crate::trace::{first_difference, Step};
 use std::fmt::Write;
 
-fn cell(step: &Step) -> String {
+/// How a column's cells line up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// Rows of cells under headers.
+#[derive(Clone, Debug)]
+pub struct Table {
+    headers: Vec<String>,
+    align: Vec<Align>,
+    /// Narrowest width of each column in text.
+    min_width: Vec<usize>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these headers, every column left-aligned.
+    pub fn new<S: ToString>(headers: &[S]) -> Table {
+        Table {
+            headers: headers.iter().map(S::to_string).collect(),
+            align: vec![Align::Left; headers.len()],
+            min_width: vec![0; headers.len()],
+            rows: Vec::new(),
+        }
+    }
+
+    /// Lines up column `column` this way, at least `min_width` characters wide in text.
+    pub fn column(mut self, column: usize, align: Align, min_width: usize) -> Table {
+        self.align[column] = align;
+        self.min_width[column] = min_width;
+        self
+    }
+
+    /// Adds a row; missing cells are empty.
+    pub fn row(&mut self, cells: Vec<String>) {
+        debug_assert!(cells.len() <= self.headers.len());
+        self.rows.push(cells);
+    }
+
+    fn cell(&self, row: usize, column: usize) -> &str {
+        self.rows[row].get(column).map_or("", String::as_str)
+    }
+
+    /// Aligned plain text: columns two spaces apart, no trailing spaces.
+    pub fn text(&self) -> String {
+        let widths: Vec<usize> = (0..self.headers.len())
+            .map(|c| {
+                (0..self.rows.len())
+                    .map(|r| self.cell(r, c).chars().count())
+                    .chain([self.headers[c].chars().count(), self.min_width[c]])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+            let mut text = String::new();
+            for (c, cell) in cells.enumerate() {
+                if c > 0 {
+                    text.push_str("  ");
+                }
+                let w = widths[c];
+                let _ = match self.align[c] {
+                    Align::Left => write!(text, "{cell:<w$}"),
+                    Align::Right => write!(text, "{cell:>w$}"),
+                };
+            }
+            out.push_str(text.trim_end());
+            out.push('\n');
+        };
+        line(&mut self.headers.iter().map(String::as_str));
+        for r in 0..self.rows.len() {
+            line(&mut (0..self.headers.len()).map(|c| self.cell(r, c)));
+        }
+        out
+    }
+
+    /// A Markdown table; cells are escaped (`|`, line breaks).
+    pub fn markdown(&self) -> String {
+        fn line(cells: impl Iterator<Item = String>) -> String {
+            let cells: Vec<String> = cells
+                .map(|c| {
+                    let c = c.replace('|', "\\|").replace(['\n', '\r'], " ");
+                    if c.is_empty() {
+                        " ".to_string()
+                    } else {
+                        format!(" {c} ")
+                    }
+                })
+                .collect();
+            format!("|{}|\n", cells.join("|"))
+        }
+        let mut out = line(self.headers.iter().cloned());
+        let rule: Vec<&str> = self
+            .align
+            .iter()
+            .map(|a| match a {
+                Align::Left => "---",
+                Align::Right => "--:",
+            })
+            .collect();
+        out.push_str(&format!("|{}|\n", rule.join("|")));
+        for r in 0..self.rows.len() {
+            out.push_str(&line(
+                (0..self.headers.len()).map(|c| self.cell(r, c).to_string()),
+            ));
+        }
+        out
+    }
+}
+
+fn step_cell(step: &Step) -> String {
     let ret = step.ret.map_or_else(|| "-".into(), |r| r.to_string());
     let resumed = match step.resumed {
         None => "-",
@@ -16,63 +129,75 @@ fn cell(step: &Step) -> String {
     format!("{ret:>3} {}/{} {resumed}", step.issued, step.received)
 }
 
-/// The table for one program and its results, oracle first.
-pub fn render(file: &str, program: &Program, results: &[BackendResult]) -> String {
+/// `ticketdiff run`'s table for one program: one row per op, one column per backend that ran,
+/// the oracle first, then a line per backend saying how it compares.
+pub fn render(file: &str, program: &Program, results: &Results) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{file}");
-    let ran: Vec<&BackendResult> = results.iter().filter(|r| r.trace().is_some()).collect();
-    let op_width = program
-        .stmts
-        .iter()
-        .map(|s| s.op.to_string().len())
-        .max()
-        .unwrap_or(2)
-        .max(2);
-    let headers: Vec<String> = ran.iter().map(|r| r.backend.to_string()).collect();
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let oracle = ran.first().and_then(|r| r.trace());
+    let ran: Vec<(String, &[Step])> = results
+        .traces()
+        .map(|(b, t)| (b.to_string(), t.as_slice()))
+        .collect();
+    let mut headers = vec!["line".to_string(), "op".to_string()];
+    headers.extend(ran.iter().map(|(b, _)| b.clone()));
+    let mut table = Table::new(&headers)
+        .column(0, Align::Right, 5)
+        .column(1, Align::Left, 2);
+    let oracle = &results.oracle.trace;
     for (i, stmt) in program.stmts.iter().enumerate() {
         let mut row = vec![stmt.line.to_string(), stmt.op.to_string()];
-        for r in &ran {
-            let step = &r.trace().expect("ran")[i];
-            let differs =
-                oracle.is_some_and(|o| Field::ALL.iter().any(|f| f.value(&o[i]) != f.value(step)));
-            row.push(format!("{}{}", if differs { "*" } else { " " }, cell(step)));
+        for (_, trace) in &ran {
+            let step = &trace[i];
+            let mark = if first_difference(&oracle[i], step).is_some() {
+                "*"
+            } else {
+                " "
+            };
+            row.push(format!("{mark}{}", step_cell(step)));
         }
-        rows.push(row);
+        table.row(row);
     }
-    let widths: Vec<usize> = (0..ran.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c + 2].len())
-                .chain([headers[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut line = format!("{:>5}  {:<op_width$}", "line", "op");
-    for (h, w) in headers.iter().zip(&widths) {
-        let _ = write!(line, "  {h:<w$}");
-    }
-    let _ = writeln!(out, "{}", line.trim_end());
-    for row in &rows {
-        let mut line = format!("{:>5}  {:<op_width$}", row[0], row[1]);
-        for (c, w) in row[2..].iter().zip(&widths) {
-            let _ = write!(line, "  {c:<w$}");
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
+    out.push_str(&table.text());
     out.push_str(
         "cells: ret issued/received resumed; * marks a cell that differs from the oracle\n",
     );
-    for r in results {
-        let status = match (&r.outcome, &r.divergence) {
-            (Outcome::Skipped(why), _) => format!("skipped: {why}"),
-            (Outcome::Ran(_), Some(d)) => format!("DIVERGES: {d}  [{}]", d.signature),
-            (Outcome::Ran(_), None) if r.backend == crate::backend::ORACLE => "oracle".into(),
-            (Outcome::Ran(_), None) => "agrees with the oracle".into(),
+    let _ = writeln!(
+        out,
+        "{} ({}): oracle",
+        crate::backend::BackendId::ORACLE,
+        results.oracle.version
+    );
+    for r in &results.others {
+        let status = match (&r.run, &r.divergence) {
+            (BackendRun::Skipped(why), _) => format!("skipped: {why}"),
+            (BackendRun::Ran(_), Some(d)) => format!("DIVERGES: {d}  [{}]", d.signature),
+            (BackendRun::Ran(_), None) => "agrees with the oracle".into(),
         };
         let _ = writeln!(out, "{} ({}): {status}", r.backend, r.version);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_lines_up_columns_and_trims_the_ends() {
+        let mut t = Table::new(&["n", "name", "x"]).column(0, Align::Right, 3);
+        t.row(vec!["7".into(), "a".into(), String::new()]);
+        t.row(vec!["12".into(), "longer".into(), "y".into()]);
+        assert_eq!(t.text(), "  n  name    x\n  7  a\n 12  longer  y\n");
+    }
+
+    #[test]
+    fn markdown_escapes_cells_and_marks_right_columns() {
+        let mut t = Table::new(&["a", "b"]).column(1, Align::Right, 0);
+        t.row(vec!["x|y".into(), "1\n2".into()]);
+        t.row(vec![String::new(), "2".into()]);
+        assert_eq!(
+            t.markdown(),
+            "| a | b |\n|---|--:|\n| x\\|y | 1 2 |\n| | 2 |\n"
+        );
+    }
 }

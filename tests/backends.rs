@@ -1,12 +1,13 @@
 //! Each op on the oracle, the rustls backend's counts, and determinism. Expected values are
 //! OpenSSL 3's and rustls 0.23's observed behaviour (see shared/SEMANTICS.md).
 
-use ticketdiff::backend::{by_name, Backend};
+use ticketdiff::backend::{Backend, BackendId};
 use ticketdiff::program::parse;
+use ticketdiff::registry;
 use ticketdiff::trace::Step;
 
 fn run(backend: &str, text: &str) -> Vec<Step> {
-    let mut b: Box<dyn Backend> = by_name(backend).unwrap();
+    let mut b: Box<dyn Backend> = registry::backend(backend.parse::<BackendId>().unwrap());
     b.run(&parse(text).unwrap())
 }
 
@@ -190,14 +191,14 @@ fn runs_are_deterministic() {
                 verify_client_post_handshake\nserver_do_handshake\nclient_read\nserver_read\n\
                 connect resume\nclient_step\nserver_step\nhandshake\nshutdown\n";
     for backend in ["openssl", "rustls"] {
-        let mut b = by_name(backend).unwrap();
+        let mut b = registry::backend(backend.parse::<BackendId>().unwrap());
         let p = parse(text).unwrap();
         let first = b.run(&p);
         for _ in 0..5 {
             assert_eq!(b.run(&p), first, "{backend}");
         }
         assert_eq!(
-            by_name(backend).unwrap().run(&p),
+            registry::backend(backend.parse::<BackendId>().unwrap()).run(&p),
             first,
             "{backend}, fresh backend"
         );

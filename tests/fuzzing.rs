@@ -2,27 +2,27 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use ticketdiff::diff::first_divergence;
+use ticketdiff::backend::BackendId;
+use ticketdiff::finding::{Divergence, Finding, Found, Signature, Versions};
 use ticketdiff::minimize::minimize;
 use ticketdiff::program::{parse, Program};
 use ticketdiff::replay::replay;
 use ticketdiff::runner::Runner;
-use ticketdiff::store::{self, NewEntry, Saved};
+use ticketdiff::store::{self, Saved, StoreError};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ticketdiff-fz-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
 }
 
-fn signature_on(runner: &mut Runner, p: &Program) -> Option<String> {
-    runner.divergence_on(p, "rustls").map(|d| d.signature.key())
+fn signature_on(runner: &mut Runner, p: &Program) -> Option<Signature> {
+    runner
+        .divergence_on(p, BackendId::Rustls)
+        .map(|d| d.signature)
 }
 
 #[test]
 fn minimization_keeps_the_signature_and_is_one_minimal() {
-    let mut runner = Runner::new(&["rustls"]).unwrap();
+    let mut runner = Runner::new(&[BackendId::Rustls]);
     let program = parse(
         "ctx_set_num_tickets 16\nctx_get_num_tickets\nconnect pha\nclient_write 100\nhandshake\n\
          get_num_tickets\nserver_read\nclient_read\nserver_write 300\nclient_read\n\
@@ -31,20 +31,17 @@ fn minimization_keeps_the_signature_and_is_one_minimal() {
     .unwrap();
     let key = signature_on(&mut runner, &program).expect("the program diverges");
     let small = minimize(&program, &mut |p: &Program| {
-        signature_on(&mut runner, p).as_deref() == Some(key.as_str())
+        signature_on(&mut runner, p) == Some(key)
     });
-    assert_eq!(
-        signature_on(&mut runner, &small).as_deref(),
-        Some(key.as_str())
-    );
+    assert_eq!(signature_on(&mut runner, &small), Some(key));
     assert!(small.len() < program.len() && small.len() <= 6, "{small}");
     for i in 0..small.len() {
         let mut fewer = small.clone();
         fewer.stmts.remove(i);
         let fewer = fewer.renumbered();
         assert_ne!(
-            signature_on(&mut runner, &fewer).as_deref(),
-            Some(key.as_str()),
+            signature_on(&mut runner, &fewer),
+            Some(key),
             "removing op {i} keeps the signature: not 1-minimal\n{small}"
         );
     }
@@ -53,34 +50,35 @@ fn minimization_keeps_the_signature_and_is_one_minimal() {
 }
 
 /// Saves a divergence as the fuzzer would, with placeholder versions.
-fn save(
-    dir: &Path,
-    divergence: &ticketdiff::diff::Divergence,
-    program: &Program,
-) -> std::io::Result<Saved> {
+fn save(dir: &Path, divergence: &Divergence, program: &Program) -> Result<Saved, StoreError> {
     store::save(
         dir,
-        &NewEntry {
-            divergence,
-            program,
-            oracle_version: "OpenSSL test",
-            backend_version: "rustls test",
-            found_by: "test",
+        &Finding {
+            divergence: divergence.clone(),
+            program: program.clone(),
+            versions: Versions {
+                oracle: "OpenSSL test".into(),
+                backend: "rustls test".into(),
+            },
+            found: Some(Found::now("test")),
+            hits: None,
+            file: None,
+            new: None,
         },
     )
 }
 
-fn entry_for(runner: &mut Runner, text: &str) -> (ticketdiff::diff::Divergence, Program) {
+fn entry_for(runner: &mut Runner, text: &str) -> (Divergence, Program) {
     let p = parse(text).unwrap();
-    let oracle = runner.oracle().run(&p);
-    let other = runner.backend("rustls").unwrap().run(&p);
-    (first_divergence(&oracle, &other, "rustls").unwrap(), p)
+    let d = runner.divergence_on(&p, BackendId::Rustls).unwrap();
+    (d, p)
 }
 
 #[test]
 fn concurrent_writers_save_one_entry_per_signature_and_keep_the_shortest() {
-    let dir = scratch("concurrent");
-    let mut runner = Runner::new(&["rustls"]).unwrap();
+    let dir = scratch();
+    let dir = dir.path();
+    let mut runner = Runner::new(&[BackendId::Rustls]);
     let (d, short) = entry_for(&mut runner, "connect\nhandshake\nnew_session_ticket\n");
     let (_, long) = entry_for(
         &mut runner,
@@ -89,7 +87,7 @@ fn concurrent_writers_save_one_entry_per_signature_and_keep_the_shortest() {
     let outcomes: Vec<Saved> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..16)
             .map(|i| {
-                let (d, dir) = (&d, &dir);
+                let d = &d;
                 let program = if i % 2 == 0 { &long } else { &short };
                 s.spawn(move || save(dir, d, program).unwrap())
             })
@@ -97,7 +95,7 @@ fn concurrent_writers_save_one_entry_per_signature_and_keep_the_shortest() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(outcomes.iter().filter(|o| **o == Saved::New).count(), 1);
-    let files: Vec<_> = std::fs::read_dir(&dir)
+    let files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -108,14 +106,13 @@ fn concurrent_writers_save_one_entry_per_signature_and_keep_the_shortest() {
     );
     let text = std::fs::read_to_string(&files[0]).unwrap();
     let entry = store::read_entry(&files[0], &text).unwrap();
-    assert_eq!(entry.signature, "rustls-new_session_ticket-ret-1-vs-0");
     assert_eq!(
-        entry.program.renumbered(),
-        short,
-        "the shorter reproducer wins"
+        entry.signature().to_string(),
+        "rustls-new_session_ticket-ret-1-vs-0"
     );
+    assert_eq!(entry.program, short, "the shorter reproducer wins");
     // A worse one never replaces it.
-    let again = save(&dir, &d, &long).unwrap();
+    let again = save(dir, &d, &long).unwrap();
     assert_eq!(again, Saved::Kept);
     assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), text);
 }
@@ -128,18 +125,32 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 #[test]
 fn replay_checks_saved_entries_and_reports_fixed_ones() {
-    let dir = scratch("replay");
-    let mut runner = Runner::new(&["rustls"]).unwrap();
+    let dir = scratch();
+    let dir = dir.path().to_path_buf();
+    let mut runner = Runner::new(&[BackendId::Rustls]);
     let (d, p) = entry_for(&mut runner, "connect\nhandshake\nnew_session_ticket\n");
     save(&dir, &d, &p).unwrap();
+    let entry = store::entry_path(&dir, &d.signature);
+    // An entry of the first format (a `# divergence:` sentence) still replays.
+    write(
+        &dir,
+        "rustls-shutdown-ret-0-vs-1.tkt",
+        "# signature: rustls-shutdown-ret-0-vs-1\n# backend: rustls\n\
+         # versions: OpenSSL 3.0.19 27 Jan 2026 (oracle), rustls 0.23.46 (rustls)\n\
+         # divergence: line 5 `shutdown`: ret is 0 on the oracle, 1 on rustls\n\
+         # first found: 2026-11-27T08:05:48Z by ticketdiff fuzz\n\
+         connect\nhandshake\nclient_write 1\nshutdown\nshutdown\n",
+    );
     // An entry whose program no longer diverges: fixed.
     write(
         &dir,
         "rustls-handshake-ret-1-vs-0.tkt",
-        "# signature: rustls-handshake-ret-1-vs-0\n# backend: rustls\nconnect\nhandshake\n",
+        "# signature: rustls-handshake-ret-1-vs-0\n# backend: rustls\n\
+         # divergence: line 2 `handshake`: ret is 1 on the oracle, 0 on rustls\n\
+         connect\nhandshake\n",
     );
     let reports = replay(std::slice::from_ref(&dir)).unwrap();
-    assert_eq!(reports.len(), 2);
+    assert_eq!(reports.len(), 3);
     let fixed = reports
         .iter()
         .find(|r| r.path.ends_with("rustls-handshake-ret-1-vs-0.tkt"))
@@ -148,26 +159,40 @@ fn replay_checks_saved_entries_and_reports_fixed_ones() {
     assert!(fixed.failures[0].contains("FIXED"), "{:?}", fixed.failures);
     assert!(fixed.failures[0].contains("now agrees with the oracle"));
     assert!(fixed.failures[0].contains("git rm"));
-    let live = reports
-        .iter()
-        .find(|r| r.path.ends_with("rustls-new_session_ticket-ret-1-vs-0.tkt"))
-        .unwrap();
-    assert!(live.passed(), "{:?}", live.failures);
+    for live in [entry, dir.join("rustls-shutdown-ret-0-vs-1.tkt")] {
+        let live = reports.iter().find(|r| r.path == live).unwrap();
+        assert!(live.passed(), "{:?}", live.failures);
+        assert!(live.notes[0].starts_with("reproduces "), "{:?}", live.notes);
+    }
 }
 
 #[test]
 fn broken_entries_get_errors_naming_the_file_and_line() {
-    let dir = scratch("broken");
+    let dir = scratch();
+    let dir = dir.path().to_path_buf();
+    let header = "# line: 1\n# op: connect\n# field: ret\n# oracle: 1\n# other: 0\n\
+                  # oracle version: a\n# backend version: b\n";
     write(
         &dir,
         "a.tkt",
-        "# signature: rustls-x-ret-1-vs-0\n# backend: rustls\nconnect\nhandshak\n",
+        &format!(
+            "# signature: rustls-connect-ret-1-vs-0\n# backend: rustls\n{header}connect\nhandshak\n"
+        ),
     );
-    write(&dir, "b.tkt", "# signature: rustls-x-ret-1-vs-0\nconnect\n");
+    write(
+        &dir,
+        "b.tkt",
+        &format!("# signature: rustls-connect-ret-1-vs-0\n{header}connect\n"),
+    );
     write(
         &dir,
         "c.tkt",
-        "# signature: native-x-ret-1-vs-0\n# backend: rustls\nconnect\n",
+        &format!("# signature: native-connect-ret-1-vs-0\n# backend: rustls\n{header}connect\n"),
+    );
+    write(
+        &dir,
+        "e.tkt",
+        &format!("# signature: rustls-x-ret-1-vs-0\n# backend: rustls\n{header}connect\n"),
     );
     std::fs::write(dir.join("d.tkt"), b"# signature: \xff\n").unwrap();
     let reports = replay(std::slice::from_ref(&dir)).unwrap();
@@ -180,17 +205,28 @@ fn broken_entries_get_errors_naming_the_file_and_line() {
             .join("\n")
     };
     assert!(
-        failure("a.tkt").contains("a.tkt:4:1: unknown op `handshak`"),
+        failure("a.tkt").contains("a.tkt:11: unknown op `handshak`"),
         "{}",
         failure("a.tkt")
     );
     assert!(failure("b.tkt").contains("b.tkt:1: a saved divergence needs a `# backend:` header"));
-    assert!(failure("c.tkt")
-        .contains("c.tkt:1: signature `native-x-ret-1-vs-0` does not belong to backend `rustls`"));
-    assert!(failure("d.tkt").contains("d.tkt: the file is not valid UTF-8"));
+    assert!(failure("c.tkt").contains(
+        "c.tkt:1: signature `native-connect-ret-1-vs-0` does not belong to backend `rustls`"
+    ));
+    assert!(
+        failure("d.tkt").contains("d.tkt: not valid UTF-8"),
+        "{}",
+        failure("d.tkt")
+    );
+    assert!(
+        failure("e.tkt")
+            .contains("e.tkt:1: `# signature:` `rustls-x-ret-1-vs-0` is not a signature"),
+        "{}",
+        failure("e.tkt")
+    );
 
     // The fuzzer never replaces an entry it cannot read.
-    let mut runner = Runner::new(&["rustls"]).unwrap();
+    let mut runner = Runner::new(&[BackendId::Rustls]);
     let (d, p) = entry_for(&mut runner, "connect\nhandshake\nnew_session_ticket\n");
     let path = write(
         &dir,
@@ -198,7 +234,7 @@ fn broken_entries_get_errors_naming_the_file_and_line() {
         "# signature: garbled\n",
     );
     let err = save(&dir, &d, &p).unwrap_err();
-    assert!(err.to_string().contains("cannot be read back"), "{err}");
+    assert!(err.to_string().contains("not replaced"), "{err}");
     assert_eq!(
         std::fs::read_to_string(path).unwrap(),
         "# signature: garbled\n"
@@ -223,7 +259,8 @@ fn fuzz(dir: &Path, args: &[&str]) -> (i32, String) {
 
 #[test]
 fn fuzz_saves_new_signatures_once_and_a_second_run_adds_no_duplicate() {
-    let dir = scratch("fuzzcmd");
+    let dir = scratch();
+    let dir = dir.path();
     let args = [
         "--runs",
         "150",
@@ -233,11 +270,11 @@ fn fuzz_saves_new_signatures_once_and_a_second_run_adds_no_duplicate() {
         "rustls",
         "--json",
     ];
-    let (code, out) = fuzz(&dir, &args);
+    let (code, out) = fuzz(dir, &args);
     assert_eq!(code, 1, "new signatures were saved: {out}");
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(summary["programs"].as_u64().unwrap() >= 150);
-    let saved: Vec<_> = std::fs::read_dir(&dir)
+    let saved: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -252,26 +289,26 @@ fn fuzz_saves_new_signatures_once_and_a_second_run_adds_no_duplicate() {
         assert!(entry.program.len() <= 6, "{}", path.display());
     }
     // The same seed explores the same programs: everything is known now.
-    let (code, out) = fuzz(&dir, &args);
+    let (code, out) = fuzz(dir, &args);
     assert_eq!(code, 0, "{out}");
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["new_signatures"], 0);
-    let again: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    let again: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
     assert_eq!(again.len(), saved.len());
 }
 
 #[test]
 fn fuzz_exits_2_on_an_unknown_backend_or_a_broken_seed() {
-    let dir = scratch("fuzzbad");
-    let (code, _) = fuzz(&dir, &["--runs", "1", "--backend", "gnutls"]);
+    let dir = scratch();
+    let (code, _) = fuzz(dir.path(), &["--runs", "1", "--backend", "gnutls"]);
     assert_eq!(code, 2);
-    let seeds = scratch("fuzzbadseeds");
-    std::fs::write(seeds.join("x.tkt"), "connect\nbogus\n").unwrap();
+    let seeds = scratch();
+    std::fs::write(seeds.path().join("x.tkt"), "connect\nbogus\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_ticketdiff"))
         .args(["fuzz", "--runs", "1", "--corpus"])
-        .arg(&seeds)
+        .arg(seeds.path())
         .arg("--out")
-        .arg(&dir)
+        .arg(dir.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

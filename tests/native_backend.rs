@@ -2,25 +2,27 @@
 //! (The whole corpus is checked on it by `tests/corpus.rs`, since it is in `CONFORMING`.)
 
 use std::process::Command;
-use ticketdiff::backend::{by_name, Backend, BACKEND_NAMES, CONFORMING};
+use ticketdiff::backend::{Backend, BackendId};
 use ticketdiff::program::parse;
+use ticketdiff::registry;
 use ticketdiff::trace::Step;
 
 fn run(backend: &str, text: &str) -> Vec<Step> {
-    let mut b: Box<dyn Backend> = by_name(backend).unwrap();
+    let mut b: Box<dyn Backend> = registry::backend(backend.parse::<BackendId>().unwrap());
     b.run(&parse(text).unwrap())
 }
 
 #[test]
 fn native_is_registered_and_conforming() {
-    assert_eq!(BACKEND_NAMES, ["openssl", "native", "rustls"]);
-    assert!(CONFORMING.contains(&"native"));
-    assert_eq!(by_name("native").unwrap().name(), "native");
+    let names: Vec<&str> = BackendId::ALL.iter().map(|b| b.name()).collect();
+    assert_eq!(names, ["openssl", "native", "rustls"]);
+    assert!(BackendId::Native.conforms());
+    assert_eq!(registry::backend(BackendId::Native).id(), BackendId::Native);
 }
 
 #[test]
 fn tls12_programs_are_skipped_with_the_reason() {
-    let b = by_name("native").unwrap();
+    let b = registry::backend(BackendId::Native);
     let p = parse("connect\nhandshake\nconnect tls12\nhandshake\n").unwrap();
     let why = b.skip_reason(&p).expect("skipped");
     assert!(why.contains("line 3"), "{why}");
@@ -35,9 +37,8 @@ fn tls12_programs_are_skipped_with_the_reason() {
 
 #[test]
 fn run_output_says_tls12_programs_are_skipped_never_agreeing() {
-    let dir = std::env::temp_dir().join(format!("ticketdiff-native-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("tls12.tkt");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tls12.tkt");
     std::fs::write(&file, "connect tls12\nhandshake\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_ticketdiff"))
         .args(["run", file.to_str().unwrap(), "--backend", "native"])

@@ -5,9 +5,12 @@
 //! client over the same in-memory wire, so what the client observes is measured the same way
 //! everywhere.
 
+mod id;
 pub mod native;
 pub mod openssl;
 pub mod rustls;
+
+pub use id::{BackendId, UnknownBackend};
 
 use crate::program::{Op, Program};
 use crate::wire::Endpoint;
@@ -27,8 +30,8 @@ pub enum Outcome {
 
 /// The server library under test, at the level of an `SSL_CTX`.
 pub trait Server {
-    /// The backend's name on the command line and in traces.
-    fn name(&self) -> &'static str;
+    /// Which backend this is.
+    fn id(&self) -> BackendId;
     /// The library and its version, e.g. `OpenSSL 3.0.19 27 Jan 2026`.
     fn version(&self) -> &'static str;
     /// Why this backend cannot run `op` faithfully, if it cannot; such programs are skipped.
@@ -77,7 +80,7 @@ pub trait ServerConn {
 
 /// A backend as the differential runner sees it: a program in, a trace out.
 pub trait Backend {
-    fn name(&self) -> &'static str;
+    fn id(&self) -> BackendId;
     fn version(&self) -> &'static str;
     /// Why this backend cannot run the program, if it cannot (the program is then skipped for
     /// it, never counted as agreeing).
@@ -87,25 +90,5 @@ pub trait Backend {
     /// Total time spent inside the TLS libraries' calls over every run so far.
     fn tls_time(&self) -> std::time::Duration {
         std::time::Duration::ZERO
-    }
-}
-
-/// Every backend's name, the oracle first.
-pub const BACKEND_NAMES: &[&str] = &["openssl", "native", "rustls"];
-
-/// Backends that claim to behave exactly as the oracle: `replay` checks the corpus on them.
-pub const CONFORMING: &[&str] = &["native"];
-
-/// The oracle's name.
-pub const ORACLE: &str = "openssl";
-
-/// A backend by name, ready to run programs on this thread.
-pub fn by_name(name: &str) -> Option<Box<dyn Backend>> {
-    use crate::harness::Harness;
-    match name {
-        "openssl" => Some(Box::new(Harness::new(openssl::OpensslServer::new()))),
-        "native" => Some(Box::new(Harness::new(native::NativeServer::new()))),
-        "rustls" => Some(Box::new(Harness::new(rustls::RustlsServer::new()))),
-        _ => None,
     }
 }

@@ -6,7 +6,7 @@
 //! server's clock is fixed (the OpenSSL client's ticket age, a few milliseconds of real time,
 //! is well within the server's tolerance).
 
-use super::{Outcome, Server, ServerConn};
+use super::{BackendId, Outcome, Server, ServerConn};
 use crate::native::api::{Ssl, SslContext, SslResult};
 use crate::native::ServerConfig;
 use crate::pki::pki;
@@ -66,8 +66,8 @@ impl NativeServer {
 }
 
 impl Server for NativeServer {
-    fn name(&self) -> &'static str {
-        "native"
+    fn id(&self) -> BackendId {
+        BackendId::Native
     }
 
     fn version(&self) -> &'static str {

@@ -1,6 +1,6 @@
 //! The oracle: an OpenSSL 3 server, the library the other backends are compared with.
 
-use super::{Outcome, Server, ServerConn};
+use super::{BackendId, Outcome, Server, ServerConn};
 use crate::openssl_ffi as ffi;
 use crate::pki::pki;
 use crate::wire::Endpoint;
@@ -81,8 +81,8 @@ impl OpensslServer {
 }
 
 impl Server for OpensslServer {
-    fn name(&self) -> &'static str {
-        "openssl"
+    fn id(&self) -> BackendId {
+        BackendId::Openssl
     }
 
     fn version(&self) -> &'static str {

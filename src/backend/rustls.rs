@@ -12,7 +12,7 @@
 //! `SSL_shutdown` fails, and a full rustls receive buffer is backpressure (the bytes wait on the
 //! wire), not an error.
 
-use super::{Outcome, Server, ServerConn};
+use super::{BackendId, Outcome, Server, ServerConn};
 use crate::pki::pki;
 use crate::program::DEFAULT_NUM_TICKETS;
 use crate::wire::Endpoint;
@@ -140,8 +140,8 @@ impl RustlsServer {
 }
 
 impl Server for RustlsServer {
-    fn name(&self) -> &'static str {
-        "rustls"
+    fn id(&self) -> BackendId {
+        BackendId::Rustls
     }
 
     fn version(&self) -> &'static str {

@@ -7,12 +7,14 @@ pub mod rng;
 mod status;
 pub mod target;
 
-pub use status::{print_summary, render_status, SignatureRow, Summary};
+pub use status::{print_summary, render_status, Summary};
 
-use crate::minimize::minimize_divergence;
+use crate::backend::BackendId;
+use crate::finding::{Finding, Signature};
 use crate::program::{check_bounds, Program};
-use crate::runner::{BackendResult, Runner};
-use crate::store::{self, NewEntry, Saved};
+use crate::runner::{Results, Runner};
+use crate::store::{self, StoreError};
+use crate::triage::{triage, Destination};
 use arbitrary::{Arbitrary, Unstructured};
 use rng::Rng;
 use std::collections::{HashMap, HashSet};
@@ -31,17 +33,11 @@ pub struct Options {
     pub jobs: usize,
     pub seed: u64,
     /// Backends compared with the oracle.
-    pub backends: Vec<String>,
+    pub backends: Vec<BackendId>,
     /// Where new divergences are saved (and known ones read from).
     pub out: PathBuf,
     /// Programs to start from (the corpus).
     pub seeds: Vec<Program>,
-}
-
-/// One signature as the run knows it.
-#[derive(Clone, Debug)]
-struct Known {
-    row: SignatureRow,
 }
 
 /// What all workers share.
@@ -52,8 +48,10 @@ pub struct Shared {
     pub skipped: AtomicU64,
     /// Nanoseconds workers spent inside the TLS libraries.
     pub tls_nanos: AtomicU64,
-    known: Mutex<HashMap<String, Known>>,
-    errors: Mutex<Vec<String>>,
+    /// Every signature the run knows: those saved before it started and those it found, with
+    /// this run's hits.
+    known: Mutex<HashMap<Signature, Finding>>,
+    errors: Mutex<Vec<StoreError>>,
     started: Instant,
 }
 
@@ -61,7 +59,10 @@ impl Shared {
     /// `(signatures, new this run)`.
     pub fn signature_counts(&self) -> (usize, usize) {
         let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        (known.len(), known.values().filter(|k| k.row.new).count())
+        (
+            known.len(),
+            known.values().filter(|f| f.new == Some(true)).count(),
+        )
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -73,24 +74,23 @@ impl Shared {
         let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         known
             .values()
-            .filter(|k| !k.row.new)
-            .map(|k| k.row.hits)
+            .filter(|f| f.new != Some(true))
+            .filter_map(|f| f.hits)
             .sum()
     }
 }
 
 /// Features of a run, a cheap stand-in for coverage: which op led to which result class and
 /// ticket movement on each backend. A program with a feature never seen is worth mutating.
-fn features(results: &[BackendResult]) -> Vec<u64> {
+fn features(results: &Results) -> Vec<u64> {
     use std::hash::{Hash, Hasher};
     let mut out = Vec::new();
-    for (b, r) in results.iter().enumerate() {
-        let Some(trace) = r.trace() else { continue };
+    for (b, trace) in results.traces() {
         let (mut issued, mut received) = (0, 0);
         for step in trace {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             b.hash(&mut h);
-            step.op.split(' ').next().hash(&mut h);
+            step.op.kind().hash(&mut h);
             step.ret.map(|r| r.clamp(-1, 2)).hash(&mut h);
             (step.issued - issued).min(3).hash(&mut h);
             (step.received - received).min(3).hash(&mut h);
@@ -184,20 +184,19 @@ impl Worker<'_> {
     fn one(&mut self, program: Program) {
         let results = self.runner.run(&program);
         self.shared.programs.fetch_add(1, Ordering::Relaxed);
+        let skipped = results
+            .others
+            .iter()
+            .filter(|r| r.skipped().is_some())
+            .count();
+        self.shared
+            .skipped
+            .fetch_add(skipped as u64, Ordering::Relaxed);
+        let any_divergence = results.any_divergence();
         let mut only_known = true;
-        let mut any_divergence = false;
-        for r in &results[1..] {
-            if matches!(r.outcome, crate::runner::Outcome::Skipped(_)) {
-                self.shared.skipped.fetch_add(1, Ordering::Relaxed);
-            }
-            let Some(d) = &r.divergence else { continue };
-            any_divergence = true;
-            if self.record(&program, r, d) {
-                only_known = false;
-            }
-        }
         if any_divergence {
             self.shared.divergent.fetch_add(1, Ordering::Relaxed);
+            only_known = self.triage(&program, &results);
         }
         let fresh: Vec<u64> = features(&results)
             .into_iter()
@@ -214,67 +213,75 @@ impl Worker<'_> {
         }
     }
 
-    /// Counts a divergence; minimizes and saves it if its signature is new. Returns whether it
-    /// was new.
-    fn record(
-        &mut self,
-        program: &Program,
-        r: &BackendResult,
-        d: &crate::diff::Divergence,
-    ) -> bool {
-        let key = d.signature.key();
-        {
-            let mut known = self.shared.known.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(k) = known.get_mut(&key) {
-                k.row.hits += 1;
-                return false;
+    /// Counts known signatures and saves new ones; whether every divergence was known.
+    fn triage(&mut self, program: &Program, results: &Results) -> bool {
+        let shared = self.shared;
+        let claim = |signature: Signature| {
+            let mut known = shared.known.lock().unwrap_or_else(|e| e.into_inner());
+            match known.get_mut(&signature) {
+                Some(f) => {
+                    *f.hits.get_or_insert(0) += 1;
+                    false
+                }
+                None => {
+                    let d = results
+                        .divergences()
+                        .map(|(_, d)| d)
+                        .find(|d| d.signature == signature)
+                        .expect("claimed signatures come from the results");
+                    // A placeholder until minimized, so that other workers count it as known.
+                    known.insert(
+                        signature,
+                        Finding {
+                            divergence: d.clone(),
+                            program: program.clone(),
+                            versions: crate::finding::Versions {
+                                oracle: String::new(),
+                                backend: String::new(),
+                            },
+                            found: None,
+                            hits: Some(1),
+                            file: None,
+                            new: Some(true),
+                        },
+                    );
+                    true
+                }
             }
-            known.insert(
-                key.clone(),
-                Known {
-                    row: SignatureRow::from_divergence(d, true, None),
-                },
-            );
-        }
-        let (small, divergence) = minimize_divergence(&mut self.runner, program, d);
-        let oracle_version = self.runner.oracle().version();
-        let entry = NewEntry {
-            divergence: &divergence,
-            program: &small,
-            oracle_version,
-            backend_version: r.version,
+        };
+        let to = Destination {
+            dir: &self.options.out,
+            save: true,
             found_by: "ticketdiff fuzz",
         };
-        let saved = store::save(&self.options.out, &entry);
-        let mut known = self.shared.known.lock().unwrap_or_else(|e| e.into_inner());
-        let row = &mut known.get_mut(&key).expect("inserted above").row;
-        *row = SignatureRow::from_divergence(&divergence, true, None);
-        row.hits = 1;
-        row.ops = small.len();
-        match saved {
-            Ok(Saved::New) | Ok(Saved::Improved) | Ok(Saved::Kept) => {
-                row.file = Some(store::entry_path(&self.options.out, &key));
+        let found = triage(&mut self.runner, program, results, claim, &to);
+        let only_known = found.is_empty();
+        for new in found {
+            let mut known = shared.known.lock().unwrap_or_else(|e| e.into_inner());
+            let signature = new.finding.signature();
+            let hits = known.get(&signature).and_then(|f| f.hits);
+            known.insert(
+                signature,
+                Finding {
+                    hits,
+                    ..new.finding
+                },
+            );
+            if let Some(Err(e)) = new.saved {
+                shared
+                    .errors
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(e);
             }
-            Err(e) => self
-                .shared
-                .errors
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(format!("saving {key}: {e}")),
         }
-        true
+        only_known
     }
 }
 
 /// Runs the fuzzer until time, runs or a stop request; `on_tick` is called a few times a
 /// second from the calling thread (for the status line).
-pub fn fuzz(
-    options: &Options,
-    stop: Arc<AtomicBool>,
-    mut on_tick: impl FnMut(&Shared),
-) -> Result<Summary, String> {
-    // Validate the backends before any thread starts.
-    Runner::new(&options.backends).map_err(|e| e.to_string())?;
+pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&Shared)) -> Summary {
     let shared = Shared {
         stop: AtomicBool::new(false),
         programs: AtomicU64::new(0),
@@ -287,17 +294,33 @@ pub fn fuzz(
     };
     {
         let mut known = shared.known.lock().unwrap_or_else(|e| e.into_inner());
-        for entry in store::read_dir(&options.out) {
+        let mut errors = shared.errors.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = match store::read_dir(&options.out) {
+            Ok(entries) => entries,
+            // No store yet: the first finding makes it.
+            Err(StoreError::ReadDir { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Vec::new()
+            }
+            Err(e) => {
+                errors.push(e);
+                Vec::new()
+            }
+        };
+        for entry in entries {
             match entry {
-                Ok(e) => {
-                    let row = SignatureRow::from_entry(&e);
-                    known.insert(e.signature.clone(), Known { row });
+                Ok(f) => {
+                    known.insert(
+                        f.signature(),
+                        Finding {
+                            hits: Some(0),
+                            new: Some(false),
+                            ..f
+                        },
+                    );
                 }
-                Err(e) => shared
-                    .errors
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(e),
+                Err(e) => errors.push(StoreError::Broken(e)),
             }
         }
     }
@@ -306,7 +329,7 @@ pub fn fuzz(
         for job in 0..jobs {
             let shared = &shared;
             scope.spawn(move || {
-                let runner = Runner::new(&options.backends).expect("validated above");
+                let runner = Runner::new(&options.backends);
                 let mut worker = Worker {
                     shared,
                     options,
@@ -340,16 +363,15 @@ pub fn fuzz(
         }
     });
     let known = shared.known.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut rows: Vec<SignatureRow> = known
+    let mut rows: Vec<Finding> = known
         .into_values()
-        .map(|k| k.row)
-        .filter(|r| r.new || r.hits > 0)
+        .filter(|f| f.new == Some(true) || f.hits.unwrap_or(0) > 0)
         .collect();
-    rows.sort_by(|a, b| b.new.cmp(&a.new).then(a.signature.cmp(&b.signature)));
+    rows.sort_by_cached_key(|f| (f.new != Some(true), f.signature().to_string()));
     let elapsed = shared.started.elapsed();
     let tls_share = shared.tls_nanos.load(Ordering::Relaxed) as f64
         / (elapsed.as_nanos() as f64 * jobs as f64).max(1.0);
-    Ok(Summary {
+    Summary {
         elapsed,
         tls_share,
         programs: shared.programs.into_inner(),
@@ -361,5 +383,5 @@ pub fn fuzz(
             .errors
             .into_inner()
             .unwrap_or_else(|e| e.into_inner()),
-    })
+    }
 }

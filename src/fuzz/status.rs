@@ -1,82 +1,16 @@
 //! The fuzzer's live status line and its closing summary.
 
 use super::Shared;
-use crate::diff::Divergence;
-use crate::store::Entry;
+use crate::finding::Finding;
+use crate::store::StoreError;
+use crate::table::Table;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-/// One signature in the summary.
-#[derive(Clone, Debug, Serialize)]
-pub struct SignatureRow {
-    pub signature: String,
-    pub backend: String,
-    pub line: u32,
-    pub op: String,
-    pub field: String,
-    pub oracle: String,
-    pub other: String,
-    /// Programs that showed it this run.
-    pub hits: u64,
-    /// First seen in this run (and saved by it).
-    pub new: bool,
-    /// Ops in the saved reproducer.
-    pub ops: usize,
-    pub file: Option<PathBuf>,
-}
-
-impl SignatureRow {
-    pub fn from_divergence(d: &Divergence, new: bool, file: Option<PathBuf>) -> SignatureRow {
-        SignatureRow {
-            signature: d.signature.key(),
-            backend: d.signature.backend.clone(),
-            line: d.line,
-            op: d.op.clone(),
-            field: d.field.name().into(),
-            oracle: d.oracle.clone(),
-            other: d.other.clone(),
-            hits: 0,
-            new,
-            ops: 0,
-            file,
-        }
-    }
-
-    /// A signature already saved, as read from its entry's header.
-    pub fn from_entry(e: &Entry) -> SignatureRow {
-        let d = e
-            .header_value("divergence")
-            .and_then(|v| crate::store::parse_divergence(v, &e.backend));
-        let (line, op, field, oracle, other) = match d {
-            Some(d) => (d.line, d.op, d.field, d.oracle, d.other),
-            None => (
-                0,
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ),
-        };
-        SignatureRow {
-            signature: e.signature.clone(),
-            backend: e.backend.clone(),
-            line,
-            op,
-            field,
-            oracle,
-            other,
-            hits: 0,
-            new: false,
-            ops: e.program.len(),
-            file: Some(e.path.clone()),
-        }
-    }
-}
-
 /// What a fuzz run did.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Summary {
     pub elapsed: Duration,
     pub programs: u64,
@@ -87,8 +21,9 @@ pub struct Summary {
     pub jobs: usize,
     /// Share of the workers' time spent inside the TLS libraries.
     pub tls_share: f64,
-    pub signatures: Vec<SignatureRow>,
-    pub errors: Vec<String>,
+    /// Signatures found or hit in this run, new ones first.
+    pub signatures: Vec<Finding>,
+    pub errors: Vec<StoreError>,
 }
 
 impl Summary {
@@ -97,7 +32,10 @@ impl Summary {
     }
 
     pub fn new_signatures(&self) -> usize {
-        self.signatures.iter().filter(|s| s.new).count()
+        self.signatures
+            .iter()
+            .filter(|s| s.new == Some(true))
+            .count()
     }
 }
 
@@ -127,12 +65,12 @@ struct JsonSummary<'a> {
     divergent_programs: u64,
     skipped_runs: u64,
     new_signatures: usize,
-    signatures: &'a [SignatureRow],
-    errors: &'a [String],
+    signatures: &'a [Finding],
+    errors: Vec<String>,
 }
 
 /// Prints the summary: a table, or JSON.
-pub fn print_summary(s: &Summary, json: bool) {
+pub fn print_summary(out: &mut dyn Write, s: &Summary, json: bool) -> std::io::Result<()> {
     if json {
         let j = JsonSummary {
             elapsed_secs: s.elapsed.as_secs_f64(),
@@ -144,15 +82,16 @@ pub fn print_summary(s: &Summary, json: bool) {
             skipped_runs: s.skipped,
             new_signatures: s.new_signatures(),
             signatures: &s.signatures,
-            errors: &s.errors,
+            errors: s.errors.iter().map(|e| e.to_string()).collect(),
         };
-        outln!(
+        return writeln!(
+            out,
             "{}",
             serde_json::to_string_pretty(&j).expect("serializable")
         );
-        return;
     }
-    outln!(
+    writeln!(
+        out,
         "{} programs in {:.1}s ({:.0} programs/s, {} jobs, {:.0}% of worker time inside the TLS libraries); {} divergent; {} backend runs skipped; {} new signatures",
         s.programs,
         s.elapsed.as_secs_f64(),
@@ -162,57 +101,32 @@ pub fn print_summary(s: &Summary, json: bool) {
         s.divergent,
         s.skipped,
         s.new_signatures()
-    );
+    )?;
     if !s.signatures.is_empty() {
-        let rows: Vec<[String; 6]> = s
-            .signatures
-            .iter()
-            .map(|r| {
-                [
-                    format!("{}{}", if r.new { "NEW " } else { "" }, r.backend),
-                    format!("{} {} {}", r.line, r.op, r.field),
-                    format!("{} vs {}", r.oracle, r.other),
-                    r.hits.to_string(),
-                    r.file
-                        .as_ref()
-                        .map_or_else(|| "-".into(), |f| f.display().to_string()),
-                    r.signature.clone(),
-                ]
-            })
-            .collect();
-        let heads = [
+        let mut table = Table::new(&[
             "backend",
             "line/op/field",
             "oracle vs other",
             "hits",
             "file",
-            "signature",
-        ];
-        let widths: Vec<usize> = (0..5)
-            .map(|c| {
-                rows.iter()
-                    .map(|r| r[c].len())
-                    .chain([heads[c].len()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let line = |cells: [&str; 5]| {
-            let mut out = String::new();
-            for (c, w) in cells.iter().zip(&widths) {
-                out.push_str(&format!("{c:<w$}  "));
-            }
-            out.trim_end().to_string()
-        };
-        outln!(
-            "{}",
-            line([heads[0], heads[1], heads[2], heads[3], heads[4]])
-        );
-        for r in &rows {
-            outln!("{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+        ]);
+        for f in &s.signatures {
+            let d = &f.divergence;
+            let new = if f.new == Some(true) { "NEW " } else { "" };
+            table.row(vec![
+                format!("{new}{}", d.backend()),
+                format!("{} {} {}", d.line, d.op, d.field),
+                format!("{} vs {}", d.oracle, d.other),
+                f.hits.unwrap_or(0).to_string(),
+                f.file
+                    .as_ref()
+                    .map_or_else(|| "-".into(), |p| p.display().to_string()),
+            ]);
         }
+        write!(out, "{}", table.text())?;
     }
     for e in &s.errors {
         eprintln!("error: {e}");
     }
+    Ok(())
 }

@@ -8,11 +8,12 @@
 //! libFuzzer and OSS-Fuzz do) tells different causes apart. Known signatures do not panic: the
 //! fuzzer keeps looking for new ones.
 
-use crate::diff::{Divergence, Field};
-use crate::minimize::minimize_divergence;
-use crate::program::{parse, Program};
+use crate::backend::BackendId;
+use crate::finding::{Direction, Finding, Phase, RetOther, Signature, TicketField};
+use crate::program::{parse, OpKind, Program};
 use crate::runner::Runner;
-use crate::store::{self, NewEntry, Saved};
+use crate::store::{self, Saved};
+use crate::triage::{triage, Destination};
 use arbitrary::{Arbitrary, Unstructured};
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -49,13 +50,17 @@ pub fn diff_dir() -> PathBuf {
 }
 
 /// The backends a target compares: `TICKETDIFF_BACKENDS` (comma-separated), else all.
-fn backend_names() -> Vec<String> {
+fn backends() -> Vec<BackendId> {
     match std::env::var("TICKETDIFF_BACKENDS") {
-        Ok(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
-        Err(_) => crate::backend::BACKEND_NAMES
-            .iter()
-            .map(|s| s.to_string())
+        Ok(list) => list
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|e| panic!("TICKETDIFF_BACKENDS: {e}"))
+            })
             .collect(),
+        Err(_) => BackendId::ALL.to_vec(),
     }
 }
 
@@ -76,7 +81,7 @@ struct State {
     dir: PathBuf,
     /// Whether new divergences are saved in `dir`.
     save: bool,
-    known: HashSet<String>,
+    known: HashSet<Signature>,
 }
 
 thread_local! {
@@ -89,13 +94,13 @@ fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
         let state = slot.get_or_insert_with(|| {
             let (dir, save) = store_dir();
             let known = store::read_dir(&dir)
+                .unwrap_or_default()
                 .into_iter()
                 .filter_map(Result::ok)
-                .map(|e| e.signature)
+                .map(|f| f.signature())
                 .collect();
             State {
-                runner: Runner::new(&backend_names())
-                    .expect("TICKETDIFF_BACKENDS names known backends"),
+                runner: Runner::new(&backends()),
                 dir,
                 save,
                 known,
@@ -113,73 +118,54 @@ pub fn run_input(data: &[u8], found_by: &str) {
     }
     let new = with_state(|state| {
         let results = state.runner.run(&program);
-        for r in &results[1..] {
-            let Some(d) = &r.divergence else { continue };
-            let key = d.signature.key();
-            if state.known.contains(&key) {
-                continue;
-            }
-            // Another process may have saved it meanwhile.
-            if store::entry_path(&state.dir, &key).exists() {
-                state.known.insert(key);
-                continue;
-            }
-            let runner = &mut state.runner;
-            let (small, divergence) = minimize_divergence(runner, &program, d);
-            if !state.save {
-                return Some((divergence, small, None));
-            }
-            let oracle_version = runner.oracle().version();
-            let saved = store::save(
-                &state.dir,
-                &NewEntry {
-                    divergence: &divergence,
-                    program: &small,
-                    oracle_version,
-                    backend_version: r.version,
-                    found_by,
-                },
-            );
-            state.known.insert(key.clone());
-            match saved {
-                Ok(Saved::New | Saved::Improved) => {
-                    return Some((divergence, small, Some(state.dir.clone())))
-                }
-                Ok(Saved::Kept) => {}
-                Err(e) => eprintln!("ticketdiff: saving {key}: {e}"),
-            }
+        if !results.any_divergence() {
+            return None;
         }
-        None
+        let (known, dir) = (&mut state.known, &state.dir);
+        let claim = |signature: Signature| {
+            // Another process may have saved it meanwhile.
+            known.insert(signature) && !store::entry_path(dir, &signature).exists()
+        };
+        let to = Destination {
+            dir: &state.dir,
+            save: state.save,
+            found_by,
+        };
+        let found = triage(&mut state.runner, &program, &results, claim, &to);
+        found.into_iter().find_map(|new| match new.saved {
+            None | Some(Ok(Saved::New | Saved::Improved)) => Some(new.finding),
+            Some(Ok(Saved::Kept)) => None,
+            Some(Err(e)) => {
+                eprintln!("ticketdiff: saving {}: {e}", new.finding.signature());
+                None
+            }
+        })
     });
-    if let Some((d, small, saved_in)) = new {
-        report(&d, &small, saved_in.as_deref());
+    if let Some(finding) = new {
+        report(&finding);
     }
 }
 
-/// Panics through a function named for the signature's backend and field, then one named for
-/// its op (or `tickets`/`session`) and one for its direction, with the signature and reproducer
-/// in the message: the top frames differ between signatures.
-fn report(d: &Divergence, program: &Program, saved_in: Option<&std::path::Path>) -> ! {
-    let saved = match saved_in {
-        Some(dir) => format!("saved in {}", dir.display()),
+/// Panics through a chain of functions named for the signature's backend, its kind, its op and
+/// its relation, with the signature and reproducer in the message: the top frames differ between
+/// signatures. Every choice is an exhaustive `match`, so a new backend, op or kind of signature
+/// does not compile until it has its frame.
+fn report(finding: &Finding) -> ! {
+    let saved = match &finding.file {
+        Some(file) => format!("saved as {}", file.display()),
         None => "(not saved: this target reads a packed diff/)".to_string(),
     };
+    let s = finding.signature();
     let message = format!(
-        "ticketdiff: new divergence {}\n{d}\nminimized reproducer {saved}:\n{program}",
-        d.signature
+        "ticketdiff: new divergence {s}\n{}\nminimized reproducer {saved}:\n{}",
+        finding.divergence, finding.program
     );
-    let s = &d.signature;
     #[allow(clippy::unused_unit)]
-    let next = |m: &str| -> () { by_op(&s.op, &s.relation, m) };
-    match (s.backend.as_str(), d.field) {
-        ("rustls", Field::Ret) => rustls_ret(&message, next),
-        ("rustls", Field::Issued) => rustls_issued(&message, next),
-        ("rustls", Field::Received) => rustls_received(&message, next),
-        ("rustls", Field::Resumed) => rustls_resumed(&message, next),
-        (_, Field::Ret) => native_ret(&message, next),
-        (_, Field::Issued) => native_issued(&message, next),
-        (_, Field::Received) => native_received(&message, next),
-        (_, Field::Resumed) => native_resumed(&message, next),
+    let next = |m: &str| -> () { by_kind(s, m) };
+    match s.backend() {
+        BackendId::Openssl => backend_openssl(&message, next),
+        BackendId::Native => backend_native(&message, next),
+        BackendId::Rustls => backend_rustls(&message, next),
     }
 }
 
@@ -195,14 +181,15 @@ macro_rules! frames {
 }
 
 frames!(
-    rustls_ret,
-    rustls_issued,
-    rustls_received,
-    rustls_resumed,
-    native_ret,
-    native_issued,
-    native_received,
-    native_resumed,
+    backend_openssl,
+    backend_native,
+    backend_rustls,
+    kind_ret,
+    kind_issued,
+    kind_received,
+    kind_session,
+    kind_crash,
+    kind_hang,
     op_ctx_set_num_tickets,
     op_ctx_get_num_tickets,
     op_connect,
@@ -210,41 +197,56 @@ frames!(
     op_get_num_tickets,
     op_handshake,
     op_client_step,
-    op_server_do_handshake,
+    op_server_step,
     op_new_session_ticket,
     op_server_write,
     op_server_read,
+    op_server_do_handshake,
     op_client_read,
     op_client_write,
     op_verify_client_post_handshake,
     op_shutdown,
-    op_tickets,
-    op_session,
-    op_other,
 );
 
-fn by_op(op: &str, relation: &str, message: &str) -> ! {
+fn by_kind(s: Signature, message: &str) -> ! {
     #[allow(clippy::unused_unit)]
-    let last = |m: &str| -> () { by_relation(relation, m) };
+    let last = |m: &str| -> () { by_relation(s, m) };
+    match s {
+        Signature::Ret { op, .. } => kind_ret(message, |m| by_op(op, s, m)),
+        Signature::Tickets {
+            field: TicketField::Issued,
+            ..
+        } => kind_issued(message, last),
+        Signature::Tickets {
+            field: TicketField::Received,
+            ..
+        } => kind_received(message, last),
+        Signature::Session { .. } => kind_session(message, last),
+        Signature::Crash { op, .. } => kind_crash(message, |m| by_op(op, s, m)),
+        Signature::Hang { op, .. } => kind_hang(message, |m| by_op(op, s, m)),
+    }
+}
+
+fn by_op(op: OpKind, s: Signature, message: &str) -> ! {
+    #[allow(clippy::unused_unit)]
+    let last = |m: &str| -> () { by_relation(s, m) };
     match op {
-        "ctx_set_num_tickets" => op_ctx_set_num_tickets(message, last),
-        "ctx_get_num_tickets" => op_ctx_get_num_tickets(message, last),
-        "connect" => op_connect(message, last),
-        "set_num_tickets" => op_set_num_tickets(message, last),
-        "get_num_tickets" => op_get_num_tickets(message, last),
-        "handshake" => op_handshake(message, last),
-        "client_step" => op_client_step(message, last),
-        "server_do_handshake" => op_server_do_handshake(message, last),
-        "new_session_ticket" => op_new_session_ticket(message, last),
-        "server_write" => op_server_write(message, last),
-        "server_read" => op_server_read(message, last),
-        "client_read" => op_client_read(message, last),
-        "client_write" => op_client_write(message, last),
-        "verify_client_post_handshake" => op_verify_client_post_handshake(message, last),
-        "shutdown" => op_shutdown(message, last),
-        "tickets" => op_tickets(message, last),
-        "session" => op_session(message, last),
-        _ => op_other(message, last),
+        OpKind::CtxSetNumTickets => op_ctx_set_num_tickets(message, last),
+        OpKind::CtxGetNumTickets => op_ctx_get_num_tickets(message, last),
+        OpKind::Connect => op_connect(message, last),
+        OpKind::SetNumTickets => op_set_num_tickets(message, last),
+        OpKind::GetNumTickets => op_get_num_tickets(message, last),
+        OpKind::Handshake => op_handshake(message, last),
+        OpKind::ClientStep => op_client_step(message, last),
+        OpKind::ServerStep => op_server_step(message, last),
+        OpKind::NewSessionTicket => op_new_session_ticket(message, last),
+        OpKind::ServerWrite => op_server_write(message, last),
+        OpKind::ServerRead => op_server_read(message, last),
+        OpKind::ServerDoHandshake => op_server_do_handshake(message, last),
+        OpKind::ClientRead => op_client_read(message, last),
+        OpKind::ClientWrite => op_client_write(message, last),
+        OpKind::VerifyClientPostHandshake => op_verify_client_post_handshake(message, last),
+        OpKind::Shutdown => op_shutdown(message, last),
     }
 }
 
@@ -271,17 +273,38 @@ last_frames!(
     more_after_handshake_resumed,
     fewer_in_handshake,
     fewer_after_handshake,
+    returned_more,
+    returned_fewer,
     returned_otherwise,
+    resumed_otherwise,
+    crashed,
+    hung,
 );
 
-fn by_relation(relation: &str, message: &str) -> ! {
-    match relation {
-        "more-in-handshake" => more_in_handshake(message),
-        "more-in-handshake-resumed" => more_in_handshake_resumed(message),
-        "more-after-handshake" => more_after_handshake(message),
-        "more-after-handshake-resumed" => more_after_handshake_resumed(message),
-        "fewer-in-handshake" => fewer_in_handshake(message),
-        "fewer-after-handshake" => fewer_after_handshake(message),
-        _ => returned_otherwise(message),
+fn by_relation(s: Signature, message: &str) -> ! {
+    use {Direction::*, Phase::*};
+    match s {
+        Signature::Tickets {
+            direction,
+            phase,
+            over_resumed_cap,
+            ..
+        } => match (direction, phase, over_resumed_cap) {
+            (More, InHandshake, false) => more_in_handshake(message),
+            (More, InHandshake, true) => more_in_handshake_resumed(message),
+            (More, AfterHandshake, false) => more_after_handshake(message),
+            (More, AfterHandshake, true) => more_after_handshake_resumed(message),
+            // Fewer tickets never break the cap.
+            (Fewer, InHandshake, _) => fewer_in_handshake(message),
+            (Fewer, AfterHandshake, _) => fewer_after_handshake(message),
+        },
+        Signature::Ret { other, .. } => match other {
+            RetOther::More => returned_more(message),
+            RetOther::Fewer => returned_fewer(message),
+            RetOther::Class(_) => returned_otherwise(message),
+        },
+        Signature::Session { .. } => resumed_otherwise(message),
+        Signature::Crash { .. } => crashed(message),
+        Signature::Hang { .. } => hung(message),
     }
 }

@@ -86,7 +86,7 @@ impl<'a> Reader<'a> {
 
     /// A list of u16 values inside a length-prefixed block; must be non-empty and even.
     pub fn u16_list(block: &[u8]) -> Result<Vec<u16>, Error> {
-        if block.is_empty() || block.len() % 2 != 0 {
+        if block.is_empty() || !block.len().is_multiple_of(2) {
             return Err(Error::Decode("bad u16 list"));
         }
         Ok(block

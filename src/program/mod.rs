@@ -7,11 +7,13 @@
 
 mod bounds;
 pub mod generate;
+mod kind;
 mod parse;
 
 pub use bounds::{
     check_bounds, BoundError, DEFAULT_NUM_TICKETS, MAX_OPS, MAX_TICKETS_IN_EFFECT, MAX_WRITE_LEN,
 };
+pub use kind::{OpKind, UnknownOp};
 pub use parse::{parse, parse_file, parse_named, ParseError};
 
 use std::fmt;
@@ -51,24 +53,7 @@ pub enum Op {
 impl Op {
     /// The op's keyword.
     pub fn name(&self) -> &'static str {
-        match self {
-            Op::CtxSetNumTickets(_) => "ctx_set_num_tickets",
-            Op::CtxGetNumTickets => "ctx_get_num_tickets",
-            Op::Connect(_) => "connect",
-            Op::SetNumTickets(_) => "set_num_tickets",
-            Op::GetNumTickets => "get_num_tickets",
-            Op::Handshake => "handshake",
-            Op::ClientStep => "client_step",
-            Op::ServerStep => "server_step",
-            Op::NewSessionTicket => "new_session_ticket",
-            Op::ServerWrite(_) => "server_write",
-            Op::ServerRead => "server_read",
-            Op::ServerDoHandshake => "server_do_handshake",
-            Op::ClientRead => "client_read",
-            Op::ClientWrite(_) => "client_write",
-            Op::VerifyClientPostHandshake => "verify_client_post_handshake",
-            Op::Shutdown => "shutdown",
-        }
+        self.kind().name()
     }
 
     /// Whether the op acts on the current connection (and so reports `ret: null` without one).
