@@ -4,9 +4,9 @@
 
 use crate::backend::BackendId;
 use crate::expect::bless as bless_text;
-use crate::files::{read_text, tkt_files, FilesError};
-use crate::fsutil::write_atomic;
-use crate::program::{parse_named, Program};
+use crate::files::{tkt_files, FilesError};
+use crate::fsutil::{rewrite_file, write_atomic, RewriteError};
+use crate::program::{load, read_fuzz_input, LoadError};
 use crate::report::ReportError;
 use crate::runner::Runner;
 use crate::store::StoreError;
@@ -153,8 +153,10 @@ pub enum CliError {
     /// Writing the command's own output failed (a closed pipe is not reported, only ends it).
     #[error("cannot write to standard output: {0}")]
     Output(#[from] std::io::Error),
-    #[error("{0}")]
-    Input(String),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Rewrite(#[from] RewriteError),
     #[error(transparent)]
     Files(#[from] FilesError),
     #[error(transparent)]
@@ -180,14 +182,6 @@ impl CliError {
             _ => EXIT_ERROR,
         }
     }
-}
-
-/// Reads and parses a program file; the error names the file and line.
-pub fn load(path: &Path) -> Result<(String, Program), CliError> {
-    let name = path.display().to_string();
-    let text = read_text(path).map_err(|e| CliError::Input(format!("{name}: {}", e.message)))?;
-    let program = parse_named(&text, &name).map_err(|e| CliError::Input(e.to_string()))?;
-    Ok((text, program))
 }
 
 /// Runs a parsed command, writing its output to `out`.
@@ -239,7 +233,7 @@ pub fn run(
     // Every file is checked before any runs, so an input error costs no partial output.
     let programs = files
         .iter()
-        .map(|f| load(f).map(|(_, p)| (f.display().to_string(), p)))
+        .map(|f| load(f).map(|p| (f.display().to_string(), p.program)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut runner = Runner::new(backends);
     let mut exit = Exit::Ok;
@@ -319,16 +313,13 @@ pub fn bless(files: &[PathBuf], out: &mut dyn Write) -> Result<Exit, CliError> {
     let mut runner = Runner::new(&[]);
     let mut first_error = None;
     for f in files {
-        let result = load(f).and_then(|(text, program)| {
-            let trace = runner.oracle().run(&program);
-            let blessed = bless_text(&text, &trace);
-            if blessed == text {
+        let result = load(f).map_err(CliError::from).and_then(|file| {
+            let trace = runner.oracle().run(&file.program);
+            let blessed = bless_text(&file.text, &trace);
+            if blessed == file.text {
                 return Ok(false);
             }
-            write_atomic(f, blessed.as_bytes()).map_err(|source| CliError::Write {
-                path: f.clone(),
-                source,
-            })?;
+            rewrite_file(f, blessed.as_bytes())?;
             Ok(true)
         });
         match result {
@@ -357,7 +348,7 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
     let existing: Vec<PathBuf> = args.corpus.iter().filter(|p| p.exists()).cloned().collect();
     let seeds = tkt_files(&existing)?
         .iter()
-        .map(|f| load(f).map(|(_, p)| p))
+        .map(|f| load(f).map(|p| p.program))
         .collect::<Result<Vec<_>, _>>()?;
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -415,7 +406,7 @@ pub fn minimize(
     backend: Option<BackendId>,
     out: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let (_, program) = load(file)?;
+    let program = load(file)?.program;
     let backends = match backend {
         Some(b) => vec![b],
         None => BackendId::ALL.to_vec(),
@@ -448,8 +439,7 @@ pub fn minimize(
 
 /// `ticketdiff decode`.
 pub fn decode(file: &Path, out: &mut dyn Write) -> Result<Exit, CliError> {
-    let bytes = std::fs::read(file)
-        .map_err(|e| CliError::Input(format!("{}: cannot read: {e}", file.display())))?;
+    let bytes = read_fuzz_input(file)?;
     let program = crate::fuzz::target::decode(&bytes);
     writeln!(out, "# {} decodes to:", file.display())?;
     write!(out, "{program}")?;

@@ -1,4 +1,4 @@
-//! Which `.tkt` files a path names, and reading one as text.
+//! Which `.tkt` files a path names. Reading one is [`crate::program::load`]'s.
 
 use std::path::{Path, PathBuf};
 
@@ -42,23 +42,4 @@ pub fn tkt_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FilesError> {
         }
     }
     Ok(files)
-}
-
-/// A text that could not be read: `line` 0 for the file as a whole.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextError {
-    pub line: u32,
-    pub message: String,
-}
-
-/// A program file's text.
-pub fn read_text(path: &Path) -> Result<String, TextError> {
-    let bytes = std::fs::read(path).map_err(|e| TextError {
-        line: 0,
-        message: format!("cannot read: {e}"),
-    })?;
-    String::from_utf8(bytes).map_err(|_| TextError {
-        line: 0,
-        message: "not valid UTF-8".into(),
-    })
 }

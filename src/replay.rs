@@ -7,8 +7,8 @@
 
 use crate::backend::BackendId;
 use crate::expect::{check, read_expectations};
-use crate::files::{read_text, tkt_files, FilesError};
-use crate::program::parse_named;
+use crate::files::{tkt_files, FilesError};
+use crate::program::{parse_named, read_text};
 use crate::runner::{BackendRun, Runner};
 use crate::store;
 use std::path::{Path, PathBuf};
@@ -37,10 +37,10 @@ pub fn replay_file(runner: &mut Runner, path: &Path) -> FileReport {
         notes: Vec::new(),
     };
     let name = path.display().to_string();
-    let text = match read_text(path) {
+    let text = match read_text(path, &name) {
         Ok(t) => t,
         Err(e) => {
-            report.failures.push(format!("{name}: {}", e.message));
+            report.failures.push(e.to_string());
             return report;
         }
     };

@@ -32,7 +32,7 @@
 use crate::backend::BackendId;
 use crate::finding::{Divergence, Finding, Found, Signature, Versions};
 use crate::fsutil::{create_atomic, write_atomic};
-use crate::program::{parse_named, Op};
+use crate::program::{parse_named, read_text, LoadError, Op};
 use crate::trace::Field;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -47,13 +47,28 @@ pub fn is_entry(text: &str) -> bool {
 }
 
 /// A saved entry that cannot be read; the message names the file and line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}: {message}", path.display())]
-pub struct EntryError {
-    pub path: PathBuf,
-    /// 1-based; 1 for what concerns the header as a whole.
-    pub line: u32,
-    pub message: String,
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    /// The header: `line` is 1-based, 1 for what concerns the header as a whole.
+    #[error("{}:{line}: {message}", path.display())]
+    Header {
+        path: PathBuf,
+        line: u32,
+        message: String,
+    },
+    /// The file itself, or its program.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+impl EntryError {
+    /// The line the error is on, when it is about one.
+    pub fn line(&self) -> Option<u32> {
+        match self {
+            EntryError::Header { line, .. } => Some(*line),
+            EntryError::Load(e) => e.line(),
+        }
+    }
 }
 
 /// What went wrong with the store itself.
@@ -101,7 +116,7 @@ impl Header {
     }
 
     fn error(&self, line: u32, message: impl Into<String>) -> EntryError {
-        EntryError {
+        EntryError::Header {
             path: self.path.clone(),
             line,
             message: message.into(),
@@ -173,11 +188,7 @@ pub fn read_entry(path: &Path, text: &str) -> Result<Finding, EntryError> {
             })?),
         };
     let name = path.display().to_string();
-    let program = parse_named(text, &name).map_err(|e| EntryError {
-        path: path.to_path_buf(),
-        line: e.line.max(1),
-        message: e.message,
-    })?;
+    let program = parse_named(text, &name).map_err(LoadError::from)?;
     if program.is_empty() {
         return Err(h.error(1, "a saved divergence has no ops"));
     }
@@ -336,11 +347,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Result<Finding, EntryError>>, StoreErr
 
 /// Reads one entry file.
 pub fn read_file(path: &Path) -> Result<Finding, EntryError> {
-    let text = crate::files::read_text(path).map_err(|e| EntryError {
-        path: path.to_path_buf(),
-        line: e.line.max(1),
-        message: e.message,
-    })?;
+    let text = read_text(path, &path.display().to_string())?;
     read_entry(path, &text)
 }
 
@@ -564,13 +571,13 @@ connect resume
         ] {
             assert!(good.contains(from), "{good}");
             let e = read_entry(&path, &good.replace(from, to)).unwrap_err();
-            assert_eq!(e.line, line, "{e}");
+            assert_eq!(e.line(), Some(line), "{e}");
             assert!(
                 e.to_string().starts_with(&path.display().to_string()),
                 "{e}"
             );
         }
         let e = read_entry(&path, &good.replace("# op: new_session_ticket\n", "")).unwrap_err();
-        assert!(e.message.contains("`# op:`"), "{e}");
+        assert!(e.to_string().contains("`# op:`"), "{e}");
     }
 }

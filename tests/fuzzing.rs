@@ -205,7 +205,7 @@ fn broken_entries_get_errors_naming_the_file_and_line() {
             .join("\n")
     };
     assert!(
-        failure("a.tkt").contains("a.tkt:11: unknown op `handshak`"),
+        failure("a.tkt").contains("a.tkt:11:1: unknown op `handshak`"),
         "{}",
         failure("a.tkt")
     );
@@ -214,7 +214,7 @@ fn broken_entries_get_errors_naming_the_file_and_line() {
         "c.tkt:1: signature `native-connect-ret-1-vs-0` does not belong to backend `rustls`"
     ));
     assert!(
-        failure("d.tkt").contains("d.tkt: not valid UTF-8"),
+        failure("d.tkt").contains("d.tkt:1:14: the file is not valid UTF-8 (found \\xff)"),
         "{}",
         failure("d.tkt")
     );

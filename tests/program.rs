@@ -1,7 +1,10 @@
 //! The program language: parser errors, canonical printing, the bound check, generation.
 
 use arbitrary::{Arbitrary, Unstructured};
-use ticketdiff::program::{check_bounds, parse, parse_named, ConnectFlags, Op, Program, MAX_OPS};
+use ticketdiff::program::{
+    check_bounds, load, load_named, parse, parse_named, read_text, ConnectFlags, LoadError, Op,
+    Program, MAX_OPS,
+};
 
 fn err(text: &str) -> ticketdiff::program::ParseError {
     parse_named(text, "t.tkt").expect_err("should not parse")
@@ -196,18 +199,42 @@ fn truncated_or_empty_fuzz_input_still_gives_a_valid_program() {
 
 #[test]
 fn files_that_are_not_utf8_or_missing_are_named_in_the_error() {
-    let dir = std::env::temp_dir().join(format!("ticketdiff-program-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bad = dir.join("bad.tkt");
-    std::fs::write(&bad, b"connect\nhand\xffshake\n").unwrap();
-    let e = ticketdiff::program::parse_file(&bad).unwrap_err();
-    assert_eq!(e.line, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.tkt");
+    // `é` and the combining accent are two bytes and one column each: columns count characters.
+    let mut bytes = "connect\né\u{301}hand".as_bytes().to_vec();
+    bytes.push(0xff);
+    bytes.extend_from_slice(b"shake\n");
+    std::fs::write(&bad, &bytes).unwrap();
+    let e = load(&bad).unwrap_err();
+    assert_eq!(e.line(), Some(2));
     assert!(
         e.to_string()
-            .contains("bad.tkt:2:5: the file is not valid UTF-8"),
+            .ends_with("bad.tkt:2:7: the file is not valid UTF-8 (found \\xff)"),
         "{e}"
     );
-    let e = ticketdiff::program::parse_file(&dir.join("missing.tkt")).unwrap_err();
+    let e = load(&dir.path().join("missing.tkt")).unwrap_err();
+    assert!(matches!(e, LoadError::Io { .. }), "{e:?}");
     assert!(e.to_string().contains("missing.tkt: cannot read"), "{e}");
-    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn load_keeps_the_text_and_names_parse_errors_as_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.tkt");
+    let text = "# comment\r\nconnect   # expect ret=0\r\nhandshake\r\n";
+    std::fs::write(&path, text).unwrap();
+    let file = load(&path).unwrap();
+    assert_eq!(
+        (file.path.as_path(), file.text.as_str()),
+        (path.as_path(), text)
+    );
+    assert_eq!(file.program.len(), 2);
+    assert_eq!(file.program.stmts[1].line, 3);
+    assert_eq!(read_text(&path, "shown.tkt").unwrap(), text);
+
+    std::fs::write(&path, "connect\nhandshak\n").unwrap();
+    let e = load_named(&path, "diff/entry.tkt").unwrap_err();
+    assert_eq!(e.to_string(), "diff/entry.tkt:2:1: unknown op `handshak`");
+    assert_eq!((e.file(), e.line()), ("diff/entry.tkt", Some(2)));
 }

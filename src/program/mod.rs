@@ -2,19 +2,27 @@
 //!
 //! A [`Program`] is a list of [`Stmt`]s, each an [`Op`] with the 1-based line it came from.
 //! `parse` reads the text form, `Display` prints the canonical text form, `bounds` holds the
-//! static check that rejects programs able to put more than 256 tickets in effect, and
-//! `generate` holds the structure-aware `Arbitrary` implementation used by the fuzzers.
+//! static check that rejects programs able to put more than 256 tickets in effect, `load` reads
+//! program files and fuzz inputs from disk within limits, and `generate` holds the
+//! structure-aware `Arbitrary` implementation used by the fuzzers.
 
 mod bounds;
+mod escape;
 pub mod generate;
 mod kind;
+mod load;
 mod parse;
 
 pub use bounds::{
     check_bounds, BoundError, DEFAULT_NUM_TICKETS, MAX_OPS, MAX_TICKETS_IN_EFFECT, MAX_WRITE_LEN,
 };
+pub use escape::{escape_bytes, Escaped};
 pub use kind::{OpKind, UnknownOp};
-pub use parse::{parse, parse_file, parse_named, ParseError};
+pub use load::{
+    load, load_named, read_fuzz_input, read_text, InputKind, LoadError, ProgramFile, SpecialFile,
+    MAX_FUZZ_INPUT_BYTES, MAX_PROGRAM_FILE_BYTES,
+};
+pub use parse::{parse, parse_named, ParseError};
 
 use std::fmt;
 

@@ -1,8 +1,8 @@
 //! The `.tkt` parser. Errors carry the file, line and column and name the bad token.
 
+use super::escape::Escaped;
 use super::{check_bounds, ConnectFlags, Op, Program, Stmt, MAX_OPS};
 use std::fmt;
-use std::path::Path;
 
 /// Why a program could not be read. `Display` gives `file:line:column: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,29 +33,6 @@ pub fn parse(text: &str) -> Result<Program, ParseError> {
     parse_named(text, "<input>")
 }
 
-/// Reads and parses a `.tkt` file; errors name the file.
-pub fn parse_file(path: &Path) -> Result<Program, ParseError> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| ParseError {
-        file: name.clone(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read: {e}"),
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = upto.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-        let column = upto.iter().rev().take_while(|&&b| b != b'\n').count() as u32 + 1;
-        ParseError {
-            file: name.clone(),
-            line,
-            column,
-            message: "the file is not valid UTF-8".into(),
-        }
-    })?;
-    parse_named(&text, &name)
-}
-
 /// Parses text that came from `file` (used in error messages only).
 pub fn parse_named(text: &str, file: &str) -> Result<Program, ParseError> {
     let err = |line: u32, column: u32, message: String| ParseError {
@@ -66,14 +43,13 @@ pub fn parse_named(text: &str, file: &str) -> Result<Program, ParseError> {
     };
     let mut stmts = Vec::new();
     for (index, raw) in text.lines().enumerate() {
-        let line = index as u32 + 1;
+        let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let code = raw.split('#').next().unwrap_or("");
-        let tokens = tokenize(code);
-        let Some(&(col, word)) = tokens.first() else {
+        let mut tokens = Tokens::new(code);
+        let Some((col, word)) = tokens.next() else {
             continue;
         };
-        let args = &tokens[1..];
-        let op = parse_op(word, args).map_err(|(column, message)| {
+        let op = parse_op(word, &mut tokens).map_err(|(column, message)| {
             err(line, if column == 0 { col } else { column }, message)
         })?;
         if stmts.len() == MAX_OPS {
@@ -90,79 +66,112 @@ pub fn parse_named(text: &str, file: &str) -> Result<Program, ParseError> {
     Ok(program)
 }
 
-/// Tokens with their 1-based character columns; separators are spaces and tabs.
-fn tokenize(code: &str) -> Vec<(u32, &str)> {
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    let column_of = |byte: usize| code[..byte].chars().count() as u32 + 1;
-    for (i, c) in code.char_indices() {
-        let sep = c == ' ' || c == '\t' || c == '\r';
-        match (sep, start) {
-            (true, Some(s)) => {
-                out.push((column_of(s), &code[s..i]));
-                start = None;
-            }
-            (false, None) => start = Some(i),
-            _ => {}
+/// The tokens of one line's code with their 1-based character columns, found one at a time: the
+/// column is carried forward from the previous token rather than counted from the start of the
+/// line (which made a long line quadratic), and an op that is already wrong stops the work there.
+/// Separators are spaces and tabs, and `\r` so that CRLF files read like LF ones.
+struct Tokens<'a> {
+    rest: &'a str,
+    /// The column of `rest`'s first character.
+    column: u32,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(code: &'a str) -> Self {
+        Tokens {
+            rest: code,
+            column: 1,
         }
     }
-    if let Some(s) = start {
-        out.push((column_of(s), &code[s..]));
+}
+
+fn is_separator(c: char) -> bool {
+    c == ' ' || c == '\t' || c == '\r'
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = (u32, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let Some(start) = self.rest.find(|c| !is_separator(c)) else {
+            self.rest = "";
+            return None;
+        };
+        // Separators are ASCII: as many columns as bytes.
+        self.column = self.column.saturating_add(start as u32);
+        let rest = &self.rest[start..];
+        let end = rest.find(is_separator).unwrap_or(rest.len());
+        let (token, after) = rest.split_at(end);
+        let column = self.column;
+        self.column = column.saturating_add(token.chars().count() as u32);
+        self.rest = after;
+        Some((column, token))
     }
-    out
 }
 
 type OpError = (u32, String);
 
-fn parse_op(word: &str, args: &[(u32, &str)]) -> Result<Op, OpError> {
-    let plain = |op: Op| -> Result<Op, OpError> {
-        match args.first() {
-            None => Ok(op),
-            Some(&(col, extra)) => Err((
-                col,
-                format!("unexpected argument `{extra}`: `{word}` takes none"),
-            )),
-        }
-    };
-    let counted = |make: fn(u64) -> Op| -> Result<Op, OpError> {
-        let Some(&(col, arg)) = args.first() else {
-            return Err((
-                0,
-                format!("`{word}` needs a number argument (a decimal u64)"),
-            ));
-        };
-        if let Some(&(col, extra)) = args.get(1) {
-            return Err((
-                col,
-                format!("unexpected argument `{extra}`: `{word}` takes one number"),
-            ));
-        }
-        parse_u64(arg).map(make).map_err(|m| (col, m))
-    };
+fn parse_op(word: &str, args: &mut Tokens<'_>) -> Result<Op, OpError> {
     match word {
-        "ctx_set_num_tickets" => counted(Op::CtxSetNumTickets),
-        "ctx_get_num_tickets" => plain(Op::CtxGetNumTickets),
+        "ctx_set_num_tickets" => counted(Op::CtxSetNumTickets, word, args),
+        "ctx_get_num_tickets" => plain(Op::CtxGetNumTickets, args),
         "connect" => parse_connect(args),
-        "set_num_tickets" => counted(Op::SetNumTickets),
-        "get_num_tickets" => plain(Op::GetNumTickets),
-        "handshake" => plain(Op::Handshake),
-        "client_step" => plain(Op::ClientStep),
-        "server_step" => plain(Op::ServerStep),
-        "new_session_ticket" => plain(Op::NewSessionTicket),
-        "server_write" => counted(Op::ServerWrite),
-        "server_read" => plain(Op::ServerRead),
-        "server_do_handshake" => plain(Op::ServerDoHandshake),
-        "client_read" => plain(Op::ClientRead),
-        "client_write" => counted(Op::ClientWrite),
-        "verify_client_post_handshake" => plain(Op::VerifyClientPostHandshake),
-        "shutdown" => plain(Op::Shutdown),
-        _ => Err((0, format!("unknown op `{word}`"))),
+        "set_num_tickets" => counted(Op::SetNumTickets, word, args),
+        "get_num_tickets" => plain(Op::GetNumTickets, args),
+        "handshake" => plain(Op::Handshake, args),
+        "client_step" => plain(Op::ClientStep, args),
+        "server_step" => plain(Op::ServerStep, args),
+        "new_session_ticket" => plain(Op::NewSessionTicket, args),
+        "server_write" => counted(Op::ServerWrite, word, args),
+        "server_read" => plain(Op::ServerRead, args),
+        "server_do_handshake" => plain(Op::ServerDoHandshake, args),
+        "client_read" => plain(Op::ClientRead, args),
+        "client_write" => counted(Op::ClientWrite, word, args),
+        "verify_client_post_handshake" => plain(Op::VerifyClientPostHandshake, args),
+        "shutdown" => plain(Op::Shutdown, args),
+        _ => Err((0, format!("unknown op `{}`", Escaped(word)))),
     }
 }
 
-fn parse_connect(args: &[(u32, &str)]) -> Result<Op, OpError> {
+/// An op that takes no argument.
+fn plain(op: Op, args: &mut Tokens<'_>) -> Result<Op, OpError> {
+    match args.next() {
+        None => Ok(op),
+        Some((col, extra)) => Err((
+            col,
+            format!(
+                "unexpected argument `{}`: `{}` takes none",
+                Escaped(extra),
+                op.name()
+            ),
+        )),
+    }
+}
+
+/// An op that takes one number.
+fn counted(make: fn(u64) -> Op, word: &str, args: &mut Tokens<'_>) -> Result<Op, OpError> {
+    let Some((col, arg)) = args.next() else {
+        return Err((
+            0,
+            format!("`{word}` needs a number argument (a decimal u64)"),
+        ));
+    };
+    if let Some((col, extra)) = args.next() {
+        return Err((
+            col,
+            format!(
+                "unexpected argument `{}`: `{word}` takes one number",
+                Escaped(extra)
+            ),
+        ));
+    }
+    parse_u64(arg).map(make).map_err(|m| (col, m))
+}
+
+/// `connect` and its flags; a flag may appear once, so a long line stops at its fourth token.
+fn parse_connect(args: &mut Tokens<'_>) -> Result<Op, OpError> {
     let mut flags = ConnectFlags::default();
-    for &(col, arg) in args {
+    for (col, arg) in args {
         let slot = match arg {
             "resume" => &mut flags.resume,
             "tls12" => &mut flags.tls12,
@@ -170,7 +179,10 @@ fn parse_connect(args: &[(u32, &str)]) -> Result<Op, OpError> {
             _ => {
                 return Err((
                     col,
-                    format!("unknown `connect` flag `{arg}` (expected resume, tls12 or pha)"),
+                    format!(
+                        "unknown `connect` flag `{}` (expected resume, tls12 or pha)",
+                        Escaped(arg)
+                    ),
                 ))
             }
         };
@@ -184,9 +196,62 @@ fn parse_connect(args: &[(u32, &str)]) -> Result<Op, OpError> {
 
 fn parse_u64(token: &str) -> Result<u64, String> {
     if token.is_empty() || !token.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("`{token}` is not a decimal number"));
+        return Err(format!("`{}` is not a decimal number", Escaped(token)));
     }
     token
         .parse::<u64>()
         .map_err(|_| format!("`{token}` does not fit in a u64 (at most 18446744073709551615)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The columns `Tokens` gives on a line of `count` tokens, each `token` (one character wide
+    /// per char) after one separator, checked against the arithmetic.
+    fn check_columns(token: &str, count: usize) {
+        let width = token.chars().count() as u32;
+        let line: String = std::iter::repeat_n(format!("\t{token}"), count).collect();
+        let mut seen = 0u32;
+        for (i, (column, t)) in Tokens::new(&line).enumerate() {
+            assert_eq!(t, token);
+            assert_eq!(column, 2 + i as u32 * (width + 1), "token {i}");
+            seen += 1;
+        }
+        assert_eq!(seen as usize, count);
+    }
+
+    #[test]
+    fn columns_count_characters_across_a_million_tokens() {
+        // Multi-byte tokens: a column that counted bytes would drift at the second token.
+        check_columns("é€x", 1_000_000);
+        check_columns("x", 1_000_000);
+    }
+
+    #[test]
+    fn a_million_token_line_errors_at_the_first_bad_token_with_its_column() {
+        let line = format!("connect{}\n", " x".repeat(1_000_000));
+        let e = parse_named(&line, "long.tkt").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 9));
+        assert!(e.message.contains("unknown `connect` flag `x`"), "{e}");
+
+        // The bad token far into the line, after valid flags and wide runs of separators: its
+        // column is carried across three million characters.
+        let gap = " \t".repeat(500_000);
+        let line = format!("connect{gap}resume\r{gap}pha{gap}éé\n");
+        let e = parse_named(&line, "long.tkt").unwrap_err();
+        let expected = 7 + 1_000_000 + 6 + 1 + 1_000_000 + 3 + 1_000_000 + 1;
+        assert_eq!((e.line, e.column), (1, expected));
+        assert!(e.message.contains("unknown `connect` flag `éé`"), "{e}");
+    }
+
+    #[test]
+    fn tokens_in_messages_are_escaped() {
+        let e = parse("\u{feff}connect\n").unwrap_err();
+        assert_eq!(e.message, "unknown op `\\u{feff}connect`");
+        let e = parse("handshake \0\n").unwrap_err();
+        assert!(e.message.contains("unexpected argument `\\0`"), "{e}");
+        let e = parse("server_write 1\u{202e}2\n").unwrap_err();
+        assert!(e.message.contains("`1\\u{202e}2` is not a decimal"), "{e}");
+    }
 }
