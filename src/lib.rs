@@ -47,5 +47,6 @@ pub mod runner;
 pub mod serve;
 pub mod store;
 pub mod table;
+pub mod testing;
 pub mod trace;
 pub mod wire;

@@ -1,6 +1,6 @@
 //! The connection's state outside the handshake state machine: keys, buffers, counters, and
-//! the record writer. A file of its own so that the connection ([`super::conn`]) and the
-//! handshake states ([`super::handshake`]) both use it without using each other.
+//! the record writer. The handshake states (`handshake.rs`) act on it, the connection
+//! (`conn.rs`) owns it and drives the states; it uses neither, so the three form no cycle.
 
 use super::config::ServerConfig;
 use super::error::{AlertDescription, Error};
@@ -51,7 +51,7 @@ pub(crate) struct Core {
     pub(crate) info: HandshakeInfo,
     pub(super) peer_closed: bool,
     pub(super) sent_close: bool,
-    /// Tickets are issued one at a time by the caller ([`super::conn::ServerConnection::issue_owed_ticket`])
+    /// Tickets are issued one at a time by the caller (`ServerConnection::issue_owed_ticket`)
     /// instead of all at once when they become due.
     pub(super) manual_tickets: bool,
 }
