@@ -6,18 +6,19 @@
 
 use criterion::{criterion_group, Criterion};
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslSessionCacheMode, SslStream, SslVerifyMode};
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::hint::black_box;
-use std::io::{self, Read, Write};
-use std::rc::Rc;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ticketdiff::backend::openssl::{ca_store, parsed_pki};
 use ticketdiff::backend::{Backend, BackendId};
-use ticketdiff::pki::pki;
 use ticketdiff::program::{parse, Program};
 use ticketdiff::registry;
+use ticketdiff::testing::openssl_client::{client_context, ClientOptions};
+use ticketdiff::testing::server_configs::{
+    pinned_native_config, pinned_rustls_provider, rustls_server_config,
+};
+use ticketdiff::wire::{wire, Endpoint};
 
 const ONE_HANDSHAKE: &str = "connect\nhandshake\n";
 const RESUMPTION: &str = "connect\nhandshake\nconnect resume\nhandshake\n";
@@ -66,53 +67,6 @@ fn programs(c: &mut Criterion) {
     }
 }
 
-/// A bare in-memory transport, as simple as one can be.
-#[derive(Clone, Default)]
-struct Pipe {
-    inbox: Rc<RefCell<VecDeque<u8>>>,
-    outbox: Rc<RefCell<VecDeque<u8>>>,
-}
-
-impl Pipe {
-    /// Everything waiting for this end.
-    fn drain_inbox(&self) -> Vec<u8> {
-        self.inbox.borrow_mut().drain(..).collect()
-    }
-
-    fn pair() -> (Pipe, Pipe) {
-        let a = Pipe::default();
-        let b = Pipe {
-            inbox: a.outbox.clone(),
-            outbox: a.inbox.clone(),
-        };
-        (a, b)
-    }
-}
-
-impl Read for Pipe {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut q = self.inbox.borrow_mut();
-        if q.is_empty() {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        let n = q.len().min(buf.len());
-        for (d, s) in buf.iter_mut().zip(q.drain(..n)) {
-            *d = s;
-        }
-        Ok(n)
-    }
-}
-
-impl Write for Pipe {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.outbox.borrow_mut().extend(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// OpenSSL server and client contexts set up as the harness sets them up.
 fn openssl_contexts() -> (SslContext, SslContext) {
     let p = parsed_pki();
@@ -132,22 +86,22 @@ fn openssl_contexts() -> (SslContext, SslContext) {
     (s.build(), c.build())
 }
 
-fn openssl_client(ctx: &SslContext, pipe: Pipe) -> SslStream<Pipe> {
+fn openssl_client(ctx: &SslContext, end: Endpoint) -> SslStream<Endpoint> {
     let mut ssl = Ssl::new(ctx).unwrap();
     ssl.set_connect_state();
     ssl.set_hostname("localhost").unwrap();
-    SslStream::new(ssl, pipe).unwrap()
+    SslStream::new(ssl, end).unwrap()
 }
 
 /// Drains a client: processes the tickets waiting for it.
-fn drain(client: &mut SslStream<Pipe>) {
+fn drain(client: &mut SslStream<Endpoint>) {
     let mut buf = [0u8; 16384];
     while client.ssl_read(&mut buf).is_ok() {}
 }
 
 /// One full handshake, both sides OpenSSL, then the client reads its two tickets.
 fn bare_openssl(server_ctx: &SslContext, client_ctx: &SslContext) {
-    let (cp, sp) = Pipe::pair();
+    let (cp, sp) = wire();
     let mut client = openssl_client(client_ctx, cp);
     let mut ssl = Ssl::new(server_ctx).unwrap();
     ssl.set_accept_state();
@@ -161,42 +115,23 @@ fn bare_openssl(server_ctx: &SslContext, client_ctx: &SslContext) {
     black_box((client, server));
 }
 
-/// A rustls server config with the test certificate and stateless tickets, as the harness's.
-fn rustls_config_with(
-    provider: rustls::crypto::CryptoProvider,
-    versions: &[&'static rustls::SupportedProtocolVersion],
-) -> Arc<rustls::ServerConfig> {
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-    let p = pki();
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
-        .with_protocol_versions(versions)
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(p.server.cert_der.clone())],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(p.server.key_pkcs8.clone())),
-        )
-        .unwrap();
-    config.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
-    Arc::new(config)
-}
-
 fn rustls_config() -> Arc<rustls::ServerConfig> {
     let mut provider = rustls::crypto::ring::default_provider();
     provider.kx_groups = vec![
         rustls::crypto::ring::kx_group::X25519,
         rustls::crypto::ring::kx_group::SECP256R1,
     ];
-    rustls_config_with(
+    // The test certificate and stateless tickets, as the harness's.
+    Arc::new(rustls_server_config(
         provider,
         &[&rustls::version::TLS13, &rustls::version::TLS12],
-    )
+    ))
 }
 
 /// One full handshake, a rustls server and the OpenSSL client, then the client reads its two
 /// tickets. Returns the time spent inside the server.
 fn bare_rustls(config: &Arc<rustls::ServerConfig>, client_ctx: &SslContext) -> Duration {
-    let (cp, mut sp) = Pipe::pair();
+    let (cp, mut sp) = wire();
     let mut client = openssl_client(client_ctx, cp);
     let mut in_server = Duration::ZERO;
     let t = Instant::now();
@@ -219,40 +154,19 @@ fn bare_rustls(config: &Arc<rustls::ServerConfig>, client_ctx: &SslContext) -> D
     in_server
 }
 
-/// The suite and group both servers are held to when they are compared with each other.
-const SUITE: &str = "TLS_AES_128_GCM_SHA256";
-
+/// The OpenSSL client both servers face when they are compared with each other, held to the
+/// same suite and group as they are.
 fn pinned_client_context() -> SslContext {
-    let mut c = SslContext::builder(SslMethod::tls_client()).unwrap();
-    c.set_verify(SslVerifyMode::PEER);
-    c.set_cert_store(ca_store());
-    c.set_ciphersuites(SUITE).unwrap();
-    c.set_groups_list("X25519").unwrap();
-    c.set_session_cache_mode(SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL);
-    c.set_new_session_callback(|_, session| drop(black_box(session)));
-    c.build()
+    client_context(&ClientOptions::default(), |session| {
+        drop(black_box(session))
+    })
 }
 
 fn pinned_rustls_config() -> Arc<rustls::ServerConfig> {
-    let provider = rustls::crypto::CryptoProvider {
-        cipher_suites: vec![rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256],
-        kx_groups: vec![rustls::crypto::ring::kx_group::X25519],
-        ..rustls::crypto::ring::default_provider()
-    };
-    rustls_config_with(provider, &[&rustls::version::TLS13])
-}
-
-fn pinned_native_config() -> Arc<ticketdiff::native::ServerConfig> {
-    let p = pki();
-    let mut config = ticketdiff::native::ServerConfig::new(
-        vec![p.server.cert_der.clone()],
-        &p.server.key_pkcs8,
-        [7u8; 32],
-    )
-    .unwrap();
-    config.suites = vec![&ticketdiff::native::suites::TLS_AES_128_GCM_SHA256];
-    config.groups = vec![ticketdiff::native::NamedGroup::X25519];
-    Arc::new(config)
+    Arc::new(rustls_server_config(
+        pinned_rustls_provider(),
+        &[&rustls::version::TLS13],
+    ))
 }
 
 /// One full handshake, the native server and the OpenSSL client, then the client reads its two
@@ -261,7 +175,7 @@ fn bare_native(
     config: &Arc<ticketdiff::native::ServerConfig>,
     client_ctx: &SslContext,
 ) -> Duration {
-    let (cp, mut sp) = Pipe::pair();
+    let (cp, mut sp) = wire();
     let mut client = openssl_client(client_ctx, cp);
     let mut in_server = Duration::ZERO;
     let t = Instant::now();
@@ -270,7 +184,7 @@ fn bare_native(
     let mut c_done = false;
     while !c_done || !server.is_handshake_finished() {
         c_done = c_done || client.do_handshake().is_ok();
-        let input = sp.drain_inbox();
+        let input = sp.take_pending();
         let t = Instant::now();
         server.read_tls(&input).unwrap();
         let output = server.take_output();
@@ -301,7 +215,10 @@ fn baselines(c: &mut Criterion) {
     // The native server next to the rustls server: same OpenSSL client, suite, group, crypto
     // provider (ring), certificate and ticket count.
     let pinned_client = pinned_client_context();
-    let (native, rustls) = (pinned_native_config(), pinned_rustls_config());
+    let (native, rustls) = (
+        Arc::new(pinned_native_config([7u8; 32])),
+        pinned_rustls_config(),
+    );
     let mut group = c.benchmark_group("server");
     group.bench_function("native_full_handshake", |b| {
         b.iter(|| bare_native(&native, &pinned_client))
@@ -384,7 +301,10 @@ fn ratios(filter: Option<&str>) {
     let rustls_any = rustls_config();
     let native_any = Arc::new(ticketdiff::backend::native::server_config());
     let pinned_client = pinned_client_context();
-    let (native, rustls) = (pinned_native_config(), pinned_rustls_config());
+    let (native, rustls) = (
+        Arc::new(pinned_native_config([7u8; 32])),
+        pinned_rustls_config(),
+    );
     let program = |name: &str| {
         let mut backend = registry::backend(name.parse::<BackendId>().expect("a backend"));
         let one = parse(ONE_HANDSHAKE).unwrap();

@@ -6,48 +6,16 @@
 //! Both servers do the same TLS work: two tickets after a full handshake, one after a resumed
 //! one (what the native server does, as OpenSSL; the rustls server gets a config for it).
 
-use openssl::ssl::{
-    ErrorCode, Ssl, SslContext, SslMethod, SslSession, SslSessionCacheMode, SslSessionRef,
-    SslStream, SslVerifyMode, SslVersion,
-};
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::io::{self, Read, Write};
-use std::rc::Rc;
+use openssl::ssl::{ErrorCode, SslContext, SslSession, SslSessionRef};
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
-use ticketdiff::native::pki::TestPki;
-
-#[derive(Clone, Default)]
-struct Pipe {
-    inbound: Rc<RefCell<VecDeque<u8>>>,
-    outbound: Rc<RefCell<Vec<u8>>>,
-}
-
-impl Read for Pipe {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut q = self.inbound.borrow_mut();
-        if q.is_empty() {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        let n = buf.len().min(q.len());
-        for (b, x) in buf.iter_mut().zip(q.drain(..n)) {
-            *b = x;
-        }
-        Ok(n)
-    }
-}
-
-impl Write for Pipe {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.outbound.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+use ticketdiff::testing::openssl_client::{client_context, connect, ClientOptions};
+use ticketdiff::testing::server_configs::{
+    pinned_native_config, pinned_rustls_provider, rustls_server_config,
+};
+use ticketdiff::wire::wire;
 
 trait Server {
     /// Feeds client bytes, returns server bytes and whether the handshake is complete.
@@ -88,14 +56,12 @@ fn handshake(
     session: Option<&SslSessionRef>,
 ) -> std::time::Duration {
     let mut in_server = std::time::Duration::ZERO;
-    let mut ssl = Ssl::new(ctx).unwrap();
-    if let Some(sess) = session {
-        assert!(ticketdiff::openssl_ffi::set_session(&mut ssl, sess));
-    }
-    ssl.set_hostname("localhost").unwrap();
-    ssl.set_connect_state();
-    let pipe = Pipe::default();
-    let mut client = SslStream::new(ssl, pipe.clone()).unwrap();
+    let (client_end, mut server_end) = wire();
+    let mut client = connect(ctx, client_end, |ssl| {
+        if let Some(sess) = session {
+            assert!(ticketdiff::openssl_ffi::set_session(ssl, sess));
+        }
+    });
     let mut client_done = false;
     loop {
         if !client_done {
@@ -105,11 +71,11 @@ fn handshake(
                 Err(e) => panic!("client: {e}"),
             }
         }
-        let c2s = std::mem::take(&mut *pipe.outbound.borrow_mut());
+        let c2s = server_end.take_pending();
         let t = Instant::now();
         let (s2c, server_done) = server.exchange(&c2s);
         in_server += t.elapsed();
-        pipe.inbound.borrow_mut().extend(s2c);
+        server_end.write_all(&s2c).unwrap();
         if client_done && server_done && c2s.is_empty() {
             // Let the client take its tickets (the new-session callback keeps the last one).
             let mut buf = [0u8; 16];
@@ -127,38 +93,11 @@ fn handshake(
     }
 }
 
-fn rustls_config(pki: &TestPki, tickets: usize) -> Arc<rustls::ServerConfig> {
-    let provider = rustls::crypto::CryptoProvider {
-        cipher_suites: vec![rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256],
-        kx_groups: vec![rustls::crypto::ring::kx_group::X25519],
-        ..rustls::crypto::ring::default_provider()
-    };
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![pki.server_cert_der.clone().into()],
-            rustls_pki_types::PrivateKeyDer::Pkcs8(pki.server_key_pkcs8.clone().into()),
-        )
-        .unwrap();
-    cfg.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
+/// A rustls server sending `tickets` tickets per handshake, as the native server does.
+fn rustls_config(tickets: usize) -> Arc<rustls::ServerConfig> {
+    let mut cfg = rustls_server_config(pinned_rustls_provider(), &[&rustls::version::TLS13]);
     cfg.send_tls13_tickets = tickets;
     Arc::new(cfg)
-}
-
-fn client_context(pki: &TestPki, slot: Arc<Mutex<Option<SslSession>>>) -> SslContext {
-    let mut b = SslContext::builder(SslMethod::tls_client()).unwrap();
-    b.set_min_proto_version(Some(SslVersion::TLS1_3)).unwrap();
-    b.set_ciphersuites("TLS_AES_128_GCM_SHA256").unwrap();
-    b.set_groups_list("X25519").unwrap();
-    b.cert_store_mut()
-        .add_cert(openssl::x509::X509::from_der(&pki.ca_der).unwrap())
-        .unwrap();
-    b.set_verify(SslVerifyMode::PEER);
-    b.set_session_cache_mode(SslSessionCacheMode::CLIENT);
-    b.set_new_session_callback(move |_, sess| *slot.lock().unwrap() = Some(sess));
-    b.build()
 }
 
 /// Medians over 5 rounds of `n` handshakes: (native/s, native µs in server, rustls/s, rustls µs).
@@ -234,8 +173,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let pki = TestPki::generate().unwrap();
-    let native_cfg = Arc::new(pki.server_config([5u8; 32]).unwrap());
+    let native_cfg = Arc::new(pinned_native_config([5u8; 32]));
     let native = |i: usize| {
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
@@ -246,7 +184,10 @@ fn main() {
         ))
     };
     let slot: Arc<Mutex<Option<SslSession>>> = Arc::default();
-    let ctx = client_context(&pki, slot.clone());
+    let keep = slot.clone();
+    let ctx = client_context(&ClientOptions::default(), move |sess| {
+        *keep.lock().unwrap() = Some(sess)
+    });
     println!(
         "{} (client), {n} handshakes per round, 5 rounds",
         openssl::version::version()
@@ -258,7 +199,7 @@ fn main() {
         );
     };
     if full {
-        let cfg = rustls_config(&pki, 2);
+        let cfg = rustls_config(2);
         let rustls = || Rustls(rustls::ServerConnection::new(cfg.clone()).unwrap());
         let m = rounds("full", n, &ctx, &native, &rustls, None);
         report("full", m);
@@ -267,7 +208,7 @@ fn main() {
         // A resumed handshake issues one ticket on the native server (as OpenSSL); rustls would
         // send `send_tls13_tickets`, so it gets 1. Each handshake offers the previous one's ticket
         // (the OpenSSL client does not offer a TLS 1.3 session twice).
-        let cfg = rustls_config(&pki, 1);
+        let cfg = rustls_config(1);
         let rustls = || Rustls(rustls::ServerConnection::new(cfg.clone()).unwrap());
         handshake(&ctx, &mut native(0), None);
         let native_sess = slot.lock().unwrap().take().expect("native ticket");

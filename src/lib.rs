@@ -29,6 +29,7 @@ pub mod runner;
 pub mod serve;
 pub mod store;
 pub mod table;
+pub mod testing;
 pub mod trace;
 pub mod triage;
 pub mod wire;

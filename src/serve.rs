@@ -13,8 +13,8 @@ macro_rules! say {
     }};
 }
 
-use crate::native::pki::TestPki;
 use crate::native::{ServerConfig, ServerConnection};
+use crate::pki::pki;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -30,20 +30,22 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Generates a PKI, writes the CA certificate to a temporary file, prints its path, and serves
+/// Writes the test CA certificate to a temporary file, prints its path, and serves
 /// on `addr` forever, issuing `num_tickets` tickets per full handshake.
 pub fn serve(addr: SocketAddr, num_tickets: u64) -> io::Result<()> {
-    let pki = TestPki::generate().map_err(io::Error::other)?;
+    let pki = pki();
     let dir = std::env::temp_dir().join(format!("ticketdiff-serve-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let ca_path = dir.join("ca.pem");
-    std::fs::write(&ca_path, &pki.ca_pem)?;
-    std::fs::write(dir.join("client.pem"), &pki.client_cert_pem)?;
-    std::fs::write(dir.join("client.key"), &pki.client_key_pem)?;
+    std::fs::write(&ca_path, &pki.ca_cert_pem)?;
+    std::fs::write(dir.join("client.pem"), &pki.client.cert_pem)?;
+    std::fs::write(dir.join("client.key"), &pki.client.key_pem)?;
     let mut ticket_key = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut ticket_key)
         .map_err(|_| io::Error::other("no randomness"))?;
-    let config = pki.server_config(ticket_key).map_err(io::Error::other)?;
+    let config = pki
+        .native_server_config(ticket_key)
+        .map_err(io::Error::other)?;
     config.set_num_tickets(num_tickets);
     let listener = TcpListener::bind(addr)?;
     say!("CA certificate: {}", ca_path.display());

@@ -1,4 +1,5 @@
-//! The in-memory transport that joins a client and a server: two bounded byte queues.
+//! The in-memory transport that joins a client and a server: two bounded byte queues. The
+//! harness runs every program over one; the tests, benches and examples use it too.
 //!
 //! The bound makes a large write block the way a socket would, so the rules OpenSSL has for
 //! writes that would block are reachable from a program.
@@ -11,10 +12,21 @@ use std::rc::Rc;
 /// Bytes one direction holds before a write would block.
 pub const WIRE_CAPACITY: usize = 64 * 1024;
 
-#[derive(Default)]
 struct Queues {
     to_server: VecDeque<u8>,
     to_client: VecDeque<u8>,
+    /// Bytes one direction holds before a write would block.
+    capacity: usize,
+}
+
+impl Queues {
+    /// The queue toward `side`: what it reads.
+    fn toward(&mut self, side: Side) -> &mut VecDeque<u8> {
+        match side {
+            Side::Client => &mut self.to_client,
+            Side::Server => &mut self.to_server,
+        }
+    }
 }
 
 /// Which end of the wire an [`Endpoint`] is.
@@ -22,6 +34,15 @@ struct Queues {
 pub enum Side {
     Client,
     Server,
+}
+
+impl Side {
+    fn peer(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
 }
 
 /// One end of a wire: reads what the other end wrote; both fail with `WouldBlock` rather than
@@ -32,9 +53,19 @@ pub struct Endpoint {
     side: Side,
 }
 
-/// A new wire: its client end and its server end.
+/// A new wire of [`WIRE_CAPACITY`] each way: its client end and its server end.
 pub fn wire() -> (Endpoint, Endpoint) {
-    let queues = Rc::new(RefCell::new(Queues::default()));
+    wire_with_capacity(WIRE_CAPACITY)
+}
+
+/// A new wire holding `capacity` bytes each way (`usize::MAX`: a write never blocks, for a
+/// test that moves more than a socket buffer in one step).
+pub fn wire_with_capacity(capacity: usize) -> (Endpoint, Endpoint) {
+    let queues = Rc::new(RefCell::new(Queues {
+        to_server: VecDeque::new(),
+        to_client: VecDeque::new(),
+        capacity,
+    }));
     (
         Endpoint {
             queues: queues.clone(),
@@ -50,11 +81,16 @@ pub fn wire() -> (Endpoint, Endpoint) {
 impl Endpoint {
     /// Bytes waiting for this end to read.
     pub fn pending(&self) -> usize {
-        let q = self.queues.borrow();
-        match self.side {
-            Side::Client => q.to_client.len(),
-            Side::Server => q.to_server.len(),
-        }
+        self.queues.borrow_mut().toward(self.side).len()
+    }
+
+    /// Takes every byte waiting for this end (for a test that hands them to a sans-IO server).
+    pub fn take_pending(&self) -> Vec<u8> {
+        self.queues
+            .borrow_mut()
+            .toward(self.side)
+            .drain(..)
+            .collect()
     }
 
     /// Bytes on the wire in both directions.
@@ -65,12 +101,8 @@ impl Endpoint {
 
     /// Room left in the direction this end writes to.
     pub fn room(&self) -> usize {
-        let q = self.queues.borrow();
-        let out = match self.side {
-            Side::Client => &q.to_server,
-            Side::Server => &q.to_client,
-        };
-        WIRE_CAPACITY - out.len()
+        let mut q = self.queues.borrow_mut();
+        q.capacity - q.toward(self.side.peer()).len()
     }
 }
 
@@ -81,10 +113,7 @@ fn would_block() -> io::Error {
 impl Read for Endpoint {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut q = self.queues.borrow_mut();
-        let incoming = match self.side {
-            Side::Client => &mut q.to_client,
-            Side::Server => &mut q.to_server,
-        };
+        let incoming = q.toward(self.side);
         if incoming.is_empty() {
             return if buf.is_empty() {
                 Ok(0)
@@ -103,11 +132,9 @@ impl Read for Endpoint {
 impl Write for Endpoint {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut q = self.queues.borrow_mut();
-        let outgoing = match self.side {
-            Side::Client => &mut q.to_server,
-            Side::Server => &mut q.to_client,
-        };
-        let n = (WIRE_CAPACITY - outgoing.len()).min(buf.len());
+        let capacity = q.capacity;
+        let outgoing = q.toward(self.side.peer());
+        let n = (capacity - outgoing.len()).min(buf.len());
         if n == 0 && !buf.is_empty() {
             return Err(would_block());
         }
@@ -142,5 +169,17 @@ mod tests {
         assert_eq!(s.room(), 0);
         assert_eq!(s.write(b"x").unwrap_err().kind(), io::ErrorKind::WouldBlock);
         assert_eq!(c.pending(), WIRE_CAPACITY);
+        assert_eq!(c.take_pending().len(), WIRE_CAPACITY);
+        assert_eq!(c.pending(), 0);
+        assert_eq!(s.room(), WIRE_CAPACITY);
+    }
+
+    #[test]
+    fn a_wire_of_unbounded_capacity_takes_any_write() {
+        let (mut c, s) = wire_with_capacity(usize::MAX);
+        let big = vec![7u8; 4 * WIRE_CAPACITY];
+        assert_eq!(c.write(&big).unwrap(), big.len());
+        assert_eq!(s.take_pending(), big);
+        assert_eq!(s.pending(), 0);
     }
 }

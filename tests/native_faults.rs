@@ -1,11 +1,12 @@
 //! Faults: each must produce the alert RFC 8446 names, and no panic.
 
 mod common;
-use common::mini::*;
 use common::*;
 use std::io::Write;
 use ticketdiff::native::msgs::{content, ext, hs};
 use ticketdiff::native::{AlertDescription as A, Error, ServerConnection};
+use ticketdiff::testing::client_hello::*;
+use ticketdiff::testing::mini_client::Mini;
 
 fn fresh() -> ServerConnection {
     server(&config_with(|_| {}))
@@ -119,16 +120,16 @@ fn tls12_openssl_client_gets_protocol_version() {
     let ctx = b.build();
     let mut ssl = openssl::ssl::Ssl::new(&ctx).unwrap();
     ssl.set_connect_state();
-    let pipe = Pipe::default();
-    let mut client = openssl::ssl::SslStream::new(ssl, pipe.clone()).unwrap();
+    let (client_end, mut server_end) = ticketdiff::wire::wire();
+    let mut client = openssl::ssl::SslStream::new(ssl, client_end).unwrap();
     let _ = client.do_handshake();
-    let ch = std::mem::take(&mut *pipe.outbound.borrow_mut());
+    let ch = server_end.take_pending();
     let mut s = fresh();
     let err = s.read_tls(&ch).unwrap_err();
     assert_eq!(err, Error::ProtocolVersion);
     let out = s.take_output();
     assert_eq!(plain_alert(&out), Some(A::ProtocolVersion));
-    pipe.inbound.borrow_mut().extend(out);
+    server_end.write_all(&out).unwrap();
     let e = client.do_handshake().unwrap_err();
     assert!(format!("{e:?}").contains("version"), "{e:?}");
 }
@@ -531,7 +532,7 @@ fn fuzz_entry_point_survives_samples() {
         samples.push(with_len[..i].to_vec());
     }
     for s in samples {
-        ticketdiff::native::fuzz::fuzz_server_bytes(&s);
+        ticketdiff::testing::native_fuzz::fuzz_server_bytes(&s);
     }
 }
 
@@ -627,12 +628,12 @@ mod pha {
             }
             Answer::ImposterCertificate => {
                 // Same CA name, different CA key.
-                let other = ticketdiff::native::pki::TestPki::generate().unwrap();
-                (other.client_cert_der, other.client_key_pkcs8)
+                let other = ticketdiff::pki::Pki::generate().unwrap();
+                (other.client.cert_der, other.client.key_pkcs8)
             }
             _ => (
-                pki().client_cert_der.clone(),
-                pki().client_key_pkcs8.clone(),
+                pki().client.cert_der.clone(),
+                pki().client.key_pkcs8.clone(),
             ),
         };
         let ctx = if answer == Answer::WrongContext {
@@ -682,7 +683,7 @@ mod pha {
         assert_eq!(s.info().client_auth_completed, 1);
         assert_eq!(
             s.info().peer_certificates,
-            vec![pki().client_cert_der.clone()]
+            vec![pki().client.cert_der.clone()]
         );
         assert!(!s.is_client_auth_pending());
     }
@@ -734,9 +735,9 @@ fn mutation_smoke_fuzz() {
         let mut p = RustlsPair::new(&ccfg, server(&cfg));
         p.pump().unwrap();
     }
-    let mut p = OsslPair::new(&OsslOpts::default(), server(&cfg));
+    let mut p = OsslPair::new(&ClientOptions::default(), server(&cfg));
     let _ = p.client.do_handshake();
-    seeds.push(std::mem::take(&mut *p.pipe.outbound.borrow_mut()));
+    seeds.push(p.wire.take_pending());
     let eph = Eph::x25519();
     let mut with_ccs = ch_with(standard_exts(&eph.public));
     with_ccs.extend(plain_record(content::CHANGE_CIPHER_SPEC, &[1]));
@@ -786,13 +787,13 @@ fn mutation_smoke_fuzz() {
         }
         let mut input = vec![(next() % 8) as u8];
         input.extend(d);
-        ticketdiff::native::fuzz::fuzz_server_bytes(&input);
+        ticketdiff::testing::native_fuzz::fuzz_server_bytes(&input);
     }
 }
 
 #[test]
 fn established_fuzz_entry_point() {
-    use ticketdiff::native::fuzz::fuzz_established_bytes;
+    use ticketdiff::testing::native_fuzz::fuzz_established_bytes;
     let chunk = |typ: u8, payload: &[u8]| {
         let mut c = vec![typ, (payload.len() >> 8) as u8, payload.len() as u8];
         c.extend_from_slice(payload);
@@ -820,7 +821,7 @@ fn established_fuzz_entry_point() {
         [vec![0], chunk(20, &[1])].concat(),
     ];
     // A real client chain (reaches webpki), then a garbage and a truncated CertificateVerify.
-    let cert = &pki().client_cert_der;
+    let cert = &pki().client.cert_der;
     let mut list = vec![11u8];
     let entry_len = 3 + cert.len() + 2;
     list.extend_from_slice(&[

@@ -8,9 +8,10 @@ use ticketdiff::native::NamedGroup;
 fn full_handshake(suite: &'static str, group: &'static str) -> OsslPair {
     let cfg = config_with(|_| {});
     let mut p = OsslPair::new(
-        &OsslOpts {
+        &ClientOptions {
             suites: suite,
             groups: group,
+            ..Default::default()
         },
         server(&cfg),
     );
@@ -52,9 +53,10 @@ fn hello_retry_request() {
     // Client shares only X25519; server accepts only P-256.
     let cfg = config_with(|c| c.groups = vec![NamedGroup::Secp256r1]);
     let mut p = OsslPair::new(
-        &OsslOpts {
+        &ClientOptions {
             suites: "TLS_AES_256_GCM_SHA384",
             groups: "X25519:P-256",
+            ..Default::default()
         },
         server(&cfg),
     );
@@ -69,9 +71,10 @@ fn hello_retry_request() {
 fn no_common_group_is_handshake_failure() {
     let cfg = config_with(|c| c.groups = vec![NamedGroup::Secp256r1]);
     let mut p = OsslPair::new(
-        &OsslOpts {
+        &ClientOptions {
             suites: "TLS_AES_128_GCM_SHA256",
             groups: "X25519",
+            ..Default::default()
         },
         server(&cfg),
     );
@@ -86,7 +89,7 @@ fn no_common_group_is_handshake_failure() {
 fn num_tickets_configurable() {
     for n in [0u64, 1, 5] {
         let cfg = config_with(|c| c.set_num_tickets(n));
-        let mut p = OsslPair::new(&OsslOpts::default(), server(&cfg));
+        let mut p = OsslPair::new(&ClientOptions::default(), server(&cfg));
         p.handshake().unwrap();
         p.client_read().unwrap();
         assert_eq!(p.tickets.load(Ordering::SeqCst) as u64, n);
@@ -97,7 +100,7 @@ fn num_tickets_configurable() {
 #[test]
 fn tickets_on_demand_and_top_up() {
     let cfg = config_with(|c| c.set_num_tickets(0));
-    let mut p = OsslPair::new(&OsslOpts::default(), server(&cfg));
+    let mut p = OsslPair::new(&ClientOptions::default(), server(&cfg));
     p.handshake().unwrap();
     assert_eq!(p.server.tickets_written(), 0);
     p.server.set_num_tickets(4);
@@ -170,11 +173,11 @@ fn context_count_is_copied_at_creation() {
     let cfg = config_with(|c| c.set_num_tickets(3));
     let conn = server(&cfg);
     cfg.set_num_tickets(1);
-    let mut p = OsslPair::new(&OsslOpts::default(), conn);
+    let mut p = OsslPair::new(&ClientOptions::default(), conn);
     p.handshake().unwrap();
     p.client_read().unwrap();
     assert_eq!(p.tickets.load(Ordering::SeqCst), 3);
-    let mut q = OsslPair::new(&OsslOpts::default(), server(&cfg));
+    let mut q = OsslPair::new(&ClientOptions::default(), server(&cfg));
     q.handshake().unwrap();
     q.client_read().unwrap();
     assert_eq!(q.tickets.load(Ordering::SeqCst), 1);
@@ -183,7 +186,7 @@ fn context_count_is_copied_at_creation() {
 #[test]
 fn num_tickets_read_when_client_finished_arrives() {
     let cfg = config_with(|_| {});
-    let mut p = OsslPair::new(&OsslOpts::default(), server(&cfg));
+    let mut p = OsslPair::new(&ClientOptions::default(), server(&cfg));
     // Run until the server has sent its flight but not seen the client's Finished.
     let _ = p.client.do_handshake();
     p.shuttle();
@@ -200,7 +203,7 @@ fn new_session_ticket_refused_before_handshake_end() {
     let mut s = server(&cfg);
     assert!(!s.new_session_ticket());
     assert!(s.send_ticket_now().is_err());
-    let mut p = OsslPair::new(&OsslOpts::default(), s);
+    let mut p = OsslPair::new(&ClientOptions::default(), s);
     let _ = p.client.do_handshake();
     p.shuttle();
     assert!(!p.server.new_session_ticket());
@@ -217,13 +220,14 @@ fn resumption_with_each_suite() {
         "TLS_AES_256_GCM_SHA384",
         "TLS_CHACHA20_POLY1305_SHA256",
     ] {
-        let opts = OsslOpts {
+        let opts = ClientOptions {
             suites: suite,
             groups: "X25519:P-256",
+            ..Default::default()
         };
         let tickets = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let slot = SessionSlot::default();
-        let ctx = openssl_context_with(&opts, tickets.clone(), slot.clone(), None);
+        let ctx = openssl_context_with(&opts, tickets.clone(), slot.clone());
         let mut p = OsslPair::from_context(&ctx, tickets.clone(), server(&cfg), |_| {});
         p.handshake().unwrap();
         p.client_read().unwrap();
@@ -254,10 +258,12 @@ fn post_handshake_auth() {
     let tickets = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let pki = pki();
     let ctx = openssl_context_with(
-        &OsslOpts::default(),
+        &ClientOptions {
+            client_cert: true,
+            ..Default::default()
+        },
         tickets.clone(),
         SessionSlot::default(),
-        Some((&pki.client_cert_der, &pki.client_key_pkcs8)),
     );
     let mut p = OsslPair::from_context(&ctx, tickets.clone(), server(&cfg), |ssl| {
         openssl_ffi::enable_post_handshake_auth(ssl)
@@ -271,7 +277,7 @@ fn post_handshake_auth() {
     p.shuttle();
     assert!(!p.server.is_client_auth_pending(), "{:?}", p.server_error);
     assert_eq!(p.server.info().client_auth_completed, 1);
-    assert_eq!(p.server.info().peer_certificates[0], pki.client_cert_der);
+    assert_eq!(p.server.info().peer_certificates[0], pki.client.cert_der);
     p.client_read().unwrap();
     assert_eq!(tickets.load(Ordering::SeqCst), 4);
     assert_eq!(p.server.tickets_written(), 4);

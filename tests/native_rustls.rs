@@ -89,9 +89,7 @@ fn hello_retry_request() {
 #[test]
 fn ticket_from_other_key_falls_back_to_full() {
     let cfg = config_with(|_| {});
-    let other = config_with(|c| {
-        *c = ticketdiff::native::pki::TestPki::server_config(pki(), [9u8; 32]).unwrap()
-    });
+    let other = config_with(|c| *c = pki().native_server_config([9u8; 32]).unwrap());
     let ccfg = rustls_config(
         cipher_suite::TLS13_AES_128_GCM_SHA256,
         vec![kx_group::X25519],
@@ -193,25 +191,14 @@ fn ticket_age_must_match_the_server_clock() {
 #[test]
 fn ticket_for_another_hash_falls_back_to_full() {
     // The client supports a SHA-256 and a SHA-384 suite; the first server only the former.
-    let provider = rustls::crypto::CryptoProvider {
+    let both = rustls_client_config(rustls::crypto::CryptoProvider {
         cipher_suites: vec![
             cipher_suite::TLS13_AES_128_GCM_SHA256,
             cipher_suite::TLS13_AES_256_GCM_SHA384,
         ],
         kx_groups: vec![kx_group::X25519],
         ..rustls::crypto::ring::default_provider()
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls_pki_types::CertificateDer::from(pki().ca_der.clone()))
-        .unwrap();
-    let both = std::sync::Arc::new(
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    );
+    });
     let only256 = config_with(|c| {
         c.suites = vec![&ticketdiff::native::suites::TLS_AES_128_GCM_SHA256];
     });

@@ -1,6 +1,5 @@
 //! `openssl s_client` against the native server on loopback (the code behind `ticketdiff serve`).
 
-mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -19,13 +18,13 @@ struct Server {
 }
 
 fn start_server(num_tickets: u64, name: &str) -> Server {
-    let pki = common::pki();
+    let pki = ticketdiff::pki::pki();
     let dir = std::env::temp_dir().join(format!("ticketdiff-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("ca.pem"), &pki.ca_pem).unwrap();
-    std::fs::write(dir.join("client.pem"), &pki.client_cert_pem).unwrap();
-    std::fs::write(dir.join("client.key"), &pki.client_key_pem).unwrap();
-    let cfg = pki.server_config([3u8; 32]).unwrap();
+    std::fs::write(dir.join("ca.pem"), &pki.ca_cert_pem).unwrap();
+    std::fs::write(dir.join("client.pem"), &pki.client.cert_pem).unwrap();
+    std::fs::write(dir.join("client.key"), &pki.client.key_pem).unwrap();
+    let cfg = pki.native_server_config([3u8; 32]).unwrap();
     cfg.set_num_tickets(num_tickets);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -36,16 +36,11 @@ impl Default for NativeServer {
 /// The native server's configuration as this backend runs it: the test certificate, client
 /// certificates checked as the oracle checks them, OpenSSL 3's suite order.
 pub fn server_config() -> ServerConfig {
-    let p = pki();
-    let mut config = ServerConfig::new(
-        vec![p.server.cert_der.clone()],
-        &p.server.key_pkcs8,
-        [0x5a; 32],
-    )
-    .expect("native server config");
     // The oracle verifies post-handshake certificates against the test CA, with
     // SSL_VERIFY_PEER but not FAIL_IF_NO_PEER_CERT.
-    config.client_auth_roots = vec![p.ca_cert_der.clone()];
+    let mut config = pki()
+        .native_server_config([0x5a; 32])
+        .expect("native server config");
     config.require_client_cert = false;
     // OpenSSL 3's default TLS 1.3 suite order.
     config.suites = vec![

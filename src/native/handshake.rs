@@ -1,7 +1,7 @@
 //! The server's handshake states, one type each. A state consumes one handshake message and
 //! returns the next state; everything it sends goes through [`Core`].
 
-use super::conn::Core;
+use super::core::{Core, MAX_EARLY_DATA_SKIP};
 use super::error::Error;
 use super::key_schedule::{Schedule, Secret, Transcript};
 use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, PSK_DHE_KE, TLS13};
@@ -398,7 +398,7 @@ fn complete_client_hello(
     core.set_read_cipher(RecordCipher::new(c_hs.clone()))?;
     if ch.early_data {
         // Early data is never accepted: skip records that do not decrypt (RFC 8446 4.2.10).
-        core.early_data_skip_budget = super::conn::MAX_EARLY_DATA_SKIP;
+        core.early_data_skip_budget = MAX_EARLY_DATA_SKIP;
     }
 
     let mut flight = msgs::encrypted_extensions();
@@ -480,7 +480,7 @@ impl ExpectFinished {
         };
         // End-of-handshake tickets: N re-read before each one (see `tickets.rs`).
         core.tickets.start_after_finished();
-        core.auto_issue_tickets(&est)?;
+        est.auto_issue_tickets(core)?;
         Ok(State::Established(Box::new(est)))
     }
 }
@@ -502,6 +502,17 @@ impl Established {
             }
             _ => Error::UnexpectedMessage("unexpected post-handshake message"),
         })
+    }
+
+    /// Writes every ticket now due, unless the caller issues them one at a time.
+    fn auto_issue_tickets(&self, core: &mut Core) -> Result<(), Error> {
+        if core.manual_tickets {
+            return Ok(());
+        }
+        while core.tickets.wants_ticket(self.resumed) {
+            self.issue_ticket(core)?;
+        }
+        Ok(())
     }
 
     /// Writes one NewSessionTicket now.
@@ -612,7 +623,7 @@ impl ExpectPhaFinished {
         // Like OpenSSL: the sent count restarts, then N (or min(N, 1)) tickets go out.
         core.tickets.reset_sent();
         core.tickets.start_after_finished();
-        core.auto_issue_tickets(&self.est)?;
+        self.est.auto_issue_tickets(core)?;
         Ok(State::Established(self.est))
     }
 }

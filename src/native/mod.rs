@@ -1,21 +1,21 @@
 //! The project's own TLS 1.3 server (RFC 8446), sans-IO, on `ring`.
 //!
 //! Layout: [`codec`] and [`msgs`] encode and decode; [`record`] protects records;
-//! [`key_schedule`] derives secrets; [`handshake`] holds one type per handshake state;
-//! [`ticket`] seals stateless tickets; [`tickets`] decides how many to send; [`conn`] ties it
-//! together as [`ServerConnection`].
+//! [`key_schedule`] derives secrets; [`handshake`] holds one type per handshake state, each
+//! acting on the connection's `core` (keys, buffers, the record writer); [`ticket`] seals
+//! stateless tickets; [`tickets`] decides how many to send; [`conn`] ties it together as
+//! [`ServerConnection`].
 
 pub mod api;
 pub mod codec;
 pub mod config;
 pub mod conn;
+mod core;
 pub mod error;
-pub mod fuzz;
 mod handshake;
 pub mod key_schedule;
 pub mod msgs;
 mod pha;
-pub mod pki;
 pub mod record;
 pub mod rng;
 pub mod suites;

@@ -1,39 +1,27 @@
-//! Shared helpers for the native server tests: PKI, in-memory transports, client drivers.
+//! Glue for the native server tests: an OpenSSL or rustls client and a native server joined in
+//! memory, stepped by the test. The pieces are the library's (`ticketdiff::testing`,
+//! `ticketdiff::pki`, `ticketdiff::wire`).
 #![allow(dead_code)]
 
-pub mod mini;
-
-use openssl::ssl::{
-    ErrorCode, SslContext, SslMethod, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
-};
-use openssl::x509::X509;
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::io::{self, Read, Write};
-use std::rc::Rc;
+use openssl::ssl::{ErrorCode, SslContext, SslStream};
+use std::io::{self, Read};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
-use ticketdiff::native::pki::TestPki;
+use std::sync::Arc;
 use ticketdiff::native::{ServerConfig, ServerConnection};
+pub use ticketdiff::pki::pki;
+pub use ticketdiff::testing::now_ms;
+pub use ticketdiff::testing::openssl_client::ClientOptions;
+use ticketdiff::testing::openssl_client::{client_context, connect};
+use ticketdiff::wire::{wire_with_capacity, Endpoint};
 
-pub fn pki() -> &'static TestPki {
-    static PKI: OnceLock<TestPki> = OnceLock::new();
-    PKI.get_or_init(|| TestPki::generate().expect("pki"))
-}
-
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as u64
-}
-
+/// The test PKI's native server configuration, changed by `f`.
 pub fn config_with(f: impl FnOnce(&mut ServerConfig)) -> Arc<ServerConfig> {
-    let mut cfg = pki().server_config([42u8; 32]).expect("config");
+    let mut cfg = pki().native_server_config([42u8; 32]).expect("config");
     f(&mut cfg);
     Arc::new(cfg)
 }
 
+/// A native server connection, each with a seed of its own.
 pub fn server(cfg: &Arc<ServerConfig>) -> ServerConnection {
     static SEED: AtomicUsize = AtomicUsize::new(0);
     let mut seed = [0u8; 32];
@@ -41,58 +29,12 @@ pub fn server(cfg: &Arc<ServerConfig>) -> ServerConnection {
     ServerConnection::new(cfg.clone(), seed, now_ms())
 }
 
-/// One end of an in-memory byte pipe: reads return WouldBlock when empty.
-#[derive(Clone, Default)]
-pub struct Pipe {
-    pub inbound: Rc<RefCell<VecDeque<u8>>>,
-    pub outbound: Rc<RefCell<Vec<u8>>>,
-}
-
-impl Read for Pipe {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut q = self.inbound.borrow_mut();
-        if q.is_empty() {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        let n = buf.len().min(q.len());
-        for (b, x) in buf.iter_mut().zip(q.drain(..n)) {
-            *b = x;
-        }
-        Ok(n)
-    }
-}
-
-impl Write for Pipe {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.outbound.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// OpenSSL client options.
-#[derive(Clone)]
-pub struct OsslOpts {
-    pub suites: &'static str,
-    pub groups: &'static str,
-}
-
-impl Default for OsslOpts {
-    fn default() -> Self {
-        OsslOpts {
-            suites: "TLS_AES_128_GCM_SHA256",
-            groups: "X25519",
-        }
-    }
-}
-
 /// An OpenSSL client connected to a native server in memory.
 pub struct OsslPair {
-    pub client: SslStream<Pipe>,
+    pub client: SslStream<Endpoint>,
     pub server: ServerConnection,
-    pub pipe: Pipe,
+    /// The wire's server end: what the client wrote, and where the server's output goes.
+    pub wire: Endpoint,
     pub tickets: Arc<AtomicUsize>,
     /// The server's error, if the server failed.
     pub server_error: Option<ticketdiff::native::Error>,
@@ -101,43 +43,22 @@ pub struct OsslPair {
 /// The last session the client got from a ticket.
 pub type SessionSlot = Arc<std::sync::Mutex<Option<openssl::ssl::SslSession>>>;
 
-pub fn openssl_context(opts: &OsslOpts, tickets: Arc<AtomicUsize>) -> SslContext {
-    openssl_context_with(opts, tickets, SessionSlot::default(), None)
-}
-
-/// A client context; `slot` receives each ticket's session; `client_cert` enables a client
-/// certificate (for post-handshake auth).
+/// A client context counting tickets in `tickets` and keeping the last session in `slot`.
 pub fn openssl_context_with(
-    opts: &OsslOpts,
+    opts: &ClientOptions,
     tickets: Arc<AtomicUsize>,
     slot: SessionSlot,
-    client_cert: Option<(&[u8], &[u8])>,
 ) -> SslContext {
-    let mut b = SslContext::builder(SslMethod::tls_client()).expect("ctx");
-    b.set_min_proto_version(Some(SslVersion::TLS1_3)).unwrap();
-    b.set_ciphersuites(opts.suites).unwrap();
-    b.set_groups_list(opts.groups).unwrap();
-    b.cert_store_mut()
-        .add_cert(X509::from_der(&pki().ca_der).unwrap())
-        .unwrap();
-    b.set_verify(SslVerifyMode::PEER);
-    b.set_session_cache_mode(SslSessionCacheMode::CLIENT);
-    b.set_new_session_callback(move |_ssl, sess| {
+    client_context(opts, move |session| {
         tickets.fetch_add(1, Ordering::SeqCst);
-        *slot.lock().unwrap() = Some(sess);
-    });
-    if let Some((cert, key)) = client_cert {
-        b.set_certificate(&X509::from_der(cert).unwrap()).unwrap();
-        b.set_private_key(&openssl::pkey::PKey::private_key_from_der(key).unwrap())
-            .unwrap();
-    }
-    b.build()
+        *slot.lock().unwrap() = Some(session);
+    })
 }
 
 impl OsslPair {
-    pub fn new(opts: &OsslOpts, server: ServerConnection) -> Self {
+    pub fn new(opts: &ClientOptions, server: ServerConnection) -> Self {
         let tickets = Arc::new(AtomicUsize::new(0));
-        let ctx = openssl_context(opts, tickets.clone());
+        let ctx = openssl_context_with(opts, tickets.clone(), SessionSlot::default());
         Self::from_context(&ctx, tickets, server, |_| {})
     }
 
@@ -148,17 +69,12 @@ impl OsslPair {
         server: ServerConnection,
         setup: impl FnOnce(&mut openssl::ssl::SslRef),
     ) -> Self {
-        let mut ssl = openssl::ssl::Ssl::new(ctx).unwrap();
-        setup(&mut ssl);
-        ssl.set_hostname("localhost").unwrap();
-        ssl.param_mut().set_host("localhost").unwrap();
-        ssl.set_connect_state();
-        let pipe = Pipe::default();
-        let client = SslStream::new(ssl, pipe.clone()).unwrap();
+        // Unbounded: a test moves all a server wrote in one step, however much.
+        let (client_end, server_end) = wire_with_capacity(usize::MAX);
         OsslPair {
-            client,
+            client: connect(ctx, client_end, setup),
             server,
-            pipe,
+            wire: server_end,
             tickets,
             server_error: None,
         }
@@ -166,7 +82,7 @@ impl OsslPair {
 
     /// Moves bytes both ways once; true if anything moved.
     pub fn shuttle(&mut self) -> bool {
-        let c2s: Vec<u8> = std::mem::take(&mut *self.pipe.outbound.borrow_mut());
+        let c2s = self.wire.take_pending();
         let mut moved = !c2s.is_empty();
         if !c2s.is_empty() && self.server_error.is_none() {
             if let Err(e) = self.server.read_tls(&c2s) {
@@ -175,7 +91,7 @@ impl OsslPair {
         }
         let s2c = self.server.take_output();
         moved |= !s2c.is_empty();
-        self.pipe.inbound.borrow_mut().extend(s2c);
+        io::Write::write_all(&mut self.wire, &s2c).expect("an unbounded wire takes everything");
         moved
     }
 
@@ -230,19 +146,25 @@ impl OsslPair {
     }
 }
 
-/// rustls client config restricted to one suite and one group (ring provider, TLS 1.3).
+/// rustls client config restricted to one suite and the given groups (ring provider, TLS 1.3).
 pub fn rustls_config(
     suite: rustls::SupportedCipherSuite,
     groups: Vec<&'static dyn rustls::crypto::SupportedKxGroup>,
 ) -> Arc<rustls::ClientConfig> {
-    let provider = rustls::crypto::CryptoProvider {
+    rustls_client_config(rustls::crypto::CryptoProvider {
         cipher_suites: vec![suite],
         kx_groups: groups,
         ..rustls::crypto::ring::default_provider()
-    };
+    })
+}
+
+/// A TLS 1.3 rustls client config with `provider`, trusting the test CA.
+pub fn rustls_client_config(provider: rustls::crypto::CryptoProvider) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(rustls_pki_types::CertificateDer::from(pki().ca_der.clone()))
+        .add(rustls_pki_types::CertificateDer::from(
+            pki().ca_cert_der.clone(),
+        ))
         .unwrap();
     Arc::new(
         rustls::ClientConfig::builder_with_provider(Arc::new(provider))

@@ -1,0 +1,164 @@
+//! The connection's state outside the handshake state machine: keys, buffers, counters, and
+//! the record writer. The handshake states (`handshake.rs`) act on it, the connection
+//! (`conn.rs`) owns it and drives the states; it uses neither, so the three form no cycle.
+
+use super::config::ServerConfig;
+use super::error::{AlertDescription, Error};
+use super::key_schedule::Secret;
+use super::msgs::{self, content};
+use super::record::{self, RecordCipher, MAX_FRAGMENT};
+use super::rng::SeededRng;
+use super::suites::{CipherSuite, NamedGroup};
+use super::ticket::TicketState;
+use super::tickets::TicketPolicy;
+use std::sync::Arc;
+
+/// Bytes of undecryptable (early data) records skipped before giving up with `bad_record_mac`.
+pub const MAX_EARLY_DATA_SKIP: usize = 1 << 16;
+
+/// What the handshake negotiated, and what happened after it.
+#[derive(Clone, Debug, Default)]
+pub struct HandshakeInfo {
+    pub suite: Option<&'static CipherSuite>,
+    pub group: Option<NamedGroup>,
+    pub resumed: bool,
+    pub hrr: bool,
+    pub handshake_finished: bool,
+    pub client_offered_pha: bool,
+    pub server_name: Option<Vec<u8>>,
+    /// The client's certificate chain from the last post-handshake auth.
+    pub peer_certificates: Vec<Vec<u8>>,
+    /// Post-handshake authentications completed.
+    pub client_auth_completed: u64,
+    pub key_updates_received: u64,
+    pub key_updates_sent: u64,
+}
+
+/// Everything but the handshake state: keys, buffers, counters.
+pub(crate) struct Core {
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) rng: SeededRng,
+    pub(crate) now_ms: u64,
+    pub(super) read_cipher: Option<RecordCipher>,
+    pub(crate) write_cipher: Option<RecordCipher>,
+    pub(super) out: Vec<u8>,
+    pub(super) inbuf: Vec<u8>,
+    pub(crate) hs_buf: Vec<u8>,
+    pub(super) app_in: Vec<u8>,
+    pub(crate) early_data_skip_budget: usize,
+    pub(crate) skip_plain_app_data: bool,
+    pub(crate) tickets: TicketPolicy,
+    pub(crate) info: HandshakeInfo,
+    pub(super) peer_closed: bool,
+    pub(super) sent_close: bool,
+    /// Tickets are issued one at a time by the caller (`ServerConnection::issue_owed_ticket`)
+    /// instead of all at once when they become due.
+    pub(super) manual_tickets: bool,
+}
+
+impl Core {
+    /// A core before the ClientHello: no keys, nothing buffered, `config`'s ticket count.
+    pub(super) fn new(config: Arc<ServerConfig>, seed: [u8; 32], now_ms: u64) -> Core {
+        let num_tickets = config.num_tickets();
+        Core {
+            config,
+            rng: SeededRng::new(seed),
+            now_ms,
+            read_cipher: None,
+            write_cipher: None,
+            out: Vec::new(),
+            inbuf: Vec::new(),
+            hs_buf: Vec::new(),
+            app_in: Vec::new(),
+            early_data_skip_budget: 0,
+            skip_plain_app_data: false,
+            tickets: TicketPolicy::new(num_tickets),
+            info: HandshakeInfo::default(),
+            peer_closed: false,
+            sent_close: false,
+            manual_tickets: false,
+        }
+    }
+
+    pub(crate) fn set_read_cipher(&mut self, c: RecordCipher) -> Result<(), Error> {
+        if !self.hs_buf.is_empty() {
+            return Err(Error::UnexpectedMessage(
+                "key change not at a record boundary",
+            ));
+        }
+        self.read_cipher = Some(c);
+        Ok(())
+    }
+
+    pub(crate) fn read_secret(&self) -> Option<&Secret> {
+        self.read_cipher.as_ref().map(|c| c.secret())
+    }
+
+    pub(super) fn send(&mut self, typ: u8, data: &[u8]) -> Result<(), Error> {
+        match &mut self.write_cipher {
+            None => record::write_plain(typ, data, &mut self.out),
+            Some(c) => {
+                if data.is_empty() {
+                    c.seal(typ, data, &mut self.out)?;
+                }
+                for chunk in data.chunks(MAX_FRAGMENT) {
+                    c.seal(typ, chunk, &mut self.out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn send_handshake(&mut self, msg: &[u8]) -> Result<(), Error> {
+        self.send(content::HANDSHAKE, msg)
+    }
+
+    pub(crate) fn send_ccs(&mut self) {
+        record::write_plain(content::CHANGE_CIPHER_SPEC, &[1], &mut self.out);
+    }
+
+    pub(super) fn send_alert(&mut self, desc: AlertDescription) {
+        let level = if desc == AlertDescription::CloseNotify {
+            1
+        } else {
+            2
+        };
+        // An alert that cannot be sealed is dropped: the connection is over anyway.
+        let _ = self.send(content::ALERT, &[level, desc.to_u8()]);
+    }
+
+    /// Writes one NewSessionTicket (one record) for the resumption secret `res_master`.
+    pub(crate) fn write_ticket(&mut self, res_master: &Secret) -> Result<(), Error> {
+        let suite = res_master.suite();
+        let nonce = self.tickets.written.to_be_bytes();
+        let psk = res_master.expand_label(b"resumption", &nonce, suite.hash_len());
+        let age_add = self.rng.u32();
+        // RFC 8446 4.6.1: at most seven days.
+        let lifetime_s = self.config.ticket_lifetime_s.min(604_800);
+        let state = TicketState {
+            suite: suite.id,
+            psk,
+            age_add,
+            issued_ms: self.now_ms,
+            lifetime_s,
+            peer_cert: self.info.peer_certificates.first().cloned(),
+        };
+        let ticket = self.config.ticket_key.seal(&state, self.rng.array());
+        let msg = msgs::new_session_ticket(lifetime_s, age_add, &nonce, &ticket);
+        self.send_handshake(&msg)?;
+        self.tickets.note_written();
+        Ok(())
+    }
+
+    pub(super) fn send_key_update(&mut self, request_peer: bool) -> Result<(), Error> {
+        self.send_handshake(&msgs::key_update(request_peer))?;
+        let next = self
+            .write_cipher
+            .as_ref()
+            .ok_or(Error::Internal("no write key"))?
+            .updated();
+        self.write_cipher = Some(next);
+        self.info.key_updates_sent += 1;
+        Ok(())
+    }
+}

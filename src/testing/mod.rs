@@ -1,0 +1,24 @@
+//! Support code for the tests, benches, examples and fuzz targets, not used by the tool itself:
+//! what more than one of them needs, kept in one place so that they test the same thing.
+//!
+//! [`client_hello`] builds ClientHellos and records by hand; [`mini_client`] is a minimal TLS 1.3
+//! client holding its own keys (to send what no real client sends, and to reach the native
+//! server's post-handshake states); [`native_fuzz`] holds the native server's fuzz entry points;
+//! [`openssl_client`] is an OpenSSL client set up against the test PKI; [`server_configs`] the
+//! native and rustls server configurations the benches and examples compare.
+//!
+//! The PKI is [`crate::pki`] and the in-memory transport [`crate::wire`], as for the harness.
+
+pub mod client_hello;
+pub mod mini_client;
+pub mod native_fuzz;
+pub mod openssl_client;
+pub mod server_configs;
+
+/// The wall clock in milliseconds since the Unix epoch, for a native server's `now_ms`.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64
+}
