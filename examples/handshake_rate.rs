@@ -6,11 +6,12 @@
 //! Both servers do the same TLS work: two tickets after a full handshake, one after a resumed
 //! one (what the native server does, as OpenSSL; the rustls server gets a config for it).
 
-use openssl::ssl::{ErrorCode, SslContext, SslSession, SslSessionRef};
+use openssl::ssl::{ErrorCode, SslContext};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
+use ticketdiff::openssl_ffi::ClientSession;
 use ticketdiff::testing::openssl_client::{client_context, connect, ClientOptions};
 use ticketdiff::testing::server_configs::{
     pinned_native_config, pinned_rustls_provider, rustls_server_config,
@@ -53,7 +54,7 @@ impl Server for Rustls {
 fn handshake(
     ctx: &SslContext,
     server: &mut dyn Server,
-    session: Option<&SslSessionRef>,
+    session: Option<&ClientSession>,
 ) -> std::time::Duration {
     let mut in_server = std::time::Duration::ZERO;
     let (client_end, mut server_end) = wire();
@@ -118,7 +119,7 @@ fn rounds(
     ctx: &SslContext,
     native: &dyn Fn(usize) -> Native,
     rustls: &dyn Fn() -> Rustls,
-    sessions: Option<(&Mutex<Option<SslSession>>, SslSession, SslSession)>,
+    sessions: Option<(&Mutex<Option<ClientSession>>, ClientSession, ClientSession)>,
 ) -> Medians {
     let (slot, mut native_sess, mut rustls_sess) = match sessions {
         Some((slot, a, b)) => (Some(slot), Some(a), Some(b)),
@@ -130,7 +131,7 @@ fn rounds(
         let t = Instant::now();
         let mut in_native = std::time::Duration::ZERO;
         for i in 0..n {
-            in_native += handshake(ctx, &mut native(i), native_sess.as_deref());
+            in_native += handshake(ctx, &mut native(i), native_sess.as_ref());
             if let Some(slot) = slot {
                 native_sess = Some(slot.lock().unwrap().take().expect("native ticket"));
             }
@@ -139,7 +140,7 @@ fn rounds(
         let t = Instant::now();
         let mut in_rustls = std::time::Duration::ZERO;
         for _ in 0..n {
-            in_rustls += handshake(ctx, &mut rustls(), rustls_sess.as_deref());
+            in_rustls += handshake(ctx, &mut rustls(), rustls_sess.as_ref());
             if let Some(slot) = slot {
                 rustls_sess = Some(slot.lock().unwrap().take().expect("rustls ticket"));
             }
@@ -183,7 +184,7 @@ fn main() {
             1_700_000_000_000,
         ))
     };
-    let slot: Arc<Mutex<Option<SslSession>>> = Arc::default();
+    let slot: Arc<Mutex<Option<ClientSession>>> = Arc::default();
     let keep = slot.clone();
     let ctx = client_context(&ClientOptions::default(), move |sess| {
         *keep.lock().unwrap() = Some(sess)

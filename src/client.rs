@@ -7,20 +7,19 @@ use crate::openssl_ffi as ffi;
 use crate::program::ConnectFlags;
 use crate::wire::Endpoint;
 use openssl::ssl::{
-    Ssl, SslContext, SslMethod, SslSession, SslSessionCacheMode, SslStream, SslVerifyMode,
-    SslVersion,
+    Ssl, SslContext, SslMethod, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
 };
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The sessions a program's clients have received, oldest first, each offered at most once.
 #[derive(Default)]
 pub struct Sessions {
-    received: Vec<(SslSession, bool)>,
+    received: Vec<(ffi::ClientSession, bool)>,
 }
 
 impl Sessions {
     /// The newest session not offered yet, now marked offered.
-    fn take_newest(&mut self) -> Option<SslSession> {
+    fn take_newest(&mut self) -> Option<ffi::ClientSession> {
         let (session, offered) = self.received.iter_mut().rev().find(|(_, o)| !*o)?;
         *offered = true;
         Some(session.clone())
@@ -53,7 +52,7 @@ impl ClientContext {
         b.set_groups_list("X25519:P-256").expect("groups");
         // The new-session callback runs once per ticket only with client-side caching on.
         b.set_session_cache_mode(SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL);
-        b.set_new_session_callback(|ssl, session| {
+        ffi::on_new_session(&mut b, |ssl, session| {
             if let Some(store) = ssl.ex_data(sessions_index()) {
                 let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
                 store.received.push((session, false));

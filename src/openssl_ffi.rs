@@ -6,9 +6,11 @@
 
 #![allow(unsafe_code)]
 
-pub use crate::backend::Outcome;
+use crate::backend::Outcome;
 use foreign_types::ForeignTypeRef;
-use openssl::ssl::{Ssl, SslContextRef, SslRef, SslSessionRef};
+use openssl::ssl::{
+    Ssl, SslContext, SslContextBuilder, SslContextRef, SslRef, SslSession, SslSessionRef,
+};
 use openssl_sys as sys;
 use std::ffi::{c_int, c_long, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -118,11 +120,44 @@ pub fn mark_shut_down(ssl: &SslRef) {
     unsafe { sys::SSL_set_shutdown(ssl.as_ptr(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN) }
 }
 
-/// `SSL_set_session`: the client offers `session` when it connects.
-pub fn set_session(ssl: &mut SslRef, session: &SslSessionRef) -> bool {
-    // SAFETY: every session the harness offers was received by a client `SSL` made from the
-    // same client context as `ssl`, which is what `SSL_set_session` requires.
-    unsafe { ssl.set_session(session).is_ok() }
+/// A session a client received, with the context of that client: `SSL_set_session` may only
+/// offer a session on an `SSL` made from the same context. Made only by the callback that
+/// [`on_new_session`] installs, where OpenSSL names the receiving `SSL`, so the pair is right by
+/// construction.
+#[derive(Clone)]
+pub struct ClientSession {
+    session: SslSession,
+    ctx: SslContext,
+}
+
+impl ClientSession {
+    pub fn session(&self) -> &SslSessionRef {
+        &self.session
+    }
+}
+
+/// Installs the client's new-session callback: `on_session` gets the receiving `SSL` and each
+/// session a ticket brings.
+pub fn on_new_session(
+    builder: &mut SslContextBuilder,
+    on_session: impl Fn(&mut SslRef, ClientSession) + Send + Sync + 'static,
+) {
+    builder.set_new_session_callback(move |ssl, session| {
+        let ctx = ssl.ssl_context().to_owned();
+        on_session(ssl, ClientSession { session, ctx });
+    });
+}
+
+/// `SSL_set_session`: the client offers `session` when it connects. False when the session
+/// belongs to another context (nothing is called then) or OpenSSL refuses it.
+pub fn set_session(ssl: &mut SslRef, session: &ClientSession) -> bool {
+    if ssl.ssl_context().as_ptr() != session.ctx.as_ptr() {
+        return false;
+    }
+    // SAFETY: the session was received by a client of `session.ctx` (see `ClientSession`),
+    // which is `ssl`'s context, as `SSL_set_session` requires; `session.ctx` is kept alive with
+    // it, so the comparison is not fooled by a freed context's address.
+    unsafe { ssl.set_session(&session.session).is_ok() }
 }
 
 /// `SSL_new_session_ticket`.
@@ -152,10 +187,12 @@ pub fn set_num_tickets(ssl: &SslRef, n: u64) -> i32 {
 }
 
 /// `SSL_CTX_set_num_tickets` on a built context: the program's ctx is reused between programs,
-/// so its count is changed in place rather than through a builder.
-pub fn ctx_set_num_tickets(ctx: &SslContextRef, n: u64) -> i32 {
-    // SAFETY: live SSL_CTX; a plain assignment in OpenSSL, and each context is used by one
-    // thread only.
+/// so its count is changed in place rather than through a builder. Crate-private: a context is
+/// `Sync` and reference-counted, so the write is only sound where, as in the oracle backend,
+/// the context was built by its one owner and never shared with another thread.
+pub(crate) fn ctx_set_num_tickets(ctx: &mut SslContextRef, n: u64) -> i32 {
+    // SAFETY: live SSL_CTX; a plain assignment in OpenSSL; the caller holds the only handle
+    // that another thread could use (see above).
     unsafe { sys::SSL_CTX_set_num_tickets(ctx.as_ptr(), n as usize) }
 }
 

@@ -15,18 +15,10 @@ pub use id::{BackendId, UnknownBackend};
 use crate::program::{Op, Program};
 use crate::wire::Endpoint;
 
-/// What an I/O-driving call on a TLS object came to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Success, with the application bytes moved (0 for a finished handshake).
-    Done(usize),
-    /// The call needs the peer to move first (`SSL_ERROR_WANT_READ`/`WANT_WRITE`).
-    WouldBlock,
-    /// The peer's close_notify was read (`SSL_ERROR_ZERO_RETURN`).
-    Closed,
-    /// Any other failure.
-    Failed,
-}
+/// What an I/O-driving call on a TLS object came to: OpenSSL's return value read through
+/// `SSL_get_error`. One type for every backend and the client; it is the native server's
+/// OpenSSL-shaped API's own, since that module imports nothing from the rest of the crate.
+pub use crate::native::api::Outcome;
 
 /// The server library under test, at the level of an `SSL_CTX`.
 pub trait Server {

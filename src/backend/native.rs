@@ -7,7 +7,7 @@
 //! is well within the server's tolerance).
 
 use super::{BackendId, Outcome, Server, ServerConn};
-use crate::native::api::{Ssl, SslContext, SslResult};
+use crate::native::api::{Ssl, SslContext};
 use crate::native::ServerConfig;
 use crate::pki::pki;
 use crate::program::{Op, DEFAULT_NUM_TICKETS};
@@ -103,15 +103,6 @@ struct NativeConn {
     ssl: Ssl<Endpoint>,
 }
 
-fn outcome(r: SslResult) -> Outcome {
-    match r {
-        SslResult::Done(n) => Outcome::Done(n),
-        SslResult::WouldBlock => Outcome::WouldBlock,
-        SslResult::Closed => Outcome::Closed,
-        SslResult::Failed => Outcome::Failed,
-    }
-}
-
 impl ServerConn for NativeConn {
     fn set_num_tickets(&mut self, n: u64) -> i64 {
         self.ssl.set_num_tickets(n).into()
@@ -122,7 +113,7 @@ impl ServerConn for NativeConn {
     }
 
     fn do_handshake(&mut self) -> Outcome {
-        outcome(self.ssl.do_handshake())
+        self.ssl.do_handshake()
     }
 
     fn new_session_ticket(&mut self) -> i64 {
@@ -130,11 +121,11 @@ impl ServerConn for NativeConn {
     }
 
     fn write(&mut self, data: &[u8]) -> Outcome {
-        outcome(self.ssl.write(data))
+        self.ssl.write(data)
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Outcome {
-        outcome(self.ssl.read(buf))
+        self.ssl.read(buf)
     }
 
     fn verify_client_post_handshake(&mut self) -> i64 {

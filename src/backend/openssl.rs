@@ -90,12 +90,12 @@ impl Server for OpensslServer {
     }
 
     fn reset(&mut self) {
-        ffi::ctx_set_num_tickets(&self.ctx, crate::program::DEFAULT_NUM_TICKETS);
+        ffi::ctx_set_num_tickets(&mut self.ctx, crate::program::DEFAULT_NUM_TICKETS);
         ffi::ctx_flush_sessions(&self.ctx);
     }
 
     fn ctx_set_num_tickets(&mut self, n: u64) -> i64 {
-        ffi::ctx_set_num_tickets(&self.ctx, n).into()
+        ffi::ctx_set_num_tickets(&mut self.ctx, n).into()
     }
 
     fn ctx_get_num_tickets(&self) -> u64 {

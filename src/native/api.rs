@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 /// What an I/O-driving call came to (OpenSSL's return value plus `SSL_get_error`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SslResult {
+pub enum Outcome {
     /// Success, with the application bytes moved (0 for a finished handshake).
     Done(usize),
     /// `SSL_ERROR_WANT_READ`/`SSL_ERROR_WANT_WRITE`.
@@ -315,7 +315,7 @@ impl<T: Read + Write> Ssl<T> {
     /// application write was pending (OpenSSL's `TLS_ST_OK` transition:
     /// `extra_tickets_expected > 0`). `Some(result)` if that did not complete: the record is
     /// kept for the next call.
-    fn before_post_handshake_message(&mut self, record: Vec<u8>) -> Result<Vec<u8>, SslResult> {
+    fn before_post_handshake_message(&mut self, record: Vec<u8>) -> Result<Vec<u8>, Outcome> {
         if self.in_init()
             || !self.first_handshake_done()
             || self.conn.ticket_policy().queued == 0
@@ -328,7 +328,7 @@ impl<T: Read + Write> Ssl<T> {
         // and refused by the record layer: fatal (see `emit`).
         self.conn.start_ticket_flush();
         match self.write_ticket_run() {
-            SslResult::Done(_) => Ok(self.held.take().expect("held above")),
+            Outcome::Done(_) => Ok(self.held.take().expect("held above")),
             other => Err(other),
         }
     }
@@ -353,30 +353,30 @@ impl<T: Read + Write> Ssl<T> {
 
     /// OpenSSL's `handshake_func` (`ossl_statem_accept`): runs the handshake, or writes what
     /// waits after it, then leaves `in_init`.
-    fn state_machine(&mut self) -> SslResult {
+    fn state_machine(&mut self) -> Outcome {
         if self.fatal {
             // "Shouldn't have been called if we're already in the error state": -1 with no
             // error queued, so `SSL_get_error` goes by the last transport operation.
             return match self.rwstate {
-                RwState::Nothing => SslResult::Failed,
-                RwState::Reading | RwState::Writing => SslResult::WouldBlock,
+                RwState::Nothing => Outcome::Failed,
+                RwState::Reading | RwState::Writing => Outcome::WouldBlock,
             };
         }
         if self.wbuf_kind == Pending::Handshake && !self.flush_wbuf() {
-            return SslResult::WouldBlock;
+            return Outcome::WouldBlock;
         }
         if !self.first_handshake_done() {
             while !self.first_handshake_done() {
                 let Some(record) = self.pull_record() else {
-                    return SslResult::WouldBlock;
+                    return Outcome::WouldBlock;
                 };
                 if self.feed(&record).is_err() {
-                    return SslResult::Failed;
+                    return Outcome::Failed;
                 }
                 // The server's flight.
                 match self.emit(Pending::Handshake) {
-                    Err(()) => return SslResult::Failed,
-                    Ok(false) => return SslResult::WouldBlock,
+                    Err(()) => return Outcome::Failed,
+                    Ok(false) => return Outcome::WouldBlock,
                     Ok(true) => {}
                 }
             }
@@ -387,10 +387,10 @@ impl<T: Read + Write> Ssl<T> {
             // The rest of the client's answer to the CertificateRequest.
             while self.conn.is_client_auth_answer_partial() {
                 let Some(record) = self.pull_record() else {
-                    return SslResult::WouldBlock;
+                    return Outcome::WouldBlock;
                 };
                 if self.feed(&record).is_err() {
-                    return SslResult::Failed;
+                    return Outcome::Failed;
                 }
             }
         }
@@ -404,21 +404,21 @@ impl<T: Read + Write> Ssl<T> {
             // for the next trigger that sets `in_init` (a write).
             if self.app_write_pending() {
                 self.bad_write_retry();
-                return SslResult::Failed;
+                return Outcome::Failed;
             }
             if let Err(e) = self.conn.request_client_auth() {
                 self.fail(e);
-                return SslResult::Failed;
+                return Outcome::Failed;
             }
             self.pha = Pha::Requested;
             self.in_init = false;
             return match self.emit(Pending::Handshake) {
-                Err(()) => SslResult::Failed,
+                Err(()) => Outcome::Failed,
                 Ok(false) => {
                     self.in_init = true;
-                    SslResult::WouldBlock
+                    Outcome::WouldBlock
                 }
-                Ok(true) => SslResult::Done(0),
+                Ok(true) => Outcome::Done(0),
             };
         }
         if self.conn.ticket_policy().queued > 0 {
@@ -426,30 +426,30 @@ impl<T: Read + Write> Ssl<T> {
             return self.write_ticket_run();
         }
         self.in_init = false;
-        SslResult::Done(0)
+        Outcome::Done(0)
     }
 
     /// Writes the tickets due, one at a time, each handed to the transport before the policy
     /// is asked for the next (so N is read again after each, and a full transport stops the
     /// run until the next call); then leaves `in_init`.
-    fn write_ticket_run(&mut self) -> SslResult {
+    fn write_ticket_run(&mut self) -> Outcome {
         loop {
             match self.conn.issue_owed_ticket() {
                 Err(_) => {
                     self.after_core_error();
-                    return SslResult::Failed;
+                    return Outcome::Failed;
                 }
                 Ok(false) => break,
                 Ok(true) => {}
             }
             match self.emit(Pending::Handshake) {
-                Err(()) => return SslResult::Failed,
-                Ok(false) => return SslResult::WouldBlock,
+                Err(()) => return Outcome::Failed,
+                Ok(false) => return Outcome::WouldBlock,
                 Ok(true) => {}
             }
         }
         self.in_init = false;
-        SslResult::Done(0)
+        Outcome::Done(0)
     }
 
     /// A handshake record while an application record waits in the write buffer: OpenSSL's
@@ -463,9 +463,9 @@ impl<T: Read + Write> Ssl<T> {
     // --- the API ---------------------------------------------------------------------------
 
     /// `SSL_do_handshake`: 1 when not in init; otherwise runs the state machine.
-    pub fn do_handshake(&mut self) -> SslResult {
+    pub fn do_handshake(&mut self) -> Outcome {
         if !self.in_init() {
-            return SslResult::Done(0);
+            return Outcome::Done(0);
         }
         self.state_machine()
     }
@@ -508,10 +508,10 @@ impl<T: Read + Write> Ssl<T> {
     }
 
     /// `SSL_write_ex` of `data` (OpenSSL without partial writes: all or would-block).
-    pub fn write(&mut self, data: &[u8]) -> SslResult {
+    pub fn write(&mut self, data: &[u8]) -> Outcome {
         self.rwstate = RwState::Nothing;
         if self.sent_shutdown || self.fatal {
-            return SslResult::Failed;
+            return Outcome::Failed;
         }
         let len = data.len();
         let (committed, pending_len) = match self.wbuf_kind {
@@ -520,21 +520,21 @@ impl<T: Read + Write> Ssl<T> {
         };
         if len < committed || pending_len.is_some_and(|p| len < committed + p) {
             self.fail(Error::Internal("bad length"));
-            return SslResult::Failed;
+            return Outcome::Failed;
         }
         if pending_len.is_none() && self.conn.ticket_policy().queued > 0 {
             self.in_init = true;
         }
         if self.in_init() {
             match self.state_machine() {
-                SslResult::Done(_) => {}
+                Outcome::Done(_) => {}
                 other => return other,
             }
         }
         let mut tot = committed;
         if let Some(p) = pending_len {
             if !self.flush_wbuf() {
-                return SslResult::WouldBlock;
+                return Outcome::WouldBlock;
             }
             tot += p;
         }
@@ -542,7 +542,7 @@ impl<T: Read + Write> Ssl<T> {
             let n = (len - tot).min(MAX_FRAGMENT);
             if let Err(e) = self.conn.send_application_data_only(&data[tot..tot + n]) {
                 self.fail(e);
-                return SslResult::Failed;
+                return Outcome::Failed;
             }
             self.conn.write_tls(&mut self.wbuf);
             self.wbuf_kind = Pending::App {
@@ -550,63 +550,63 @@ impl<T: Read + Write> Ssl<T> {
                 len: n,
             };
             if !self.flush_wbuf() {
-                return SslResult::WouldBlock;
+                return Outcome::WouldBlock;
             }
             tot += n;
         }
-        SslResult::Done(len)
+        Outcome::Done(len)
     }
 
     /// `SSL_read_ex` into `buf`: the data of one record at most.
-    pub fn read(&mut self, buf: &mut [u8]) -> SslResult {
+    pub fn read(&mut self, buf: &mut [u8]) -> Outcome {
         if self.received_shutdown {
             self.rwstate = RwState::Nothing;
-            return SslResult::Closed;
+            return Outcome::Closed;
         }
         if self.fatal {
-            return SslResult::Failed;
+            return Outcome::Failed;
         }
         if self.app_pos < self.app.len() {
-            return SslResult::Done(self.take_app(buf));
+            return Outcome::Done(self.take_app(buf));
         }
         if self.in_init() {
             match self.state_machine() {
-                SslResult::Done(_) => {}
+                Outcome::Done(_) => {}
                 other => return other,
             }
         }
         self.rwstate = RwState::Nothing;
         loop {
             let Some(record) = self.pull_record() else {
-                return SslResult::WouldBlock;
+                return Outcome::WouldBlock;
             };
             let record = match self.before_post_handshake_message(record) {
                 Ok(record) => record,
                 Err(result) => return result,
             };
             if self.feed(&record).is_err() {
-                return SslResult::Failed;
+                return Outcome::Failed;
             }
             if self.conn.peer_closed() {
                 self.received_shutdown = true;
-                return SslResult::Closed;
+                return Outcome::Closed;
             }
             let data = self.conn.recv_application_data();
             if !data.is_empty() {
                 self.app = data;
                 self.app_pos = 0;
-                return SslResult::Done(self.take_app(buf));
+                return Outcome::Done(self.take_app(buf));
             }
             // A post-handshake message: the state machine runs (the rest of the client's answer
             // to a CertificateRequest, then the tickets it calls for).
             match self.emit(Pending::Handshake) {
-                Err(()) => return SslResult::Failed,
-                Ok(false) => return SslResult::WouldBlock,
+                Err(()) => return Outcome::Failed,
+                Ok(false) => return Outcome::WouldBlock,
                 Ok(true) => {}
             }
             if self.conn.is_client_auth_answer_partial() || self.conn.tickets_owed() {
                 match self.state_machine() {
-                    SslResult::Done(_) => {}
+                    Outcome::Done(_) => {}
                     other => return other,
                 }
             }
@@ -677,7 +677,7 @@ impl<T: Read + Write> Ssl<T> {
                     break;
                 }
                 if (self.conn.is_client_auth_answer_partial() || self.conn.tickets_owed())
-                    && self.state_machine() != SslResult::Done(0)
+                    && self.state_machine() != Outcome::Done(0)
                 {
                     break;
                 }

@@ -167,9 +167,28 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Decode(m) => write!(f, "malformed message: {m}"),
+            Error::UnexpectedMessage(m) => write!(f, "unexpected message: {m}"),
+            Error::IllegalParameter(m) => write!(f, "illegal parameter: {m}"),
+            Error::MissingExtension(m) => write!(f, "missing extension: {m}"),
+            Error::ProtocolVersion => f.write_str("the client offers no TLS 1.3"),
+            Error::HandshakeFailure(m) => write!(f, "no acceptable parameters: {m}"),
+            Error::BadRecordMac => f.write_str("a record failed to decrypt"),
+            Error::RecordOverflow => f.write_str("a record exceeded the size limit"),
+            Error::DecryptError(m) => write!(f, "verification failed: {m}"),
+            Error::BadCertificate(m) => write!(f, "client certificate rejected: {m}"),
+            Error::UnknownCa => f.write_str("the client certificate chains to no trusted CA"),
+            Error::CertificateRequired => {
+                f.write_str("a client certificate was required and none was sent")
+            }
+            Error::Internal(m) => write!(f, "internal error: {m}"),
+            Error::PeerAlert(a) => write!(f, "the peer sent a fatal alert ({a:?})"),
+            Error::InvalidState(m) => write!(f, "not allowed in this state: {m}"),
+        }?;
         match self.alert() {
-            Some(a) => write!(f, "{self:?} (alert {a:?})"),
-            None => write!(f, "{self:?}"),
+            Some(a) => write!(f, "; alert {a:?} sent"),
+            None => Ok(()),
         }
     }
 }

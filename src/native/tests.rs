@@ -227,3 +227,15 @@ fn certificate_request_is_openssl_sized() {
     let cr = msgs::certificate_request(&[0; PHA_CONTEXT_LEN], &REQUESTED_SIG_SCHEMES);
     assert_eq!(cr.len(), 77);
 }
+
+#[test]
+fn errors_read_as_sentences_naming_the_alert() {
+    assert_eq!(
+        Error::Decode("truncated ClientHello").to_string(),
+        "malformed message: truncated ClientHello; alert DecodeError sent"
+    );
+    assert_eq!(
+        Error::InvalidState("no handshake yet").to_string(),
+        "not allowed in this state: no handshake yet"
+    );
+}

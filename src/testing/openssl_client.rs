@@ -1,11 +1,11 @@
 //! An OpenSSL client set up against the test PKI, for tests and examples that drive a server
 //! under their own control (the harness has its own client, [`crate::client`]).
 
+use crate::openssl_ffi::{on_new_session, ClientSession};
 use crate::pki::pki;
 use openssl::pkey::PKey;
 use openssl::ssl::{
-    Ssl, SslContext, SslMethod, SslRef, SslSession, SslSessionCacheMode, SslStream, SslVerifyMode,
-    SslVersion,
+    Ssl, SslContext, SslMethod, SslRef, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
 };
 use openssl::x509::X509;
 use std::io::{Read, Write};
@@ -36,7 +36,7 @@ impl Default for ClientOptions {
 /// internal cache).
 pub fn client_context(
     opts: &ClientOptions,
-    on_session: impl Fn(SslSession) + Send + Sync + 'static,
+    on_session: impl Fn(ClientSession) + Send + Sync + 'static,
 ) -> SslContext {
     let p = pki();
     let mut b = SslContext::builder(SslMethod::tls_client()).expect("SSL_CTX_new");
@@ -49,7 +49,7 @@ pub fn client_context(
         .expect("adding the test CA");
     b.set_verify(SslVerifyMode::PEER);
     b.set_session_cache_mode(SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL);
-    b.set_new_session_callback(move |_ssl, session| on_session(session));
+    on_new_session(&mut b, move |_ssl, session| on_session(session));
     if opts.client_cert {
         let cert = X509::from_der(&p.client.cert_der).expect("test client certificate");
         let key = PKey::private_key_from_der(&p.client.key_pkcs8).expect("test client key");

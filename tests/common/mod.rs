@@ -41,7 +41,7 @@ pub struct OsslPair {
 }
 
 /// The last session the client got from a ticket.
-pub type SessionSlot = Arc<std::sync::Mutex<Option<openssl::ssl::SslSession>>>;
+pub type SessionSlot = Arc<std::sync::Mutex<Option<ticketdiff::openssl_ffi::ClientSession>>>;
 
 /// A client context counting tickets in `tickets` and keeping the last session in `slot`.
 pub fn openssl_context_with(
