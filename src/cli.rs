@@ -5,11 +5,12 @@
 use crate::backend::BackendId;
 use crate::expect::bless as bless_text;
 use crate::files::{tkt_files, FilesError};
+use crate::finding::Signature;
 use crate::fsutil::{rewrite_file, write_atomic, RewriteError};
 use crate::program::{load, read_fuzz_input, LoadError};
 use crate::report::ReportError;
 use crate::runner::Runner;
-use crate::store::StoreError;
+use crate::store::{EntryError, StoreError};
 use crate::table;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -104,9 +105,9 @@ pub struct FuzzArgs {
     /// Programs to run.
     #[arg(long)]
     pub runs: Option<u64>,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
+    /// Worker threads, 1 to 256 (default: the available cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_JOBS as i64))]
+    pub jobs: Option<u16>,
     /// Seed of the program generator (default: from the clock).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -116,13 +117,16 @@ pub struct FuzzArgs {
     /// Where new divergences are saved.
     #[arg(long, default_value = "diff")]
     pub out: PathBuf,
-    /// Seed programs (files or directories of .tkt).
-    #[arg(long, default_value = "corpus")]
-    pub corpus: Vec<PathBuf>,
+    /// Seed programs (files or directories of .tkt); default `corpus/` when there is one.
+    #[arg(long)]
+    pub corpus: Option<Vec<PathBuf>>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
 }
+
+/// Most `--jobs`: far above the cores of any machine this runs on, well below a thread limit.
+pub const MAX_JOBS: u16 = 256;
 
 /// How a command ended, when it did what was asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +135,9 @@ pub enum Exit {
     Ok,
     /// A divergence, a failed replay, a new signature.
     Found,
+    /// `run`: no divergence, but some program was compared with nothing (every backend named
+    /// besides the oracle skipped it), so "all agree" would not be true.
+    NotCompared,
 }
 
 impl Exit {
@@ -138,6 +145,7 @@ impl Exit {
         match self {
             Exit::Ok => 0,
             Exit::Found => 1,
+            Exit::NotCompared => 3,
         }
     }
 }
@@ -162,6 +170,8 @@ pub enum CliError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    Entry(#[from] EntryError),
+    #[error(transparent)]
     Report(#[from] ReportError),
     #[error("{}: cannot write: {source}", path.display())]
     Write {
@@ -170,6 +180,14 @@ pub enum CliError {
     },
     #[error("{}: no backend diverges; nothing to minimize", .0.display())]
     NothingToMinimize(PathBuf),
+    #[error("nothing to replay: no `corpus/` or `diff/` here and no path given")]
+    NothingToReplay,
+    #[error("{}: is a saved divergence; `minimize -o` writes over it only from an entry of the same signature (now `{found}`)", path.display())]
+    WouldReplaceEntry { path: PathBuf, found: String },
+    #[error("{}: {message}", path.display())]
+    Unsaveable { path: PathBuf, message: String },
+    #[error(transparent)]
+    Fuzz(#[from] crate::fuzz::FuzzError),
     #[error("ticketdiff serve: {0}")]
     Serve(std::io::Error),
 }
@@ -236,12 +254,12 @@ pub fn run(
         .map(|f| load(f).map(|p| (f.display().to_string(), p.program)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut runner = Runner::new(backends);
-    let mut exit = Exit::Ok;
+    let (mut diverged, mut not_compared) = (false, false);
     for (name, program) in &programs {
         let results = runner.run(program);
-        if results.any_divergence() {
-            exit = Exit::Found;
-        }
+        diverged |= results.any_divergence();
+        not_compared |=
+            !results.others.is_empty() && results.others.iter().all(|r| r.skipped().is_some());
         if !json {
             writeln!(out, "{}", table::render(name, program, &results))?;
             continue;
@@ -273,7 +291,13 @@ pub fn run(
             )?;
         }
     }
-    Ok(exit)
+    Ok(if diverged {
+        Exit::Found
+    } else if not_compared {
+        Exit::NotCompared
+    } else {
+        Exit::Ok
+    })
 }
 
 /// `ticketdiff replay`.
@@ -287,6 +311,9 @@ pub fn replay(paths: &[PathBuf], out: &mut dyn Write) -> Result<Exit, CliError> 
     } else {
         paths.to_vec()
     };
+    if paths.is_empty() {
+        return Err(CliError::NothingToReplay);
+    }
     let reports = crate::replay::replay(&paths)?;
     let failed = reports.iter().filter(|r| !r.passed()).count();
     for r in &reports {
@@ -344,9 +371,16 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
     use std::sync::Arc;
     use std::time::Duration;
 
-    // Seeds: the corpus programs. A missing default corpus is fine; a broken file is not.
-    let existing: Vec<PathBuf> = args.corpus.iter().filter(|p| p.exists()).cloned().collect();
-    let seeds = tkt_files(&existing)?
+    // Seeds: the corpus programs. A missing default corpus is fine; a missing named one, or a
+    // broken file, is not.
+    let corpus = match args.corpus {
+        Some(paths) => paths,
+        None => [PathBuf::from("corpus")]
+            .into_iter()
+            .filter(|p| p.exists())
+            .collect(),
+    };
+    let seeds = tkt_files(&corpus)?
         .iter()
         .map(|f| load(f).map(|p| p.program))
         .collect::<Result<Vec<_>, _>>()?;
@@ -359,10 +393,15 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
         (None, None) => Some(DEFAULT_FUZZ_SECS),
         (t, _) => t,
     };
+    prepare_store(&args.out)?;
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
     let options = crate::fuzz::Options {
         time: time.map(Duration::from_secs),
         runs: args.runs,
-        jobs: args.jobs,
+        jobs,
         seed,
         backends: args.backend,
         out: args.out,
@@ -399,26 +438,81 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
     Ok(if found { Exit::Found } else { Exit::Ok })
 }
 
-/// `ticketdiff minimize`.
+/// Checks before a fuzz run that its findings can be saved (so a wrong `--out` fails at once,
+/// not after `--time`), removes temporary files a killed run left there, and warns about
+/// entries that the store would list twice.
+fn prepare_store(dir: &Path) -> Result<(), CliError> {
+    let failed = |e: std::io::Error| CliError::Unsaveable {
+        path: dir.to_path_buf(),
+        message: format!("cannot save findings there: {e}"),
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    for stale in crate::fsutil::stale_temporaries(dir) {
+        match std::fs::remove_file(&stale) {
+            Ok(()) => eprintln!(
+                "ticketdiff fuzz: removed {}, left by a writer that died",
+                stale.display()
+            ),
+            Err(e) => eprintln!("ticketdiff fuzz: cannot remove {}: {e}", stale.display()),
+        }
+    }
+    if let Ok(entries) = crate::store::read_dir(dir) {
+        let findings: Vec<_> = entries.into_iter().filter_map(Result::ok).collect();
+        for problem in crate::store::name_problems(crate::store::files_and_signatures(&findings)) {
+            eprintln!("ticketdiff fuzz: warning: {problem}");
+        }
+    }
+    Ok(())
+}
+
+/// `ticketdiff minimize`. A saved entry is minimized for its own signature and written as an
+/// entry (its versions and first-found date kept); any other program keeps the signature of
+/// the first backend that diverges (or `--backend`'s) and is written as a program. A saved
+/// entry is never overwritten by a program, nor by an entry of another signature.
 pub fn minimize(
     file: &Path,
     output: Option<&Path>,
     backend: Option<BackendId>,
     out: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let program = load(file)?.program;
-    let backends = match backend {
-        Some(b) => vec![b],
-        None => BackendId::ALL.to_vec(),
+    let loaded = load(file)?;
+    let entry = if crate::store::is_entry(&loaded.text) {
+        Some(crate::store::read_entry(file, &loaded.text)?)
+    } else {
+        None
     };
+    let backends = match (backend, &entry) {
+        (Some(b), _) => vec![b],
+        (None, Some(e)) => vec![e.backend()],
+        (None, None) => BackendId::ALL.to_vec(),
+    };
+    let program = loaded.program.renumbered();
     let mut runner = Runner::new(&backends);
     let results = runner.run(&program);
-    let Some((_, d)) = results.divergences().next() else {
+    let wanted = entry.as_ref().map(|e| e.signature());
+    let Some((_, d)) = results
+        .divergences()
+        .find(|(_, d)| wanted.is_none_or(|s| s == d.signature))
+    else {
         return Err(CliError::NothingToMinimize(file.to_path_buf()));
     };
     let signature = d.signature;
-    let (small, _) = crate::minimize::minimize_divergence(&mut runner, &program, d);
-    let text = format!("# signature kept: {signature}\n{small}");
+    let (small, divergence) = crate::minimize::minimize_divergence(&mut runner, &program, d);
+    if let Some(path) = output {
+        refuse_to_replace_an_entry(path, entry.as_ref().map(|_| signature))?;
+    }
+    let text = match entry {
+        Some(e) => {
+            let finding = crate::finding::Finding {
+                divergence,
+                program: small.clone(),
+                ..e
+            };
+            crate::store::render(&finding, output.unwrap_or(file))
+        }
+        None => format!("# signature kept: {signature}\n{small}"),
+    };
     match output {
         Some(path) => {
             write_atomic(path, text.as_bytes()).map_err(|source| CliError::Write {
@@ -435,6 +529,24 @@ pub fn minimize(
         None => write!(out, "{text}")?,
     }
     Ok(Exit::Ok)
+}
+
+/// An existing saved entry at `path` may only be replaced by an entry of its own signature.
+fn refuse_to_replace_an_entry(path: &Path, writing: Option<Signature>) -> Result<(), CliError> {
+    let Ok(text) = crate::program::read_text(path, &path.display().to_string()) else {
+        return Ok(());
+    };
+    if !crate::store::is_entry(&text) {
+        return Ok(());
+    }
+    let found = crate::store::read_entry(path, &text).map(|e| e.signature());
+    match (found, writing) {
+        (Ok(saved), Some(w)) if saved == w => Ok(()),
+        (found, _) => Err(CliError::WouldReplaceEntry {
+            path: path.to_path_buf(),
+            found: found.map_or_else(|_| "unreadable".into(), |s| s.to_string()),
+        }),
+    }
 }
 
 /// `ticketdiff decode`.

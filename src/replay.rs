@@ -8,9 +8,11 @@
 use crate::backend::BackendId;
 use crate::expect::{check, read_expectations};
 use crate::files::{tkt_files, FilesError};
+use crate::finding::Signature;
+use crate::fsutil::stale_temporaries;
 use crate::program::{parse_named, read_text};
 use crate::runner::{BackendRun, Runner};
-use crate::store;
+use crate::store::{self, EntryError};
 use std::path::{Path, PathBuf};
 
 /// The result of replaying one file.
@@ -21,6 +23,8 @@ pub struct FileReport {
     pub failures: Vec<String>,
     /// Notes that are not failures (a backend skipped the program, an entry reproduces, ...).
     pub notes: Vec<String>,
+    /// The signature, when the file is a saved entry.
+    pub signature: Option<Signature>,
 }
 
 impl FileReport {
@@ -35,6 +39,7 @@ pub fn replay_file(runner: &mut Runner, path: &Path) -> FileReport {
         path: path.to_path_buf(),
         failures: Vec::new(),
         notes: Vec::new(),
+        signature: None,
     };
     let name = path.display().to_string();
     let text = match read_text(path, &name) {
@@ -96,6 +101,7 @@ fn replay_entry(runner: &mut Runner, path: &Path, text: &str, report: &mut FileR
     };
     let name = path.display();
     let signature = entry.signature();
+    report.signature = Some(signature);
     let backend = entry.backend();
     let result = runner.compare(&entry.program, backend);
     if let Some(why) = result.skipped() {
@@ -117,7 +123,9 @@ fn replay_entry(runner: &mut Runner, path: &Path, text: &str, report: &mut FileR
     }
 }
 
-/// Replays every file under `paths` on the oracle and the conforming backends.
+/// Replays every file under `paths` on the oracle and the conforming backends. A saved entry
+/// under a name that is not its signature's, or a second entry of one signature, fails; a
+/// temporary file a dead writer left in a directory is noted.
 pub fn replay(paths: &[PathBuf]) -> Result<Vec<FileReport>, FilesError> {
     let files = tkt_files(paths)?;
     let conforming: Vec<BackendId> = BackendId::ALL
@@ -125,5 +133,30 @@ pub fn replay(paths: &[PathBuf]) -> Result<Vec<FileReport>, FilesError> {
         .filter(|b| b.conforms())
         .collect();
     let mut runner = Runner::new(&conforming);
-    Ok(files.iter().map(|f| replay_file(&mut runner, f)).collect())
+    let mut reports: Vec<FileReport> = files.iter().map(|f| replay_file(&mut runner, f)).collect();
+    let entries: Vec<(PathBuf, Signature)> = reports
+        .iter()
+        .filter_map(|r| Some((r.path.clone(), r.signature?)))
+        .collect();
+    for problem in store::name_problems(entries.iter().map(|(p, s)| (p.as_path(), *s))) {
+        if let EntryError::Header { path, .. } = &problem {
+            if let Some(r) = reports.iter_mut().find(|r| r.path == *path) {
+                r.failures.push(problem.to_string());
+            }
+        }
+    }
+    for dir in paths.iter().filter(|p| p.is_dir()) {
+        for stale in stale_temporaries(dir) {
+            reports.push(FileReport {
+                path: stale,
+                failures: Vec::new(),
+                notes: vec![
+                    "a temporary file left by a writer that died; nothing reads it, remove it"
+                        .into(),
+                ],
+                signature: None,
+            });
+        }
+    }
+    Ok(reports)
 }

@@ -138,7 +138,7 @@ fn split(entries: Vec<Result<Finding, EntryError>>) -> (Vec<Finding>, Vec<EntryE
 }
 
 /// Reads `dir` into a report. Broken entries are the error, every one of them named with its
-/// file and line.
+/// file and line, and so are entries saved under another signature's name or twice.
 pub fn build(
     dir: &Path,
     hits: Option<&Hits>,
@@ -148,7 +148,9 @@ pub fn build(
         return Err(ReportError::NoDir(dir.to_path_buf()));
     }
     let base = baseline.map(baseline_signatures).transpose()?;
-    let (mut rows, broken) = split(store::read_dir(dir)?);
+    let (mut rows, mut broken) = split(store::read_dir(dir)?);
+    // One signature, one row: a copy or a misnamed entry is a broken store.
+    broken.extend(store::name_problems(store::files_and_signatures(&rows)));
     if !broken.is_empty() {
         return Err(ReportError::Broken(broken));
     }
@@ -301,6 +303,8 @@ handshake
 new_session_ticket
 ";
 
+    const NAME: &str = "rustls-new_session_ticket-ret-1-vs-0.tkt";
+
     fn store_with(entries: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in entries {
@@ -315,7 +319,7 @@ new_session_ticket
 
     #[test]
     fn a_row_has_everything_the_entry_says() {
-        let dir = store_with(&[("a.tkt", ENTRY)]);
+        let dir = store_with(&[(NAME, ENTRY)]);
         let report = build(dir.path(), None, None).unwrap();
         assert_eq!(report.signatures.len(), 1);
         let r = &report.signatures[0];
@@ -347,7 +351,7 @@ new_session_ticket
     #[test]
     fn hits_from_the_header_and_from_a_file() {
         let with_hits = ENTRY.replace("# rerun:", "# hits: 42\n# rerun:");
-        let dir = store_with(&[("a.tkt", &with_hits)]);
+        let dir = store_with(&[(NAME, &with_hits)]);
         let report = build(dir.path(), None, None).unwrap();
         assert_eq!(report.signatures[0].hits, Some(42));
 
@@ -425,6 +429,20 @@ new_session_ticket
     }
 
     #[test]
+    fn a_copy_or_a_misnamed_entry_is_an_error_not_a_second_row() {
+        let dir = store_with(&[(NAME, ENTRY), ("copy.tkt", ENTRY)]);
+        let e = build_err(dir.path());
+        assert_eq!(e.lines().count(), 2, "{e}");
+        assert!(e.contains("copy.tkt:1: holds signature"), "{e}");
+        assert!(
+            e.contains(
+                "copy.tkt:1: signature `rustls-new_session_ticket-ret-1-vs-0` is saved twice"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_baseline_marks_new_signatures_first() {
         let other = ENTRY
             .replace(
@@ -436,8 +454,11 @@ new_session_ticket
                 "# op: verify_client_post_handshake",
             )
             .replace("\nnew_session_ticket\n", "\nverify_client_post_handshake\n");
-        let dir = store_with(&[("a.tkt", ENTRY), ("b.tkt", &other)]);
-        let base = store_with(&[("a.tkt", ENTRY)]);
+        let dir = store_with(&[
+            (NAME, ENTRY),
+            ("rustls-verify_client_post_handshake-ret-1-vs-0.tkt", &other),
+        ]);
+        let base = store_with(&[(NAME, ENTRY)]);
         let report = build(dir.path(), None, Some(base.path())).unwrap();
         assert_eq!(report.new_signatures(), 1);
         assert_eq!(
@@ -470,7 +491,7 @@ new_session_ticket
 
     #[test]
     fn markdown_has_one_row_per_signature_and_the_programs() {
-        let dir = store_with(&[("a.tkt", ENTRY)]);
+        let dir = store_with(&[(NAME, ENTRY)]);
         let report = build(dir.path(), None, None).unwrap();
         let md = markdown(&report);
         assert!(md.starts_with("## ticketdiff: 1 signature in `"), "{md}");
@@ -500,7 +521,7 @@ new_session_ticket
 
     #[test]
     fn json_round_trips_the_rows() {
-        let dir = store_with(&[("a.tkt", ENTRY)]);
+        let dir = store_with(&[(NAME, ENTRY)]);
         let report = build(dir.path(), None, None).unwrap();
         let v: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
         let row = &v["signatures"][0];

@@ -351,6 +351,44 @@ pub fn read_file(path: &Path) -> Result<Finding, EntryError> {
     read_entry(path, &text)
 }
 
+/// Entries saved under a name that is not their signature's, and signatures saved more than
+/// once: each such file as an error. Of a signature's files the one named for it is kept, else
+/// the first by name.
+pub fn name_problems<'a>(
+    entries: impl IntoIterator<Item = (&'a Path, Signature)>,
+) -> Vec<EntryError> {
+    let mut seen: std::collections::HashMap<Signature, &Path> = std::collections::HashMap::new();
+    let mut problems = Vec::new();
+    let named = |path: &Path, signature: &Signature| {
+        path.file_name()
+            .is_some_and(|n| *n == *format!("{signature}.tkt"))
+    };
+    let mut sorted: Vec<(&Path, Signature)> = entries.into_iter().collect();
+    sorted.sort_by_key(|(path, signature)| (!named(path, signature), *path));
+    for (path, signature) in sorted {
+        let error = |message: String| EntryError::Header {
+            path: path.to_path_buf(),
+            line: 1,
+            message,
+        };
+        let expected = format!("{signature}.tkt");
+        if !named(path, &signature) {
+            problems.push(error(format!(
+                "holds signature `{signature}` but is not named `{expected}`"
+            )));
+        }
+        if let Some(first) = seen.get(&signature) {
+            problems.push(error(format!(
+                "signature `{signature}` is saved twice: also in {}",
+                first.display()
+            )));
+        } else {
+            seen.insert(signature, path);
+        }
+    }
+    problems
+}
+
 /// What saving did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Saved {
@@ -393,6 +431,13 @@ pub fn save(dir: &Path, finding: &Finding) -> Result<Saved, StoreError> {
     let text = render(&finding, &path);
     write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
     Ok(Saved::Improved)
+}
+
+/// The file and signature of each entry that has a file.
+pub fn files_and_signatures(findings: &[Finding]) -> impl Iterator<Item = (&Path, Signature)> {
+    findings
+        .iter()
+        .filter_map(|f| Some((f.file.as_deref()?, f.signature())))
 }
 
 #[cfg(test)]
@@ -521,6 +566,40 @@ mod tests {
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .ends_with("connect\n"));
+    }
+
+    #[test]
+    fn misnamed_and_duplicate_entries_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = finding(3, 1);
+        save(dir.path(), &f).unwrap();
+        let good = entry_path(dir.path(), &f.signature());
+        let copy = dir.path().join("copy.tkt");
+        std::fs::copy(&good, &copy).unwrap();
+        let entries: Vec<Finding> = read_dir(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let problems = name_problems(files_and_signatures(&entries));
+        let text: Vec<String> = problems.iter().map(|e| e.to_string()).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        let copy = copy.display();
+        assert!(
+            text[0].starts_with(&format!("{copy}:1: holds signature")),
+            "{text:?}"
+        );
+        assert!(
+            text[1].starts_with(&format!("{copy}:1: signature `rustls-new_session_ticket-ret-1-vs-0` is saved twice: also in {}", good.display())),
+            "{text:?}"
+        );
+        std::fs::remove_file(dir.path().join("copy.tkt")).unwrap();
+        let entries: Vec<Finding> = read_dir(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert!(name_problems(files_and_signatures(&entries)).is_empty());
     }
 
     #[test]

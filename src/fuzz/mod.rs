@@ -51,7 +51,7 @@ pub struct Shared {
     /// Every signature the run knows: those saved before it started and those it found, with
     /// this run's hits.
     known: Mutex<HashMap<Signature, Finding>>,
-    errors: Mutex<Vec<StoreError>>,
+    errors: Mutex<Vec<FuzzError>>,
     started: Instant,
 }
 
@@ -78,6 +78,15 @@ impl Shared {
             .filter_map(|f| f.hits)
             .sum()
     }
+}
+
+/// What went wrong in a fuzz run; the run itself goes on where it can.
+#[derive(Debug, thiserror::Error)]
+pub enum FuzzError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot start worker thread {job}: {source}")]
+    Spawn { job: usize, source: std::io::Error },
 }
 
 /// Features of a run, a cheap stand-in for coverage: which op led to which result class and
@@ -272,7 +281,7 @@ impl Worker<'_> {
                     .errors
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .push(e);
+                    .push(FuzzError::Store(e));
             }
         }
         only_known
@@ -304,7 +313,7 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
                 Vec::new()
             }
             Err(e) => {
-                errors.push(e);
+                errors.push(FuzzError::Store(e));
                 Vec::new()
             }
         };
@@ -320,30 +329,50 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
                         },
                     );
                 }
-                Err(e) => errors.push(StoreError::Broken(e)),
+                Err(e) => errors.push(FuzzError::Store(StoreError::Broken(e))),
             }
         }
     }
-    let jobs = options.jobs.max(1);
+    let jobs = options.jobs;
+    let mut started = 0;
     std::thread::scope(|scope| {
         for job in 0..jobs {
             let shared = &shared;
-            scope.spawn(move || {
-                let runner = Runner::new(&options.backends);
-                let mut worker = Worker {
-                    shared,
-                    options,
-                    runner,
-                    rng: Rng::new(options.seed ^ (job as u64).wrapping_mul(0xA24B_AED4_963E_E407)),
-                    pool: Vec::new(),
-                    total_weight: 0,
-                    seen: HashSet::new(),
-                };
-                for seed in &options.seeds {
-                    worker.add_to_pool(seed.clone(), FRESH_WEIGHT);
+            let spawned = std::thread::Builder::new()
+                .name(format!("fuzz-{job}"))
+                .spawn_scoped(scope, move || {
+                    let runner = Runner::new(&options.backends);
+                    let mut worker = Worker {
+                        shared,
+                        options,
+                        runner,
+                        rng: Rng::new(
+                            options.seed ^ (job as u64).wrapping_mul(0xA24B_AED4_963E_E407),
+                        ),
+                        pool: Vec::new(),
+                        total_weight: 0,
+                        seen: HashSet::new(),
+                    };
+                    for seed in &options.seeds {
+                        worker.add_to_pool(seed.clone(), FRESH_WEIGHT);
+                    }
+                    worker.run();
+                });
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => {
+                    // The machine's thread limit: the run goes on with the workers it has.
+                    shared
+                        .errors
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(FuzzError::Spawn { job, source: e });
+                    break;
                 }
-                worker.run();
-            });
+            }
+        }
+        if started == 0 {
+            shared.stop.store(true, Ordering::Relaxed);
         }
         loop {
             std::thread::sleep(Duration::from_millis(100));
@@ -370,14 +399,14 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
     rows.sort_by_cached_key(|f| (f.new != Some(true), f.signature().to_string()));
     let elapsed = shared.started.elapsed();
     let tls_share = shared.tls_nanos.load(Ordering::Relaxed) as f64
-        / (elapsed.as_nanos() as f64 * jobs as f64).max(1.0);
+        / (elapsed.as_nanos() as f64 * started.max(1) as f64).max(1.0);
     Summary {
         elapsed,
         tls_share,
         programs: shared.programs.into_inner(),
         divergent: shared.divergent.into_inner(),
         skipped: shared.skipped.into_inner(),
-        jobs,
+        jobs: started,
         signatures: rows,
         errors: shared
             .errors

@@ -2,7 +2,6 @@
 
 use super::Shared;
 use crate::finding::Finding;
-use crate::store::StoreError;
 use crate::table::Table;
 use serde::Serialize;
 use std::io::Write;
@@ -23,7 +22,7 @@ pub struct Summary {
     pub tls_share: f64,
     /// Signatures found or hit in this run, new ones first.
     pub signatures: Vec<Finding>,
-    pub errors: Vec<StoreError>,
+    pub errors: Vec<super::FuzzError>,
 }
 
 impl Summary {
