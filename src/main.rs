@@ -77,14 +77,7 @@ enum Command {
     /// the fuzz targets decode them), ready for `ticketdiff run`.
     Decode { file: PathBuf },
     /// Serve the native TLS 1.3 server on a TCP socket (for `openssl s_client`, curl, ...).
-    Serve {
-        /// Address to listen on (loopback by default).
-        #[arg(long, default_value = "127.0.0.1:4433")]
-        addr: std::net::SocketAddr,
-        /// Tickets issued after each full handshake (at most one after a resumption).
-        #[arg(long, default_value_t = 2)]
-        num_tickets: u64,
-    },
+    Serve(ticketdiff::serve::Options),
     /// Summarize a directory of saved divergences (default `diff/`): signature, backend and
     /// versions, first divergent op, oracle vs other value, hits, first found, the program.
     Report {
@@ -144,7 +137,7 @@ fn main() -> ExitCode {
         } => cli::minimize(&file, output.as_deref(), backend.as_deref()),
         Command::Bless { files } => cli::bless(&files),
         Command::Decode { file } => cli::decode(&file),
-        Command::Serve { addr, num_tickets } => match ticketdiff::serve::serve(addr, num_tickets) {
+        Command::Serve(options) => match ticketdiff::serve::serve(&options) {
             Ok(()) => cli::EXIT_OK,
             Err(e) => {
                 eprintln!("ticketdiff serve: {e}");
