@@ -64,14 +64,7 @@ pub enum Command {
     /// the fuzz targets decode them), ready for `ticketdiff run`.
     Decode { file: PathBuf },
     /// Serve the native TLS 1.3 server on a TCP socket (for `openssl s_client`, curl, ...).
-    Serve {
-        /// Address to listen on (loopback by default).
-        #[arg(long, default_value = "127.0.0.1:4433")]
-        addr: std::net::SocketAddr,
-        /// Tickets issued after each full handshake (at most one after a resumption).
-        #[arg(long, default_value_t = 2)]
-        num_tickets: u64,
-    },
+    Serve(crate::serve::Options),
     /// Summarize a directory of saved divergences (default `diff/`): signature, backend and
     /// versions, first divergent op, oracle vs other value, hits, first found, the program.
     Report {
@@ -219,9 +212,13 @@ pub fn execute(command: Command, out: &mut dyn Write) -> Result<Exit, CliError> 
         } => minimize(&file, output.as_deref(), backend, out),
         Command::Bless { files } => bless(&files, out),
         Command::Decode { file } => decode(&file, out),
-        Command::Serve { addr, num_tickets } => crate::serve::serve(addr, num_tickets)
+        Command::Serve(options) => crate::serve::serve(&options)
             .map(|()| Exit::Ok)
-            .map_err(CliError::Serve),
+            .map_err(|e| match e.kind() {
+                // Its log lines could not be written: the reader went away.
+                std::io::ErrorKind::BrokenPipe => CliError::Output(e),
+                _ => CliError::Serve(e),
+            }),
         Command::Report {
             dir,
             format,

@@ -8,8 +8,8 @@ use ticketdiff::cli::{execute, Args};
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    // Not locked for the whole command: `serve` logs from its connection threads.
+    let mut out = std::io::BufWriter::new(std::io::stdout());
     let result = execute(args.command, &mut out).and_then(|exit| {
         out.flush()?;
         Ok(exit)

@@ -34,7 +34,9 @@ fn start_server(num_tickets: u64, name: &str) -> Server {
         ticketdiff::serve::serve_listener(
             listener,
             Arc::new(cfg),
+            ticketdiff::serve::Limits::default(),
             Arc::new(move |line| l2.lock().unwrap().push(line)),
+            ticketdiff::serve::Stop::new(),
         )
     });
     Server { port, logs, dir }
