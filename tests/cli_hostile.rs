@@ -275,3 +275,64 @@ fn one_signature_under_two_names_is_flagged() {
     );
     assert!(stderr(&out).contains("warning: "), "{}", stderr(&out));
 }
+
+#[test]
+fn devices_and_fifos_are_refused_at_once_by_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("fifo.tkt");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let fifo = fifo.to_str().unwrap();
+    for args in [
+        &["run", "/dev/zero"][..],
+        &["run", fifo],
+        &["bless", fifo],
+        &["minimize", fifo],
+        &["decode", fifo],
+        &["decode", "/dev/zero"],
+        &["replay", fifo],
+    ] {
+        let out = ticketdiff_within(args, tmp.path(), Duration::from_secs(30));
+        let code = out.status.code();
+        // replay reports a file it cannot read as a failed file (1); the others as an error (2).
+        assert!(matches!(code, Some(1 | 2)), "{args:?}: {code:?}");
+        let all = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+        assert!(all.contains("only regular files are read"), "{args:?}: {all}");
+    }
+}
+
+#[test]
+fn bless_keeps_line_endings_links_and_refuses_read_only_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("crlf.tkt"), "connect\r\nhandshake\r\n").unwrap();
+    let out = ticketdiff(&["bless", "crlf.tkt"], dir);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(dir.join("crlf.tkt")).unwrap();
+    assert_eq!(text.matches("\r\n").count(), 2, "{text:?}");
+    assert!(text.contains("# expect ret=1"), "{text:?}");
+
+    std::fs::write(dir.join("target.tkt"), "connect\nhandshake\n").unwrap();
+    std::os::unix::fs::symlink("target.tkt", dir.join("link.tkt")).unwrap();
+    let out = ticketdiff(&["bless", "link.tkt"], dir);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(dir.join("link.tkt"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(dir.join("target.tkt"))
+        .unwrap()
+        .contains("# expect"));
+
+    let ro = dir.join("ro.tkt");
+    std::fs::write(&ro, "connect\n").unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = ticketdiff(&["bless", "ro.tkt"], dir);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&ro).unwrap(), "connect\n");
+    assert_eq!(
+        std::fs::metadata(&ro).unwrap().permissions().mode() & 0o777,
+        0o444
+    );
+}
