@@ -1,7 +1,9 @@
 //! Comparing a backend's trace with the oracle's: the first divergence and its signature.
 
 use crate::backend::BackendId;
-use crate::finding::{Direction, Divergence, Phase, RetClass, RetOther, Signature, TicketField};
+use crate::finding::{
+    Difference, Direction, Divergence, Phase, RetClass, RetOther, Signature, TicketField,
+};
 use crate::trace::{first_difference, Field, Step, Trace};
 
 /// When a count moved: in the handshake if the server's handshake had not finished before the
@@ -81,9 +83,11 @@ pub fn first_divergence(oracle: &Trace, other: &Trace, backend: BackendId) -> Op
                 signature: signature(backend, field, a, b, previous),
                 line: a.line,
                 op: a.op,
-                field,
-                oracle: field.of(a),
-                other: field.of(b),
+                difference: Difference::Field {
+                    field,
+                    oracle: field.of(a),
+                    other: field.of(b),
+                },
             })
         })
 }

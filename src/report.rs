@@ -238,7 +238,7 @@ pub fn markdown(report: &Report) -> String {
             code(&d.signature.to_string()),
             versions,
             format!("line {} {}", d.line, code(&d.op.to_string())),
-            format!("{}: {} vs {}", d.field, d.oracle, d.other),
+            format!("{}: {}", d.what(), d.comparison()),
             r.hits.map_or_else(|| "-".to_string(), |h| h.to_string()),
             r.found
                 .as_ref()

@@ -30,7 +30,7 @@
 //! and then linked or renamed into place.
 
 use crate::backend::BackendId;
-use crate::finding::{Divergence, Finding, Found, Signature, Versions};
+use crate::finding::{Difference, Divergence, Finding, Found, Signature, Versions};
 use crate::fsutil::{create_atomic, write_atomic};
 use crate::program::{parse_named, read_text, LoadError, Op};
 use crate::trace::Field;
@@ -168,17 +168,16 @@ pub fn read_entry(path: &Path, text: &str) -> Result<Finding, EntryError> {
     } else {
         read_current(&h, signature)?
     };
-    if let Some(expected) = signature.field() {
-        if expected != divergence.field {
-            let (line, _) = h.get("field").or(h.get("divergence")).unwrap_or((1, ""));
-            return Err(h.error(
-                line,
-                format!(
-                    "the field is `{}` but signature `{signature}` is about `{expected}`",
-                    divergence.field
-                ),
-            ));
-        }
+    if signature.field() != divergence.field() {
+        let (line, _) = h.get("field").or(h.get("divergence")).unwrap_or((1, ""));
+        return Err(h.error(
+            line,
+            format!(
+                "the entry records `{}` but signature `{signature}` is about {}",
+                divergence.what(),
+                signature.field().map_or("a worker that failed".into(), |f| format!("`{f}`"))
+            ),
+        ));
     }
     let hits =
         match h.get("hits") {
@@ -208,16 +207,31 @@ fn read_current(
     h: &Header,
     signature: Signature,
 ) -> Result<(Divergence, Versions, Option<Found>), EntryError> {
-    let field: Field = h.parse("field", |v| v.parse())?;
+    let difference = if let Some((_, how)) = h.get("crashed") {
+        Difference::Crashed {
+            how: how.to_string(),
+        }
+    } else if h.get("hung after ms").is_some() {
+        Difference::Hung {
+            after_ms: h.parse("hung after ms", |v| {
+                v.parse().map_err(|_| format!("`{v}` is not a number of milliseconds"))
+            })?,
+        }
+    } else {
+        let field: Field = h.parse("field", |v| v.parse())?;
+        Difference::Field {
+            field,
+            oracle: h.parse("oracle", |v| field.parse_value(v))?,
+            other: h.parse("other", |v| field.parse_value(v))?,
+        }
+    };
     let divergence = Divergence {
         signature,
         line: h.parse("line", |v| {
             v.parse().map_err(|_| format!("`{v}` is not a line number"))
         })?,
         op: h.parse("op", |v| v.parse::<Op>())?,
-        field,
-        oracle: h.parse("oracle", |v| field.parse_value(v))?,
-        other: h.parse("other", |v| field.parse_value(v))?,
+        difference,
     };
     let versions = Versions {
         oracle: h.require("oracle version")?.1.to_string(),
@@ -292,9 +306,11 @@ fn parse_divergence_sentence(value: &str, signature: Signature) -> Option<Diverg
         signature,
         line: line.parse().ok()?,
         op: op.parse().ok()?,
-        field,
-        oracle: field.parse_value(oracle).ok()?,
-        other: field.parse_value(other).ok()?,
+        difference: Difference::Field {
+            field,
+            oracle: field.parse_value(oracle).ok()?,
+            other: field.parse_value(other).ok()?,
+        },
     })
 }
 
@@ -312,9 +328,19 @@ pub fn render(finding: &Finding, path: &Path) -> String {
     line("backend version", &finding.versions.backend);
     line("line", &d.line);
     line("op", &d.op);
-    line("field", &d.field);
-    line("oracle", &d.oracle);
-    line("other", &d.other);
+    match &d.difference {
+        Difference::Field {
+            field,
+            oracle,
+            other,
+        } => {
+            line("field", field);
+            line("oracle", oracle);
+            line("other", other);
+        }
+        Difference::Crashed { how } => line("crashed", how),
+        Difference::Hung { after_ms } => line("hung after ms", after_ms),
+    }
     if let Some(found) = &finding.found {
         line("first found", &found.time());
         line("found by", &found.by);
@@ -465,9 +491,11 @@ mod tests {
                 },
                 line: program.len() as u32,
                 op: Op::NewSessionTicket,
-                field: Field::Ret,
-                oracle: Value::Ret(Some(1)),
-                other: Value::Ret(Some(0)),
+                difference: Difference::Field {
+                    field: Field::Ret,
+                    oracle: Value::Ret(Some(1)),
+                    other: Value::Ret(Some(0)),
+                },
             },
             program,
             versions: Versions {

@@ -24,29 +24,92 @@ pub struct Divergence {
     /// The line of the op in its program.
     pub line: u32,
     pub op: Op,
-    pub field: Field,
-    pub oracle: Value,
-    pub other: Value,
+    pub difference: Difference,
+}
+
+/// What differs at the divergent step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Difference {
+    /// A trace field has another value than the oracle's.
+    Field {
+        field: Field,
+        oracle: Value,
+        other: Value,
+    },
+    /// The backend's worker process died during the op (`how`: the signal or exit status).
+    Crashed { how: String },
+    /// The backend's worker did not answer within the time given to one call.
+    Hung { after_ms: u64 },
 }
 
 impl Divergence {
     pub fn backend(&self) -> BackendId {
         self.signature.backend()
     }
+
+    /// The differing field, when a field differs.
+    pub fn field(&self) -> Option<Field> {
+        match self.difference {
+            Difference::Field { field, .. } => Some(field),
+            Difference::Crashed { .. } | Difference::Hung { .. } => None,
+        }
+    }
+
+    /// The field's name, or `crash` / `hang`.
+    pub fn what(&self) -> &'static str {
+        match self.difference {
+            Difference::Field { field, .. } => field.name(),
+            Difference::Crashed { .. } => "crash",
+            Difference::Hung { .. } => "hang",
+        }
+    }
+
+    /// `1 vs 0`, or how the worker failed.
+    pub fn comparison(&self) -> String {
+        match self.oracle_text() {
+            Some(oracle) => format!("{oracle} vs {}", self.other_text()),
+            None => self.other_text(),
+        }
+    }
+
+    /// What the other backend did instead, in a few words: the value, or how its worker
+    /// failed.
+    pub fn other_text(&self) -> String {
+        match &self.difference {
+            Difference::Field { other, .. } => other.to_string(),
+            Difference::Crashed { how } => format!("crashed ({how})"),
+            Difference::Hung { after_ms } => format!("no answer in {after_ms} ms"),
+        }
+    }
+
+    /// The oracle's value, when a field differs.
+    pub fn oracle_text(&self) -> Option<String> {
+        match &self.difference {
+            Difference::Field { oracle, .. } => Some(oracle.to_string()),
+            Difference::Crashed { .. } | Difference::Hung { .. } => None,
+        }
+    }
 }
 
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}: `{}`: {} is {} on the oracle, {} on {}",
-            self.line,
-            self.op,
-            self.field,
-            self.oracle,
-            self.other,
-            self.backend()
-        )
+        write!(f, "line {}: `{}`: ", self.line, self.op)?;
+        let backend = self.backend();
+        match &self.difference {
+            Difference::Field {
+                field,
+                oracle,
+                other,
+            } => write!(
+                f,
+                "{field} is {oracle} on the oracle, {other} on {backend}"
+            ),
+            Difference::Crashed { how } => write!(f, "the {backend} worker crashed ({how})"),
+            Difference::Hung { after_ms } => write!(
+                f,
+                "the {backend} worker did not answer within {after_ms} ms"
+            ),
+        }
     }
 }
 
@@ -151,9 +214,9 @@ impl Serialize for Finding {
         m.serialize_entry("versions", &self.versions_text())?;
         m.serialize_entry("line", &d.line)?;
         m.serialize_entry("op", &d.op.to_string())?;
-        m.serialize_entry("field", d.field.name())?;
-        m.serialize_entry("oracle", &d.oracle)?;
-        m.serialize_entry("other", &d.other)?;
+        m.serialize_entry("field", &d.field().map(Field::name))?;
+        m.serialize_entry("oracle", &d.oracle_text())?;
+        m.serialize_entry("other", &d.other_text())?;
         m.serialize_entry("hits", &self.hits)?;
         m.serialize_entry("first_found", &self.found.as_ref().map(Found::to_string))?;
         if let Some(new) = self.new {

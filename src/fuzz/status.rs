@@ -114,8 +114,8 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, json: bool) -> std::io::R
             let new = if f.new == Some(true) { "NEW " } else { "" };
             table.row(vec![
                 format!("{new}{}", d.backend()),
-                format!("{} {} {}", d.line, d.op, d.field),
-                format!("{} vs {}", d.oracle, d.other),
+                format!("{} {} {}", d.line, d.op, d.what()),
+                d.comparison(),
                 f.hits.unwrap_or(0).to_string(),
                 f.file
                     .as_ref()
