@@ -58,7 +58,7 @@ fn programs(c: &mut Criterion) {
             b.iter(|| {
                 for p in &corpus {
                     if backend.skip_reason(p).is_none() {
-                        black_box(backend.run(p));
+                        let _ = black_box(backend.run(p));
                     }
                 }
             })

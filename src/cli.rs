@@ -181,6 +181,12 @@ pub enum CliError {
     Unsaveable { path: PathBuf, message: String },
     #[error(transparent)]
     Fuzz(#[from] crate::fuzz::FuzzError),
+    #[error("{}:{line}: the oracle could not finish the program: {failure:?}", path.display())]
+    Unfinished {
+        path: PathBuf,
+        line: u32,
+        failure: crate::backend::Failure,
+    },
     #[error("ticketdiff serve: {0}")]
     Serve(std::io::Error),
 }
@@ -338,7 +344,14 @@ pub fn bless(files: &[PathBuf], out: &mut dyn Write) -> Result<Exit, CliError> {
     let mut first_error = None;
     for f in files {
         let result = load(f).map_err(CliError::from).and_then(|file| {
-            let trace = runner.oracle().run(&file.program);
+            let trace = runner
+                .oracle()
+                .run(&file.program)
+                .map_err(|u| CliError::Unfinished {
+                    path: f.clone(),
+                    line: file.program.stmts[u.at].line,
+                    failure: u.failure,
+                })?;
             let blessed = bless_text(&file.text, &trace);
             if blessed == file.text {
                 return Ok(false);

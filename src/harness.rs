@@ -1,7 +1,7 @@
 //! The interpreter: runs a program's ops against a [`Server`] and the shared OpenSSL client,
 //! recording one trace step per op.
 
-use crate::backend::{Backend, BackendId, Outcome, Server, ServerConn};
+use crate::backend::{Backend, BackendId, Outcome, Server, ServerConn, Unfinished};
 use crate::client::{ClientConn, ClientContext, SharedSessionStore, READ_BUFFER};
 use crate::program::{ConnectFlags, Op, Program, MAX_WRITE_LEN};
 use crate::trace::{Step, Trace};
@@ -228,7 +228,7 @@ impl<S: Server> Backend for Harness<S> {
         self.tls_time
     }
 
-    fn run(&mut self, program: &Program) -> Trace {
+    fn run(&mut self, program: &Program) -> Result<Trace, Unfinished> {
         let started = std::time::Instant::now();
         self.server.reset();
         let mut in_ops = started.elapsed();
@@ -239,10 +239,19 @@ impl<S: Server> Backend for Harness<S> {
             received_before: 0,
         };
         let mut trace = Vec::with_capacity(program.len());
-        for stmt in &program.stmts {
+        for (at, stmt) in program.stmts.iter().enumerate() {
             let op_started = std::time::Instant::now();
             let ret = self.step(&mut run, stmt.op);
             in_ops += op_started.elapsed();
+            if let Some(failure) = self.server.failure() {
+                drop(run);
+                self.tls_time += in_ops;
+                return Err(Unfinished {
+                    steps: trace,
+                    at,
+                    failure,
+                });
+            }
             let conn = run.conn.as_ref();
             trace.push(Step {
                 line: stmt.line,
@@ -257,6 +266,6 @@ impl<S: Server> Backend for Harness<S> {
         close(&mut run);
         drop(run);
         self.tls_time += in_ops + closing.elapsed();
-        trace
+        Ok(trace)
     }
 }

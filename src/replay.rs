@@ -11,7 +11,7 @@ use crate::files::{tkt_files, FilesError};
 use crate::finding::Signature;
 use crate::fsutil::stale_temporaries;
 use crate::program::{parse_named, read_text};
-use crate::runner::{BackendRun, Runner};
+use crate::runner::Runner;
 use crate::store::{self, EntryError};
 use std::path::{Path, PathBuf};
 
@@ -79,15 +79,13 @@ fn replay_corpus_file(runner: &mut Runner, name: &str, text: &str, report: &mut 
         ));
     }
     for r in &results.others {
-        match (&r.run, &r.divergence) {
-            (BackendRun::Skipped(why), _) => {
-                report.notes.push(format!("{}: skipped: {why}", r.backend))
-            }
-            (BackendRun::Ran(_), Some(d)) => report.failures.push(format!(
+        match (r.skipped(), &r.divergence) {
+            (Some(why), _) => report.notes.push(format!("{}: skipped: {why}", r.backend)),
+            (None, Some(d)) => report.failures.push(format!(
                 "{name}:{}: {} diverges from the oracle: {d} [{}]",
                 d.line, r.backend, d.signature
             )),
-            (BackendRun::Ran(_), None) => {}
+            (None, None) => {}
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The differential runner: one program on the oracle and on other backends, compared.
 
-use crate::backend::{Backend, BackendId};
+use crate::backend::{Backend, BackendId, Failure, Unfinished};
 use crate::diff::first_divergence;
-use crate::finding::Divergence;
+use crate::finding::{Difference, Divergence, Signature};
 use crate::program::Program;
 use crate::registry;
 use crate::trace::Trace;
@@ -13,6 +13,8 @@ pub enum BackendRun {
     Ran(Trace),
     /// The backend cannot run this program faithfully; never counted as agreeing.
     Skipped(String),
+    /// Its worker crashed or hung: the steps before, and the op it failed in.
+    Failed(Unfinished),
 }
 
 /// One backend's result, next to the oracle's.
@@ -29,14 +31,14 @@ impl BackendResult {
     pub fn trace(&self) -> Option<&Trace> {
         match &self.run {
             BackendRun::Ran(t) => Some(t),
-            BackendRun::Skipped(_) => None,
+            BackendRun::Skipped(_) | BackendRun::Failed(_) => None,
         }
     }
 
     pub fn skipped(&self) -> Option<&str> {
         match &self.run {
-            BackendRun::Ran(_) => None,
             BackendRun::Skipped(why) => Some(why),
+            BackendRun::Ran(_) | BackendRun::Failed(_) => None,
         }
     }
 }
@@ -119,16 +121,23 @@ impl Runner {
         self.others.iter().map(|b| b.id()).collect()
     }
 
-    /// Runs `program` on the oracle and every other backend.
+    /// Runs `program` on the oracle and every other backend. When the oracle itself cannot
+    /// finish (a worker oracle that crashed), nothing is compared: every other backend is
+    /// reported skipped, with the reason.
     pub fn run(&mut self, program: &Program) -> Results {
-        let oracle = OracleRun {
-            version: self.oracle.version(),
-            trace: self.oracle.run(program),
-        };
+        let (oracle, failed) = run_oracle(self.oracle.as_mut(), program);
         let others = self
             .others
             .iter_mut()
-            .map(|other| run_against(other.as_mut(), &oracle.trace, program))
+            .map(|other| match &failed {
+                Some(why) => BackendResult {
+                    backend: other.id(),
+                    version: other.version(),
+                    run: BackendRun::Skipped(why.clone()),
+                    divergence: None,
+                },
+                None => run_against(other.as_mut(), &oracle.trace, program),
+            })
             .collect();
         Results { oracle, others }
     }
@@ -157,8 +166,15 @@ impl Runner {
                 divergence: None,
             };
         }
-        let oracle = self.oracle.run(program);
-        run_against(other, &oracle, program)
+        match run_oracle(self.oracle.as_mut(), program) {
+            (oracle, None) => run_against(other, &oracle.trace, program),
+            (_, Some(why)) => BackendResult {
+                backend,
+                version: other.version(),
+                run: BackendRun::Skipped(why),
+                divergence: None,
+            },
+        }
     }
 
     /// The divergence of one backend from the oracle on `program`, running only those two
@@ -184,20 +200,75 @@ impl Runner {
     }
 }
 
+/// The oracle's run, and why nothing can be compared with it when it could not finish.
+fn run_oracle(oracle: &mut dyn Backend, program: &Program) -> (OracleRun, Option<String>) {
+    let version = oracle.version();
+    match oracle.run(program) {
+        Ok(trace) => (OracleRun { version, trace }, None),
+        Err(u) => {
+            let line = program.stmts[u.at].line;
+            let why = format!(
+                "the oracle ({}) could not finish: line {line}: {:?}",
+                oracle.id(),
+                u.failure
+            );
+            let trace = u.steps;
+            (OracleRun { version, trace }, Some(why))
+        }
+    }
+}
+
 /// Runs `program` on `backend` and compares it with the oracle's trace.
 fn run_against(backend: &mut dyn Backend, oracle: &Trace, program: &Program) -> BackendResult {
     let run = match backend.skip_reason(program) {
         Some(why) => BackendRun::Skipped(why),
-        None => BackendRun::Ran(backend.run(program)),
+        None => match backend.run(program) {
+            Ok(trace) => BackendRun::Ran(trace),
+            Err(unfinished) => BackendRun::Failed(unfinished),
+        },
     };
     let divergence = match &run {
         BackendRun::Ran(t) => first_divergence(oracle, t, backend.id()),
         BackendRun::Skipped(_) => None,
+        BackendRun::Failed(u) => Some(failure_divergence(oracle, u, program, backend.id())),
     };
     BackendResult {
         backend: backend.id(),
         version: backend.version(),
         run,
         divergence,
+    }
+}
+
+/// The divergence of a backend that failed in an op: the steps before it are compared first
+/// (a difference there came first), then the failure itself is the divergence.
+fn failure_divergence(
+    oracle: &Trace,
+    unfinished: &Unfinished,
+    program: &Program,
+    backend: BackendId,
+) -> Divergence {
+    if let Some(d) = first_divergence(oracle, &unfinished.steps, backend) {
+        return d;
+    }
+    let stmt = program.stmts[unfinished.at];
+    let op = stmt.op.kind().call();
+    let (signature, difference) = match &unfinished.failure {
+        Failure::Crashed(how) => (
+            Signature::Crash { backend, op },
+            Difference::Crashed { how: how.clone() },
+        ),
+        Failure::Hung { after_ms } => (
+            Signature::Hang { backend, op },
+            Difference::Hung {
+                after_ms: *after_ms,
+            },
+        ),
+    };
+    Divergence {
+        signature,
+        line: stmt.line,
+        op: stmt.op,
+        difference,
     }
 }

@@ -175,7 +175,9 @@ pub fn read_entry(path: &Path, text: &str) -> Result<Finding, EntryError> {
             format!(
                 "the entry records `{}` but signature `{signature}` is about {}",
                 divergence.what(),
-                signature.field().map_or("a worker that failed".into(), |f| format!("`{f}`"))
+                signature
+                    .field()
+                    .map_or("a worker that failed".into(), |f| format!("`{f}`"))
             ),
         ));
     }
@@ -214,7 +216,8 @@ fn read_current(
     } else if h.get("hung after ms").is_some() {
         Difference::Hung {
             after_ms: h.parse("hung after ms", |v| {
-                v.parse().map_err(|_| format!("`{v}` is not a number of milliseconds"))
+                v.parse()
+                    .map_err(|_| format!("`{v}` is not a number of milliseconds"))
             })?,
         }
     } else {

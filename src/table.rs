@@ -2,7 +2,7 @@
 //! and `ticketdiff report`'s Markdown.
 
 use crate::program::Program;
-use crate::runner::{BackendRun, Results};
+use crate::runner::Results;
 use crate::trace::{first_difference, Step};
 use std::fmt::Write;
 
@@ -168,10 +168,10 @@ pub fn render(file: &str, program: &Program, results: &Results) -> String {
         results.oracle.version
     );
     for r in &results.others {
-        let status = match (&r.run, &r.divergence) {
-            (BackendRun::Skipped(why), _) => format!("skipped: {why}"),
-            (BackendRun::Ran(_), Some(d)) => format!("DIVERGES: {d}  [{}]", d.signature),
-            (BackendRun::Ran(_), None) => "agrees with the oracle".into(),
+        let status = match (r.skipped(), &r.divergence) {
+            (Some(why), _) => format!("skipped: {why}"),
+            (None, Some(d)) => format!("DIVERGES: {d}  [{}]", d.signature),
+            (None, None) => "agrees with the oracle".into(),
         };
         let _ = writeln!(out, "{} ({}): {status}", r.backend, r.version);
     }

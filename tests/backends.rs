@@ -9,6 +9,7 @@ use ticketdiff::trace::Step;
 fn run(backend: &str, text: &str) -> Vec<Step> {
     let mut b: Box<dyn Backend> = registry::backend(backend.parse::<BackendId>().unwrap());
     b.run(&parse(text).unwrap())
+        .expect("in process, a run finishes")
 }
 
 /// `(ret, issued, received, resumed)` of each step.
@@ -193,12 +194,14 @@ fn runs_are_deterministic() {
     for backend in ["openssl", "rustls"] {
         let mut b = registry::backend(backend.parse::<BackendId>().unwrap());
         let p = parse(text).unwrap();
-        let first = b.run(&p);
+        let first = b.run(&p).unwrap();
         for _ in 0..5 {
-            assert_eq!(b.run(&p), first, "{backend}");
+            assert_eq!(b.run(&p).unwrap(), first, "{backend}");
         }
         assert_eq!(
-            registry::backend(backend.parse::<BackendId>().unwrap()).run(&p),
+            registry::backend(backend.parse::<BackendId>().unwrap())
+                .run(&p)
+                .unwrap(),
             first,
             "{backend}, fresh backend"
         );

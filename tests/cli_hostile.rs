@@ -297,7 +297,10 @@ fn devices_and_fifos_are_refused_at_once_by_every_command() {
         // replay reports a file it cannot read as a failed file (1); the others as an error (2).
         assert!(matches!(code, Some(1 | 2)), "{args:?}: {code:?}");
         let all = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
-        assert!(all.contains("only regular files are read"), "{args:?}: {all}");
+        assert!(
+            all.contains("only regular files are read"),
+            "{args:?}: {all}"
+        );
     }
 }
 

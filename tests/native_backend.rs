@@ -10,6 +10,7 @@ use ticketdiff::trace::Step;
 fn run(backend: &str, text: &str) -> Vec<Step> {
     let mut b: Box<dyn Backend> = registry::backend(backend.parse::<BackendId>().unwrap());
     b.run(&parse(text).unwrap())
+        .expect("in process, a run finishes")
 }
 
 #[test]

@@ -20,6 +20,24 @@ use crate::wire::Endpoint;
 /// OpenSSL-shaped API's own, since that module imports nothing from the rest of the crate.
 pub use crate::native::api::Outcome;
 
+/// How a backend in a worker process failed to answer a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The worker died: killed by a signal, or exited (the text says which).
+    Crashed(String),
+    /// The worker did not answer within the time one call may take.
+    Hung { after_ms: u64 },
+}
+
+/// A run that a backend could not finish: the steps before the op during which it failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unfinished {
+    pub steps: crate::trace::Trace,
+    /// The index of the op it failed in.
+    pub at: usize,
+    pub failure: Failure,
+}
+
 /// The server library under test, at the level of an `SSL_CTX`.
 pub trait Server {
     /// Which backend this is.
@@ -38,6 +56,11 @@ pub trait Server {
     fn ctx_get_num_tickets(&self) -> u64;
     /// `SSL_new` on the context, with the server end of a fresh wire as its transport.
     fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn>;
+    /// Whether the library stopped answering since the last `reset` (a worker that crashed or
+    /// hung); calls made after that returned placeholders. In process, never.
+    fn failure(&self) -> Option<Failure> {
+        None
+    }
 }
 
 /// One server connection, at the level of an `SSL`.
@@ -77,8 +100,9 @@ pub trait Backend {
     /// Why this backend cannot run the program, if it cannot (the program is then skipped for
     /// it, never counted as agreeing).
     fn skip_reason(&self, program: &Program) -> Option<String>;
-    /// Runs the program from a fresh context.
-    fn run(&mut self, program: &Program) -> crate::trace::Trace;
+    /// Runs the program from a fresh context; a backend in a worker that crashes or hangs
+    /// leaves it unfinished.
+    fn run(&mut self, program: &Program) -> Result<crate::trace::Trace, Unfinished>;
     /// Total time spent inside the TLS libraries' calls over every run so far.
     fn tls_time(&self) -> std::time::Duration {
         std::time::Duration::ZERO

@@ -100,10 +100,7 @@ impl fmt::Display for Divergence {
                 field,
                 oracle,
                 other,
-            } => write!(
-                f,
-                "{field} is {oracle} on the oracle, {other} on {backend}"
-            ),
+            } => write!(f, "{field} is {oracle} on the oracle, {other} on {backend}"),
             Difference::Crashed { how } => write!(f, "the {backend} worker crashed ({how})"),
             Difference::Hung { after_ms } => write!(
                 f,
