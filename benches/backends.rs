@@ -46,9 +46,16 @@ fn programs(c: &mut Criterion) {
         ("queued_tickets", parse(QUEUED).unwrap()),
     ];
     let corpus = corpus();
-    for name in BackendId::ALL.map(BackendId::name) {
-        let mut backend: Box<dyn Backend> =
-            registry::backend(name.parse::<BackendId>().expect("a backend"));
+    for id in BackendId::ALL {
+        let name = id.name();
+        // A worker that is not built is left out, with the command that builds it.
+        let mut backend: Box<dyn Backend> = match registry::backend(id) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("program/{name}: left out: {e}");
+                continue;
+            }
+        };
         let mut group = c.benchmark_group(format!("program/{name}"));
         for (case, program) in &cases {
             group.bench_function(*case, |b| b.iter(|| black_box(backend.run(program))));
@@ -306,11 +313,32 @@ fn ratios(filter: Option<&str>) {
         pinned_rustls_config(),
     );
     let program = |name: &str| {
-        let mut backend = registry::backend(name.parse::<BackendId>().expect("a backend"));
+        let id = name.parse::<BackendId>().expect("a backend");
+        let mut backend = registry::backend(id).expect("built above");
         let one = parse(ONE_HANDSHAKE).unwrap();
         whole(move || drop(black_box(backend.run(&one))))
     };
-    let pairs: Vec<(&str, &str, Timed, Timed)> = vec![
+    let corpus_on = |id: BackendId| {
+        let mut backend = registry::backend(id).expect("built above");
+        let corpus = corpus();
+        whole(move || {
+            for p in &corpus {
+                if backend.skip_reason(p).is_none() {
+                    let _ = black_box(backend.run(p));
+                }
+            }
+        })
+    };
+    let mut pairs: Vec<(&str, &str, Timed, Timed)> = Vec::new();
+    if ticketdiff::worker::check(BackendId::OpensslWorker).is_ok() {
+        pairs.push((
+            "ratio/worker_openssl",
+            "the corpus on openssl@worker / on openssl in process",
+            corpus_on(BackendId::OpensslWorker),
+            corpus_on(BackendId::Openssl),
+        ));
+    }
+    pairs.extend(vec![
         (
             "ratio/harness_openssl",
             "program one_handshake on openssl / bare OpenSSL client+server loop",
@@ -349,7 +377,7 @@ fn ratios(filter: Option<&str>) {
             Box::new(|n| (0..n).map(|_| bare_native(&native, &pinned_client)).sum()),
             Box::new(|n| (0..n).map(|_| bare_rustls(&rustls, &pinned_client)).sum()),
         ),
-    ];
+    ]);
     let mut header = false;
     for (id, what, mut a, mut b) in pairs {
         if filter.is_some_and(|f| !id.contains(f)) {

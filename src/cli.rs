@@ -35,9 +35,11 @@ pub enum Command {
         /// `.tkt` files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Backends to compare with the oracle (comma-separated); `openssl` always runs.
-        #[arg(long, value_enum, value_delimiter = ',', default_values_t = BackendId::ALL)]
+        /// Backends to compare with the oracle (comma-separated); the oracle always runs.
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = BackendId::DEFAULT)]
         backend: Vec<BackendId>,
+        #[command(flatten)]
+        oracle: OracleArg,
         /// Print JSON Lines: one object per file and backend.
         #[arg(long)]
         json: bool,
@@ -54,11 +56,15 @@ pub enum Command {
         /// The backend whose divergence to keep (default: the first that diverges).
         #[arg(long, value_enum)]
         backend: Option<BackendId>,
+        #[command(flatten)]
+        oracle: OracleArg,
     },
     /// Check the regression corpus and the saved divergences.
     Replay {
         /// Files or directories (default: corpus/ and diff/).
         paths: Vec<PathBuf>,
+        #[command(flatten)]
+        oracle: OracleArg,
     },
     /// Print the program a fuzzer input stands for (a `.tkt` text as itself, any other bytes as
     /// the fuzz targets decode them), ready for `ticketdiff run`.
@@ -86,7 +92,18 @@ pub enum Command {
     Bless {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        oracle: OracleArg,
     },
+}
+
+/// `--oracle`: which backend the others are compared with.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct OracleArg {
+    /// The oracle: the OpenSSL linked here by default, or another release (`openssl-3.6`,
+    /// `openssl-4.0`, in worker processes).
+    #[arg(long = "oracle", value_enum, default_value_t = BackendId::ORACLE)]
+    pub id: BackendId,
 }
 
 /// The arguments of `ticketdiff fuzz`.
@@ -104,9 +121,11 @@ pub struct FuzzArgs {
     /// Seed of the program generator (default: from the clock).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Backends to compare with the oracle (comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = BackendId::ALL)]
+    /// Backends to compare with the oracle (comma-separated; default: those in process).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = BackendId::DEFAULT)]
     pub backend: Vec<BackendId>,
+    #[command(flatten)]
+    pub oracle: OracleArg,
     /// Where new divergences are saved.
     #[arg(long, default_value = "diff")]
     pub out: PathBuf,
@@ -181,6 +200,10 @@ pub enum CliError {
     Unsaveable { path: PathBuf, message: String },
     #[error(transparent)]
     Fuzz(#[from] crate::fuzz::FuzzError),
+    #[error(transparent)]
+    Unavailable(#[from] crate::worker::Unavailable),
+    #[error(transparent)]
+    Replay(#[from] crate::replay::ReplayError),
     #[error("{}:{line}: the oracle could not finish the program: {failure:?}", path.display())]
     Unfinished {
         path: PathBuf,
@@ -207,16 +230,18 @@ pub fn execute(command: Command, out: &mut dyn Write) -> Result<Exit, CliError> 
         Command::Run {
             files,
             backend,
+            oracle,
             json,
-        } => run(&files, &backend, json, out),
-        Command::Replay { paths } => replay(&paths, out),
+        } => run(&files, oracle.id, &backend, json, out),
+        Command::Replay { paths, oracle } => replay(&paths, oracle.id, out),
         Command::Fuzz(args) => fuzz(args, out),
         Command::Minimize {
             file,
             output,
             backend,
-        } => minimize(&file, output.as_deref(), backend, out),
-        Command::Bless { files } => bless(&files, out),
+            oracle,
+        } => minimize(&file, output.as_deref(), oracle.id, backend, out),
+        Command::Bless { files, oracle } => bless(&files, oracle.id, out),
         Command::Decode { file } => decode(&file, out),
         Command::Serve(options) => crate::serve::serve(&options)
             .map(|()| Exit::Ok)
@@ -247,6 +272,7 @@ struct JsonRun<'a> {
 /// `ticketdiff run`.
 pub fn run(
     files: &[PathBuf],
+    oracle: BackendId,
     backends: &[BackendId],
     json: bool,
     out: &mut dyn Write,
@@ -256,7 +282,7 @@ pub fn run(
         .iter()
         .map(|f| load(f).map(|p| (f.display().to_string(), p.program)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut runner = Runner::new(backends);
+    let mut runner = Runner::with_oracle(oracle, backends)?;
     let (mut diverged, mut not_compared) = (false, false);
     for (name, program) in &programs {
         let results = runner.run(program);
@@ -304,7 +330,7 @@ pub fn run(
 }
 
 /// `ticketdiff replay`.
-pub fn replay(paths: &[PathBuf], out: &mut dyn Write) -> Result<Exit, CliError> {
+pub fn replay(paths: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Result<Exit, CliError> {
     let paths: Vec<PathBuf> = if paths.is_empty() {
         ["corpus", "diff"]
             .iter()
@@ -317,7 +343,7 @@ pub fn replay(paths: &[PathBuf], out: &mut dyn Write) -> Result<Exit, CliError> 
     if paths.is_empty() {
         return Err(CliError::NothingToReplay);
     }
-    let reports = crate::replay::replay(&paths)?;
+    let reports = crate::replay::replay_with(&paths, oracle)?;
     let failed = reports.iter().filter(|r| !r.passed()).count();
     for r in &reports {
         for f in &r.failures {
@@ -339,8 +365,8 @@ pub fn replay(paths: &[PathBuf], out: &mut dyn Write) -> Result<Exit, CliError> 
 
 /// `ticketdiff bless`: rewrites each file's `# expect` comments from a run of the oracle. Every
 /// file is tried; the first error is returned after the others were blessed.
-pub fn bless(files: &[PathBuf], out: &mut dyn Write) -> Result<Exit, CliError> {
-    let mut runner = Runner::new(&[]);
+pub fn bless(files: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Result<Exit, CliError> {
+    let mut runner = Runner::with_oracle(oracle, &[])?;
     let mut first_error = None;
     for f in files {
         let result = load(f).map_err(CliError::from).and_then(|file| {
@@ -403,6 +429,9 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
         (None, None) => Some(DEFAULT_FUZZ_SECS),
         (t, _) => t,
     };
+    for id in args.backend.iter().chain([&args.oracle.id]) {
+        crate::worker::check(*id)?;
+    }
     prepare_store(&args.out)?;
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -413,6 +442,7 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
         runs: args.runs,
         jobs,
         seed,
+        oracle: args.oracle.id,
         backends: args.backend,
         out: args.out,
         seeds,
@@ -483,6 +513,7 @@ fn prepare_store(dir: &Path) -> Result<(), CliError> {
 pub fn minimize(
     file: &Path,
     output: Option<&Path>,
+    oracle: BackendId,
     backend: Option<BackendId>,
     out: &mut dyn Write,
 ) -> Result<Exit, CliError> {
@@ -495,10 +526,11 @@ pub fn minimize(
     let backends = match (backend, &entry) {
         (Some(b), _) => vec![b],
         (None, Some(e)) => vec![e.backend()],
-        (None, None) => BackendId::ALL.to_vec(),
+        (None, None) => BackendId::DEFAULT.to_vec(),
     };
+    let oracle = entry.as_ref().map_or(oracle, |e| e.versions.oracle_backend);
     let program = loaded.program.renumbered();
-    let mut runner = Runner::new(&backends);
+    let mut runner = Runner::with_oracle(oracle, &backends)?;
     let results = runner.run(&program);
     let wanted = entry.as_ref().map(|e| e.signature());
     let Some((_, d)) = results

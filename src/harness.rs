@@ -15,7 +15,8 @@ const MAX_HANDSHAKE_ROUNDS: usize = 64;
 /// `SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`, whatever the allocator does.
 static WRITE_DATA: [u8; MAX_WRITE_LEN as usize] = [b'x'; MAX_WRITE_LEN as usize];
 
-fn write_data(len: u64) -> &'static [u8] {
+/// The first `len` bytes of the one buffer every write sends from.
+pub fn write_data(len: u64) -> &'static [u8] {
     &WRITE_DATA[..len.min(MAX_WRITE_LEN) as usize]
 }
 

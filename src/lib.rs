@@ -33,3 +33,4 @@ pub mod testing;
 pub mod trace;
 pub mod triage;
 pub mod wire;
+pub mod worker;

@@ -101,7 +101,16 @@ fn replay_entry(runner: &mut Runner, path: &Path, text: &str, report: &mut FileR
     let signature = entry.signature();
     report.signature = Some(signature);
     let backend = entry.backend();
-    let result = runner.compare(&entry.program, backend);
+    let oracle = entry.versions.oracle_backend;
+    let result = if oracle == runner.oracle_id() {
+        runner.compare(&entry.program, backend)
+    } else {
+        Runner::with_oracle(oracle, &[]).and_then(|mut r| r.compare(&entry.program, backend))
+    };
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => return report.failures.push(format!("{name}: {e}")),
+    };
     if let Some(why) = result.skipped() {
         return report
             .failures
@@ -121,16 +130,35 @@ fn replay_entry(runner: &mut Runner, path: &Path, text: &str, report: &mut FileR
     }
 }
 
-/// Replays every file under `paths` on the oracle and the conforming backends. A saved entry
-/// under a name that is not its signature's, or a second entry of one signature, fails; a
-/// temporary file a dead writer left in a directory is noted.
-pub fn replay(paths: &[PathBuf]) -> Result<Vec<FileReport>, FilesError> {
-    let files = tkt_files(paths)?;
-    let conforming: Vec<BackendId> = BackendId::ALL
+/// Replays every file under `paths` on the default oracle and the conforming backends that
+/// are available here (see [`replay_with`]).
+pub fn replay(paths: &[PathBuf]) -> Result<Vec<FileReport>, ReplayError> {
+    replay_with(paths, BackendId::ORACLE)
+}
+
+/// Why nothing could be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Files(#[from] FilesError),
+    #[error(transparent)]
+    Unavailable(#[from] crate::worker::Unavailable),
+}
+
+/// The conforming backends that can run here (a worker that is not built cannot).
+pub fn conforming_available() -> Vec<BackendId> {
+    BackendId::ALL
         .into_iter()
-        .filter(|b| b.conforms())
-        .collect();
-    let mut runner = Runner::new(&conforming);
+        .filter(|b| b.conforms() && crate::worker::check(*b).is_ok())
+        .collect()
+}
+
+/// Replays every file under `paths` on `oracle` and the conforming backends available here.
+/// A saved entry under a name that is not its signature's, or a second entry of one
+/// signature, fails; a temporary file a dead writer left in a directory is noted.
+pub fn replay_with(paths: &[PathBuf], oracle: BackendId) -> Result<Vec<FileReport>, ReplayError> {
+    let files = tkt_files(paths)?;
+    let mut runner = Runner::with_oracle(oracle, &conforming_available())?;
     let mut reports: Vec<FileReport> = files.iter().map(|f| replay_file(&mut runner, f)).collect();
     let entries: Vec<(PathBuf, Signature)> = reports
         .iter()

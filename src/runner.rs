@@ -6,6 +6,7 @@ use crate::finding::{Difference, Divergence, Signature};
 use crate::program::Program;
 use crate::registry;
 use crate::trace::Trace;
+use crate::worker::Unavailable;
 
 /// What one backend did with a program.
 #[derive(Clone, Debug)]
@@ -94,26 +95,31 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// A runner for these backends; the oracle always runs, whether named or not, and a name
-    /// given twice runs once.
-    pub fn new(backends: &[BackendId]) -> Runner {
-        let mut others: Vec<Box<dyn Backend>> = Vec::new();
-        for &id in backends {
-            if id == BackendId::ORACLE || others.iter().any(|b| b.id() == id) {
-                continue;
-            }
-            others.push(registry::backend(id));
-        }
-        Runner {
-            oracle: registry::backend(BackendId::ORACLE),
-            others,
-            extra: Vec::new(),
-        }
+    /// A runner for these backends against the default oracle; the oracle always runs,
+    /// whether named or not, and a name given twice runs once.
+    pub fn new(backends: &[BackendId]) -> Result<Runner, Unavailable> {
+        Runner::with_oracle(BackendId::ORACLE, backends)
     }
 
-    /// A runner for every backend.
-    pub fn all() -> Runner {
-        Runner::new(&BackendId::ALL)
+    /// A runner for these backends against `oracle`.
+    pub fn with_oracle(oracle: BackendId, backends: &[BackendId]) -> Result<Runner, Unavailable> {
+        let mut others: Vec<Box<dyn Backend>> = Vec::new();
+        for &id in backends {
+            if id == oracle || others.iter().any(|b| b.id() == id) {
+                continue;
+            }
+            others.push(registry::backend(id)?);
+        }
+        Ok(Runner {
+            oracle: registry::backend(oracle)?,
+            others,
+            extra: Vec::new(),
+        })
+    }
+
+    /// The oracle's id.
+    pub fn oracle_id(&self) -> BackendId {
+        self.oracle.id()
     }
 
     /// The backends compared with the oracle.
@@ -144,14 +150,18 @@ impl Runner {
 
     /// Runs `program` on the oracle and one backend only, whether or not `run` runs it; the
     /// oracle does not run when the backend skips the program.
-    pub fn compare(&mut self, program: &Program, backend: BackendId) -> BackendResult {
+    pub fn compare(
+        &mut self,
+        program: &Program,
+        backend: BackendId,
+    ) -> Result<BackendResult, Unavailable> {
         let other = match self.others.iter().position(|b| b.id() == backend) {
             Some(at) => self.others[at].as_mut(),
             None => {
                 let at = match self.extra.iter().position(|b| b.id() == backend) {
                     Some(at) => at,
                     None => {
-                        self.extra.push(registry::backend(backend));
+                        self.extra.push(registry::backend(backend)?);
                         self.extra.len() - 1
                     }
                 };
@@ -159,14 +169,14 @@ impl Runner {
             }
         };
         if let Some(why) = other.skip_reason(program) {
-            return BackendResult {
+            return Ok(BackendResult {
                 backend,
                 version: other.version(),
                 run: BackendRun::Skipped(why),
                 divergence: None,
-            };
+            });
         }
-        match run_oracle(self.oracle.as_mut(), program) {
+        Ok(match run_oracle(self.oracle.as_mut(), program) {
             (oracle, None) => run_against(other, &oracle.trace, program),
             (_, Some(why)) => BackendResult {
                 backend,
@@ -174,13 +184,13 @@ impl Runner {
                 run: BackendRun::Skipped(why),
                 divergence: None,
             },
-        }
+        })
     }
 
     /// The divergence of one backend from the oracle on `program`, running only those two
     /// (`None` if it agrees or skips the program).
     pub fn divergence_on(&mut self, program: &Program, backend: BackendId) -> Option<Divergence> {
-        self.compare(program, backend).divergence
+        self.compare(program, backend).ok()?.divergence
     }
 
     /// Time spent inside the TLS libraries by every backend of this runner so far.

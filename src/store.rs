@@ -237,6 +237,10 @@ fn read_current(
         difference,
     };
     let versions = Versions {
+        oracle_backend: match h.get("oracle backend") {
+            None => BackendId::ORACLE,
+            Some(_) => h.parse("oracle backend", |v| v.parse().map_err(|e| format!("{e}")))?,
+        },
         oracle: h.require("oracle version")?.1.to_string(),
         backend: h.require("backend version")?.1.to_string(),
     };
@@ -274,11 +278,13 @@ fn read_legacy(
             let (oracle, rest) = v.split_once(" (oracle), ").unwrap_or((v, ""));
             let backend_version = rest.strip_suffix(&format!(" ({backend})")).unwrap_or(rest);
             Versions {
+                oracle_backend: BackendId::ORACLE,
                 oracle: oracle.to_string(),
                 backend: backend_version.to_string(),
             }
         }
         None => Versions {
+            oracle_backend: BackendId::ORACLE,
             oracle: String::new(),
             backend: String::new(),
         },
@@ -327,6 +333,9 @@ pub fn render(finding: &Finding, path: &Path) -> String {
     };
     line("signature", &d.signature);
     line("backend", &backend);
+    if finding.versions.oracle_backend != BackendId::ORACLE {
+        line("oracle backend", &finding.versions.oracle_backend);
+    }
     line("oracle version", &finding.versions.oracle);
     line("backend version", &finding.versions.backend);
     line("line", &d.line);
@@ -502,6 +511,7 @@ mod tests {
             },
             program,
             versions: Versions {
+                oracle_backend: BackendId::ORACLE,
                 oracle: "OpenSSL 3.0.19 27 Jan 2026".into(),
                 backend: "rustls 0.23.46".into(),
             },

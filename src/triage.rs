@@ -46,6 +46,7 @@ pub fn triage(
             divergence,
             program: small,
             versions: Versions {
+                oracle_backend: runner.oracle_id(),
                 oracle: results.oracle.version.to_string(),
                 backend: r.version.to_string(),
             },

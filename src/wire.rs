@@ -93,6 +93,64 @@ impl Endpoint {
             .collect()
     }
 
+    /// A copy of every byte waiting for this end.
+    pub fn peek_pending(&self) -> Vec<u8> {
+        self.queues
+            .borrow_mut()
+            .toward(self.side)
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    /// Drops the first `n` bytes waiting for this end: what this end's mirror in a worker read.
+    pub fn consume_pending(&self, n: usize) {
+        let mut q = self.queues.borrow_mut();
+        let incoming = q.toward(self.side);
+        let n = n.min(incoming.len());
+        incoming.drain(..n);
+    }
+
+    /// Adds bytes toward the peer, as a write by this end would; what does not fit is an
+    /// error, never dropped.
+    pub fn deliver(&self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.len() > self.room() {
+            return Err(io::Error::other(format!(
+                "{} bytes delivered, {} fit",
+                bytes.len(),
+                self.room()
+            )));
+        }
+        let mut q = self.queues.borrow_mut();
+        q.toward(self.side.peer()).extend(bytes);
+        Ok(())
+    }
+
+    /// Makes this end's wire hold exactly `incoming` for this end to read and leave `room`
+    /// bytes toward the peer (a worker's mirror of the wire at the start of a call); returns
+    /// how many placeholder bytes stand in front of what this end will write.
+    pub fn load(&self, incoming: &[u8], room: usize) -> usize {
+        let mut q = self.queues.borrow_mut();
+        let used = q.capacity.saturating_sub(room);
+        let inbound = q.toward(self.side);
+        inbound.clear();
+        inbound.extend(incoming);
+        let outbound = q.toward(self.side.peer());
+        outbound.clear();
+        outbound.resize(used, 0);
+        used
+    }
+
+    /// What this end wrote after the first `skip` bytes waiting for the peer (see
+    /// [`Endpoint::load`]), taken off the wire.
+    pub fn take_written(&self, skip: usize) -> Vec<u8> {
+        let mut q = self.queues.borrow_mut();
+        let outbound = q.toward(self.side.peer());
+        let skip = skip.min(outbound.len());
+        outbound.drain(..skip);
+        outbound.drain(..).collect()
+    }
+
     /// Bytes on the wire in both directions.
     pub fn in_flight(&self) -> usize {
         let q = self.queues.borrow();
@@ -172,6 +230,32 @@ mod tests {
         assert_eq!(c.take_pending().len(), WIRE_CAPACITY);
         assert_eq!(c.pending(), 0);
         assert_eq!(s.room(), WIRE_CAPACITY);
+    }
+
+    #[test]
+    fn a_mirror_loaded_from_the_wire_gives_back_what_the_server_read_and_wrote() {
+        let (mut client, server) = wire();
+        client.write_all(b"hello world").unwrap();
+        let filler = vec![0u8; WIRE_CAPACITY - 10];
+        server.deliver(&filler).unwrap();
+        // The worker's mirror.
+        let (_, mut mirror) = wire();
+        let skip = mirror.load(&server.peek_pending(), server.room());
+        assert_eq!(skip, WIRE_CAPACITY - 10);
+        let mut buf = [0u8; 5];
+        mirror.read_exact(&mut buf).unwrap();
+        assert_eq!(mirror.write(b"0123456789abc").unwrap(), 10);
+        let consumed = server.pending() - mirror.pending();
+        let written = mirror.take_written(skip);
+        // Back on the real wire.
+        server.consume_pending(consumed);
+        server.deliver(&written).unwrap();
+        assert_eq!(server.peek_pending(), b" world");
+        assert_eq!(server.room(), 0);
+        assert!(server.deliver(b"x").is_err());
+        let mut got = vec![0u8; WIRE_CAPACITY];
+        assert_eq!(client.read(&mut got).unwrap(), WIRE_CAPACITY);
+        assert_eq!(&got[WIRE_CAPACITY - 10..], b"0123456789");
     }
 
     #[test]

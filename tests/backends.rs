@@ -7,7 +7,8 @@ use ticketdiff::registry;
 use ticketdiff::trace::Step;
 
 fn run(backend: &str, text: &str) -> Vec<Step> {
-    let mut b: Box<dyn Backend> = registry::backend(backend.parse::<BackendId>().unwrap());
+    let mut b: Box<dyn Backend> =
+        registry::backend(backend.parse::<BackendId>().unwrap()).expect("in process");
     b.run(&parse(text).unwrap())
         .expect("in process, a run finishes")
 }
@@ -192,7 +193,7 @@ fn runs_are_deterministic() {
                 verify_client_post_handshake\nserver_do_handshake\nclient_read\nserver_read\n\
                 connect resume\nclient_step\nserver_step\nhandshake\nshutdown\n";
     for backend in ["openssl", "rustls"] {
-        let mut b = registry::backend(backend.parse::<BackendId>().unwrap());
+        let mut b = registry::backend(backend.parse::<BackendId>().unwrap()).expect("in process");
         let p = parse(text).unwrap();
         let first = b.run(&p).unwrap();
         for _ in 0..5 {
@@ -200,6 +201,7 @@ fn runs_are_deterministic() {
         }
         assert_eq!(
             registry::backend(backend.parse::<BackendId>().unwrap())
+                .expect("in process")
                 .run(&p)
                 .unwrap(),
             first,

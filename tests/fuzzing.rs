@@ -22,7 +22,7 @@ fn signature_on(runner: &mut Runner, p: &Program) -> Option<Signature> {
 
 #[test]
 fn minimization_keeps_the_signature_and_is_one_minimal() {
-    let mut runner = Runner::new(&[BackendId::Rustls]);
+    let mut runner = Runner::new(&[BackendId::Rustls]).unwrap();
     let program = parse(
         "ctx_set_num_tickets 16\nctx_get_num_tickets\nconnect pha\nclient_write 100\nhandshake\n\
          get_num_tickets\nserver_read\nclient_read\nserver_write 300\nclient_read\n\
@@ -57,6 +57,7 @@ fn save(dir: &Path, divergence: &Divergence, program: &Program) -> Result<Saved,
             divergence: divergence.clone(),
             program: program.clone(),
             versions: Versions {
+                oracle_backend: BackendId::ORACLE,
                 oracle: "OpenSSL test".into(),
                 backend: "rustls test".into(),
             },
@@ -78,7 +79,7 @@ fn entry_for(runner: &mut Runner, text: &str) -> (Divergence, Program) {
 fn concurrent_writers_save_one_entry_per_signature_and_keep_the_shortest() {
     let dir = scratch();
     let dir = dir.path();
-    let mut runner = Runner::new(&[BackendId::Rustls]);
+    let mut runner = Runner::new(&[BackendId::Rustls]).unwrap();
     let (d, short) = entry_for(&mut runner, "connect\nhandshake\nnew_session_ticket\n");
     let (_, long) = entry_for(
         &mut runner,
@@ -127,7 +128,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 fn replay_checks_saved_entries_and_reports_fixed_ones() {
     let dir = scratch();
     let dir = dir.path().to_path_buf();
-    let mut runner = Runner::new(&[BackendId::Rustls]);
+    let mut runner = Runner::new(&[BackendId::Rustls]).unwrap();
     let (d, p) = entry_for(&mut runner, "connect\nhandshake\nnew_session_ticket\n");
     save(&dir, &d, &p).unwrap();
     let entry = store::entry_path(&dir, &d.signature);
@@ -226,7 +227,7 @@ fn broken_entries_get_errors_naming_the_file_and_line() {
     );
 
     // The fuzzer never replaces an entry it cannot read.
-    let mut runner = Runner::new(&[BackendId::Rustls]);
+    let mut runner = Runner::new(&[BackendId::Rustls]).unwrap();
     let (d, p) = entry_for(&mut runner, "connect\nhandshake\nnew_session_ticket\n");
     let path = write(
         &dir,
@@ -268,6 +269,8 @@ fn fuzz_saves_new_signatures_once_and_a_second_run_adds_no_duplicate() {
         "7",
         "--backend",
         "rustls",
+        "--jobs",
+        "1",
         "--json",
     ];
     let (code, out) = fuzz(dir, &args);

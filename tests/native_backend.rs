@@ -8,7 +8,8 @@ use ticketdiff::registry;
 use ticketdiff::trace::Step;
 
 fn run(backend: &str, text: &str) -> Vec<Step> {
-    let mut b: Box<dyn Backend> = registry::backend(backend.parse::<BackendId>().unwrap());
+    let id = backend.parse::<BackendId>().unwrap();
+    let mut b: Box<dyn Backend> = registry::backend(id).expect("in process");
     b.run(&parse(text).unwrap())
         .expect("in process, a run finishes")
 }
@@ -16,14 +17,25 @@ fn run(backend: &str, text: &str) -> Vec<Step> {
 #[test]
 fn native_is_registered_and_conforming() {
     let names: Vec<&str> = BackendId::ALL.iter().map(|b| b.name()).collect();
-    assert_eq!(names, ["openssl", "native", "rustls"]);
+    assert_eq!(
+        names,
+        [
+            "openssl",
+            "native",
+            "rustls",
+            "openssl@worker",
+            "openssl-3.6",
+            "openssl-4.0"
+        ]
+    );
     assert!(BackendId::Native.conforms());
-    assert_eq!(registry::backend(BackendId::Native).id(), BackendId::Native);
+    let native = registry::backend(BackendId::Native).expect("in process");
+    assert_eq!(native.id(), BackendId::Native);
 }
 
 #[test]
 fn tls12_programs_are_skipped_with_the_reason() {
-    let b = registry::backend(BackendId::Native);
+    let b = registry::backend(BackendId::Native).expect("in process");
     let p = parse("connect\nhandshake\nconnect tls12\nhandshake\n").unwrap();
     let why = b.skip_reason(&p).expect("skipped");
     assert!(why.contains("line 3"), "{why}");

@@ -5,22 +5,47 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-/// A backend. Names never contain `-`: a signature's text starts with `BACKEND-`.
+/// A backend. A signature's text starts with the backend's name and a `-`; names may contain
+/// `-` themselves (`openssl-3.6`), so signatures are read by the longest name that fits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum BackendId {
-    /// The oracle: OpenSSL 3 through the `openssl` crate.
+    /// The default oracle: the OpenSSL this build links, through the `openssl` crate.
+    #[value(name = "openssl")]
     Openssl,
     /// The project's own TLS 1.3 server.
+    #[value(name = "native")]
     Native,
     /// rustls behind OpenSSL's API.
+    #[value(name = "rustls")]
     Rustls,
+    /// The OpenSSL this build links, in a worker process: proves that a worker's traces are
+    /// the in-process library's.
+    #[value(name = "openssl@worker")]
+    OpensslWorker,
+    /// OpenSSL 3.6 (built from source by `openssl-src`), in a worker process.
+    #[value(name = "openssl-3.6")]
+    Openssl36,
+    /// OpenSSL 4.0 (built from source by `openssl-src`), in a worker process.
+    #[value(name = "openssl-4.0")]
+    Openssl40,
 }
 
 impl BackendId {
-    /// Every backend, the oracle first.
-    pub const ALL: [BackendId; 3] = [BackendId::Openssl, BackendId::Native, BackendId::Rustls];
+    /// Every backend, the default oracle first.
+    pub const ALL: [BackendId; 6] = [
+        BackendId::Openssl,
+        BackendId::Native,
+        BackendId::Rustls,
+        BackendId::OpensslWorker,
+        BackendId::Openssl36,
+        BackendId::Openssl40,
+    ];
 
-    /// The library every other backend is compared with.
+    /// What runs when no backend is named: the ones in this process (workers are built apart
+    /// and named when wanted).
+    pub const DEFAULT: [BackendId; 3] = [BackendId::Openssl, BackendId::Native, BackendId::Rustls];
+
+    /// The library every other backend is compared with unless another is named.
     pub const ORACLE: BackendId = BackendId::Openssl;
 
     pub fn name(self) -> &'static str {
@@ -28,6 +53,9 @@ impl BackendId {
             BackendId::Openssl => "openssl",
             BackendId::Native => "native",
             BackendId::Rustls => "rustls",
+            BackendId::OpensslWorker => "openssl@worker",
+            BackendId::Openssl36 => "openssl-3.6",
+            BackendId::Openssl40 => "openssl-4.0",
         }
     }
 
@@ -35,8 +63,11 @@ impl BackendId {
     /// on it, and any divergence is a bug in it rather than a documented difference.
     pub fn conforms(self) -> bool {
         match self {
-            BackendId::Native => true,
-            BackendId::Openssl | BackendId::Rustls => false,
+            BackendId::Native | BackendId::OpensslWorker => true,
+            BackendId::Openssl
+            | BackendId::Rustls
+            | BackendId::Openssl36
+            | BackendId::Openssl40 => false,
         }
     }
 
@@ -86,17 +117,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip_and_carry_no_dash() {
+    fn names_round_trip_and_are_the_clap_values() {
         for b in BackendId::ALL {
             assert_eq!(b.name().parse::<BackendId>(), Ok(b));
-            assert!(!b.name().contains('-'));
             let clap_name = clap::ValueEnum::to_possible_value(&b).unwrap();
             assert_eq!(clap_name.get_name(), b.name());
         }
         let e = "boringssl".parse::<BackendId>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown backend `boringssl` (known: openssl, native, rustls)"
+            "unknown backend `boringssl` (known: openssl, native, rustls, openssl@worker, openssl-3.6, openssl-4.0)"
         );
     }
 }

@@ -63,6 +63,34 @@ pub trait Server {
     }
 }
 
+/// A boxed server is a server: the registry hands servers out boxed.
+impl<S: Server + ?Sized> Server for Box<S> {
+    fn id(&self) -> BackendId {
+        (**self).id()
+    }
+    fn version(&self) -> &'static str {
+        (**self).version()
+    }
+    fn unsupported(&self, op: &Op) -> Option<&'static str> {
+        (**self).unsupported(op)
+    }
+    fn reset(&mut self) {
+        (**self).reset()
+    }
+    fn ctx_set_num_tickets(&mut self, n: u64) -> i64 {
+        (**self).ctx_set_num_tickets(n)
+    }
+    fn ctx_get_num_tickets(&self) -> u64 {
+        (**self).ctx_get_num_tickets()
+    }
+    fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {
+        (**self).accept(transport)
+    }
+    fn failure(&self) -> Option<Failure> {
+        (**self).failure()
+    }
+}
+
 /// One server connection, at the level of an `SSL`.
 pub trait ServerConn {
     /// `SSL_set_num_tickets`.

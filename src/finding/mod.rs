@@ -113,6 +113,8 @@ impl fmt::Display for Divergence {
 /// The libraries a finding was seen with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Versions {
+    /// Which backend was the oracle.
+    pub oracle_backend: BackendId,
     pub oracle: String,
     pub backend: String,
 }

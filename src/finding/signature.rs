@@ -259,8 +259,17 @@ impl FromStr for Signature {
 }
 
 fn parse(s: &str) -> Option<Signature> {
-    let (backend, rest) = s.split_once('-')?;
-    let backend: BackendId = backend.parse().ok()?;
+    // A backend's name may itself contain `-` and be the start of another's (`openssl`,
+    // `openssl-3.6`): the longest name whose rest reads as a signature wins.
+    let mut names: Vec<BackendId> = BackendId::ALL.to_vec();
+    names.sort_by_key(|b| std::cmp::Reverse(b.name().len()));
+    names.into_iter().find_map(|backend| {
+        let rest = s.strip_prefix(backend.name())?.strip_prefix('-')?;
+        parse_rest(backend, rest)
+    })
+}
+
+fn parse_rest(backend: BackendId, rest: &str) -> Option<Signature> {
     if let Some(rest) = rest.strip_prefix("tickets-") {
         let (field, rest) = rest.split_once('-')?;
         let (direction, rest) = rest.split_once('-')?;

@@ -32,6 +32,8 @@ pub struct Options {
     pub runs: Option<u64>,
     pub jobs: usize,
     pub seed: u64,
+    /// The oracle.
+    pub oracle: BackendId,
     /// Backends compared with the oracle.
     pub backends: Vec<BackendId>,
     /// Where new divergences are saved (and known ones read from).
@@ -85,6 +87,8 @@ impl Shared {
 pub enum FuzzError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Unavailable(#[from] crate::worker::Unavailable),
     #[error("cannot start worker thread {job}: {source}")]
     Spawn { job: usize, source: std::io::Error },
 }
@@ -245,6 +249,7 @@ impl Worker<'_> {
                             divergence: d.clone(),
                             program: program.clone(),
                             versions: crate::finding::Versions {
+                                oracle_backend: BackendId::ORACLE,
                                 oracle: String::new(),
                                 backend: String::new(),
                             },
@@ -341,7 +346,17 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
             let spawned = std::thread::Builder::new()
                 .name(format!("fuzz-{job}"))
                 .spawn_scoped(scope, move || {
-                    let runner = Runner::new(&options.backends);
+                    let runner = match Runner::with_oracle(options.oracle, &options.backends) {
+                        Ok(runner) => runner,
+                        Err(e) => {
+                            shared
+                                .errors
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(FuzzError::Unavailable(e));
+                            return;
+                        }
+                    };
                     let mut worker = Worker {
                         shared,
                         options,

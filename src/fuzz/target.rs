@@ -60,7 +60,7 @@ fn backends() -> Vec<BackendId> {
                     .unwrap_or_else(|e| panic!("TICKETDIFF_BACKENDS: {e}"))
             })
             .collect(),
-        Err(_) => BackendId::ALL.to_vec(),
+        Err(_) => BackendId::DEFAULT.to_vec(),
     }
 }
 
@@ -100,7 +100,8 @@ fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
                 .map(|f| f.signature())
                 .collect();
             State {
-                runner: Runner::new(&backends()),
+                runner: Runner::new(&backends())
+                    .unwrap_or_else(|e| panic!("TICKETDIFF_BACKENDS: {e}")),
                 dir,
                 save,
                 known,
@@ -166,6 +167,9 @@ fn report(finding: &Finding) -> ! {
         BackendId::Openssl => backend_openssl(&message, next),
         BackendId::Native => backend_native(&message, next),
         BackendId::Rustls => backend_rustls(&message, next),
+        BackendId::OpensslWorker => backend_openssl_worker(&message, next),
+        BackendId::Openssl36 => backend_openssl_3_6(&message, next),
+        BackendId::Openssl40 => backend_openssl_4_0(&message, next),
     }
 }
 
@@ -184,6 +188,9 @@ frames!(
     backend_openssl,
     backend_native,
     backend_rustls,
+    backend_openssl_worker,
+    backend_openssl_3_6,
+    backend_openssl_4_0,
     kind_ret,
     kind_issued,
     kind_received,

@@ -1,0 +1,392 @@
+//! ticketdiff's side of a worker: the process, and a [`Server`] whose calls cross the pipe.
+//!
+//! One worker process per backend per thread, long-lived: it is started at the first program
+//! and again at the next program after it died. A worker that dies during a call (a crash, an
+//! abort, a `kill -9`) or does not answer within [`call_timeout`] (it is killed then) leaves
+//! the failure for the harness to find; the calls after it return placeholders at once.
+
+use super::protocol::{
+    read_frame, write_frame, Call, ConnState, Hello, Reply, Request, Value, VERSION,
+};
+use crate::backend::{BackendId, Failure, Outcome, Server, ServerConn};
+use crate::wire::Endpoint;
+use std::cell::RefCell;
+use std::io::{self, BufWriter};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::rc::Rc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+/// How long one call may take before the worker counts as hung: `TICKETDIFF_WORKER_TIMEOUT_MS`,
+/// else 10 s (a whole program takes milliseconds; a slow machine gets a wide margin).
+pub fn call_timeout() -> Duration {
+    std::env::var("TICKETDIFF_WORKER_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(Duration::from_secs(10), Duration::from_millis)
+}
+
+/// A running worker.
+struct Process {
+    child: Child,
+    input: BufWriter<ChildStdin>,
+    /// Frames from the worker, read by a thread of their own so that a wait can time out.
+    frames: Receiver<io::Result<Option<Vec<u8>>>>,
+}
+
+impl Process {
+    fn start(path: &Path, host: BackendId) -> io::Result<(Process, Hello)> {
+        let mut child = Command::new(path)
+            .arg(host.name())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let mut output = child.stdout.take().expect("piped");
+        let input = BufWriter::new(child.stdin.take().expect("piped"));
+        let (tx, frames) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("worker-reader".into())
+            .spawn(move || loop {
+                let frame = read_frame(&mut output);
+                let end = !matches!(frame, Ok(Some(_)));
+                if tx.send(frame).is_err() || end {
+                    return;
+                }
+            })?;
+        let mut process = Process {
+            child,
+            input,
+            frames,
+        };
+        let hello = match process.receive(call_timeout()) {
+            Ok(frame) => Hello::decode(&frame)?,
+            Err(failure) => {
+                return Err(io::Error::other(format!(
+                    "{}: no hello: {failure:?}",
+                    path.display()
+                )))
+            }
+        };
+        if hello.version != VERSION {
+            process.kill();
+            return Err(io::Error::other(format!(
+                "{}: speaks worker protocol version {}, this ticketdiff speaks {VERSION}",
+                path.display(),
+                hello.version
+            )));
+        }
+        Ok((process, hello))
+    }
+
+    /// The next frame, or how the worker failed.
+    fn receive(&mut self, timeout: Duration) -> Result<Vec<u8>, Failure> {
+        match self.frames.recv_timeout(timeout) {
+            Ok(Ok(Some(frame))) => Ok(frame),
+            Err(RecvTimeoutError::Timeout) => {
+                self.kill();
+                Err(Failure::Hung {
+                    after_ms: timeout.as_millis() as u64,
+                })
+            }
+            Ok(Ok(None)) | Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => {
+                Err(Failure::Crashed(self.exit_status()))
+            }
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// How the worker ended, waiting for it.
+    fn exit_status(&mut self) -> String {
+        match self.child.wait() {
+            Ok(status) => match (status.signal(), status.code()) {
+                (Some(signal), _) => format!("killed by signal {signal}"),
+                (None, Some(code)) => format!("exited with status {code}"),
+                (None, None) => status.to_string(),
+            },
+            Err(e) => format!("gone ({e})"),
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The link to the worker that a server and its connections share.
+struct Link {
+    id: BackendId,
+    host: BackendId,
+    path: PathBuf,
+    process: Option<Process>,
+    failure: Option<Failure>,
+    timeout: Duration,
+    next_conn: u32,
+}
+
+impl Link {
+    /// Sends a request and waits for its reply; `None` once the worker failed.
+    fn request(&mut self, request: &Request) -> Option<Reply> {
+        if self.failure.is_some() {
+            return None;
+        }
+        let process = self.process.as_mut()?;
+        let sent = write_frame(&mut process.input, &request.encode());
+        let reply = match sent {
+            Ok(()) => process.receive(self.timeout),
+            // A closed pipe: the worker is gone; its status says how.
+            Err(_) => Err(Failure::Crashed(process.exit_status())),
+        };
+        let reply = reply.and_then(|frame| {
+            Reply::decode(&frame).map_err(|e| Failure::Crashed(format!("answered nonsense: {e}")))
+        });
+        match reply {
+            Ok(Reply::Refused(why)) => self.fail(Failure::Crashed(format!("refused: {why}"))),
+            Ok(reply) => Some(reply),
+            Err(failure) => self.fail(failure),
+        }
+    }
+
+    fn fail(&mut self, failure: Failure) -> Option<Reply> {
+        self.failure = Some(failure);
+        if let Some(mut p) = self.process.take() {
+            p.kill();
+        }
+        None
+    }
+
+    /// A fresh worker when the last one failed or never started.
+    fn ensure_started(&mut self) {
+        if self.process.is_some() && self.failure.is_none() {
+            return;
+        }
+        self.process = None;
+        self.failure = None;
+        match Process::start(&self.path, self.host) {
+            Ok((process, _)) => self.process = Some(process),
+            Err(e) => self.failure = Some(Failure::Crashed(format!("cannot start: {e}"))),
+        }
+    }
+}
+
+/// A server library in a worker process.
+pub struct WorkerServer {
+    link: Rc<RefCell<Link>>,
+    version: &'static str,
+}
+
+impl WorkerServer {
+    /// Starts the worker at `path`, hosting `host` (the in-process backend it runs), as
+    /// backend `id`.
+    pub fn start(id: BackendId, host: BackendId, path: &Path) -> io::Result<WorkerServer> {
+        let (process, hello) = Process::start(path, host)?;
+        // One leak per backend and thread: the library's name lives as long as the program.
+        let version: &'static str = Box::leak(hello.library.into_boxed_str());
+        Ok(WorkerServer {
+            link: Rc::new(RefCell::new(Link {
+                id,
+                host,
+                path: path.to_path_buf(),
+                process: Some(process),
+                failure: None,
+                timeout: call_timeout(),
+                next_conn: 0,
+            })),
+            version,
+        })
+    }
+}
+
+impl Server for WorkerServer {
+    fn id(&self) -> BackendId {
+        self.link.borrow().id
+    }
+
+    fn version(&self) -> &'static str {
+        self.version
+    }
+
+    fn reset(&mut self) {
+        let mut link = self.link.borrow_mut();
+        link.ensure_started();
+        link.next_conn = 0;
+        link.request(&Request::Reset);
+    }
+
+    fn ctx_set_num_tickets(&mut self, n: u64) -> i64 {
+        match self
+            .link
+            .borrow_mut()
+            .request(&Request::CtxSetNumTickets(n))
+        {
+            Some(Reply::Int(v)) => v,
+            _ => 0,
+        }
+    }
+
+    fn ctx_get_num_tickets(&self) -> u64 {
+        match self.link.borrow_mut().request(&Request::CtxGetNumTickets) {
+            Some(Reply::Count(v)) => v,
+            _ => 0,
+        }
+    }
+
+    fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {
+        let conn = {
+            let mut link = self.link.borrow_mut();
+            let conn = link.next_conn;
+            link.next_conn += 1;
+            link.request(&Request::Accept { conn });
+            conn
+        };
+        Box::new(WorkerConn {
+            link: self.link.clone(),
+            conn,
+            transport,
+            state: ConnState::default(),
+        })
+    }
+
+    fn failure(&self) -> Option<Failure> {
+        self.link.borrow().failure.clone()
+    }
+}
+
+/// One connection in the worker; its transport is the real wire, on this side.
+struct WorkerConn {
+    link: Rc<RefCell<Link>>,
+    conn: u32,
+    transport: Endpoint,
+    /// As of the last call: the getters between calls read it.
+    state: ConnState,
+}
+
+impl WorkerConn {
+    /// Makes a call, mirroring what the server read and wrote onto the wire.
+    fn call(&mut self, call: Call) -> Value {
+        let request = Request::Call {
+            conn: self.conn,
+            call,
+            incoming: self.transport.peek_pending(),
+            room: self.transport.room() as u32,
+        };
+        let reply = self.link.borrow_mut().request(&request);
+        let Some(Reply::Called {
+            value,
+            consumed,
+            written,
+            state,
+        }) = reply
+        else {
+            return Value::None;
+        };
+        self.transport.consume_pending(consumed as usize);
+        if let Err(e) = self.transport.deliver(&written) {
+            self.link
+                .borrow_mut()
+                .fail(Failure::Crashed(format!("wrote past the wire's room: {e}")));
+            return Value::None;
+        }
+        self.state = state;
+        value
+    }
+
+    fn int(&mut self, call: Call) -> i64 {
+        match self.call(call) {
+            Value::Int(v) => v,
+            _ => 0,
+        }
+    }
+
+    fn outcome(&mut self, call: Call) -> Outcome {
+        match self.call(call) {
+            Value::Outcome(o) => o,
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+impl ServerConn for WorkerConn {
+    fn set_num_tickets(&mut self, n: u64) -> i64 {
+        self.int(Call::SetNumTickets(n))
+    }
+
+    fn get_num_tickets(&self) -> u64 {
+        // A getter takes `&self`; the call moves nothing on the wire.
+        let request = Request::Call {
+            conn: self.conn,
+            call: Call::GetNumTickets,
+            incoming: Vec::new(),
+            room: 0,
+        };
+        match self.link.borrow_mut().request(&request) {
+            Some(Reply::Called {
+                value: Value::Count(v),
+                ..
+            }) => v,
+            _ => 0,
+        }
+    }
+
+    fn do_handshake(&mut self) -> Outcome {
+        self.outcome(Call::DoHandshake)
+    }
+
+    fn new_session_ticket(&mut self) -> i64 {
+        self.int(Call::NewSessionTicket)
+    }
+
+    fn write(&mut self, data: &[u8]) -> Outcome {
+        self.outcome(Call::Write(data.len() as u64))
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Outcome {
+        // The bytes stay in the worker: no op looks at what a server read.
+        self.outcome(Call::Read(buf.len() as u32))
+    }
+
+    fn verify_client_post_handshake(&mut self) -> i64 {
+        self.int(Call::VerifyClientPostHandshake)
+    }
+
+    fn shutdown(&mut self) -> i64 {
+        self.int(Call::Shutdown)
+    }
+
+    fn shutdown_state(&self) -> (bool, bool) {
+        (self.state.shutdown_sent, self.state.shutdown_received)
+    }
+
+    fn handshake_finished(&self) -> bool {
+        self.state.handshake_finished
+    }
+
+    fn session_reused(&self) -> bool {
+        self.state.session_reused
+    }
+
+    fn tickets_issued(&self) -> u64 {
+        self.state.tickets_issued
+    }
+
+    fn close(&mut self) {
+        self.call(Call::Close);
+    }
+}
+
+impl Drop for WorkerConn {
+    fn drop(&mut self) {
+        self.link
+            .borrow_mut()
+            .request(&Request::Drop { conn: self.conn });
+    }
+}

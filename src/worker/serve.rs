@@ -1,0 +1,146 @@
+//! The worker's side: a server library in this process, driven over standard input and
+//! output by the protocol of [`super::protocol`].
+
+use super::protocol::{
+    read_frame, write_frame, Call, ConnState, Hello, Reply, Request, Value, VERSION,
+};
+use crate::backend::{Server, ServerConn};
+use crate::client::READ_BUFFER;
+use crate::harness::write_data;
+use crate::wire::{wire, Endpoint};
+use std::collections::HashMap;
+use std::io::{self, BufReader, BufWriter};
+
+/// A fault the worker injects on purpose, for the tests of what ticketdiff does when a worker
+/// dies or stops answering: `TICKETDIFF_WORKER_FAULT=crash:CALL` aborts the process at the
+/// first call of that name (`new_session_ticket`, `do_handshake`, ...), `hang:CALL` stops
+/// answering there.
+pub const FAULT_VAR: &str = "TICKETDIFF_WORKER_FAULT";
+
+enum Fault {
+    Crash(String),
+    Hang(String),
+}
+
+fn fault() -> Option<Fault> {
+    let spec = std::env::var(FAULT_VAR).ok()?;
+    let (kind, call) = spec.split_once(':')?;
+    match kind {
+        "crash" => Some(Fault::Crash(call.to_string())),
+        "hang" => Some(Fault::Hang(call.to_string())),
+        _ => None,
+    }
+}
+
+struct Worker {
+    server: Box<dyn Server>,
+    conns: HashMap<u32, (Box<dyn ServerConn>, Endpoint)>,
+    fault: Option<Fault>,
+}
+
+impl Worker {
+    fn handle(&mut self, request: Request) -> Reply {
+        match request {
+            Request::Reset => {
+                self.conns.clear();
+                self.server.reset();
+                Reply::Done
+            }
+            Request::CtxSetNumTickets(n) => Reply::Int(self.server.ctx_set_num_tickets(n)),
+            Request::CtxGetNumTickets => Reply::Count(self.server.ctx_get_num_tickets()),
+            Request::Accept { conn } => {
+                let (_, end) = wire();
+                let ssl = self.server.accept(end.clone());
+                self.conns.insert(conn, (ssl, end));
+                Reply::Done
+            }
+            Request::Drop { conn } => {
+                self.conns.remove(&conn);
+                Reply::Done
+            }
+            Request::Call {
+                conn,
+                call,
+                incoming,
+                room,
+            } => {
+                self.inject(call);
+                let Some((ssl, end)) = self.conns.get_mut(&conn) else {
+                    return Reply::Refused(format!("no connection {conn}"));
+                };
+                let skip = end.load(&incoming, room as usize);
+                let value = perform(ssl.as_mut(), call);
+                let consumed = (incoming.len() - end.pending()) as u32;
+                let written = end.take_written(skip);
+                let (shutdown_sent, shutdown_received) = ssl.shutdown_state();
+                Reply::Called {
+                    value,
+                    consumed,
+                    written,
+                    state: ConnState {
+                        handshake_finished: ssl.handshake_finished(),
+                        session_reused: ssl.session_reused(),
+                        tickets_issued: ssl.tickets_issued(),
+                        shutdown_sent,
+                        shutdown_received,
+                    },
+                }
+            }
+        }
+    }
+
+    fn inject(&self, call: Call) {
+        match &self.fault {
+            Some(Fault::Crash(name)) if name == call.name() => std::process::abort(),
+            Some(Fault::Hang(name)) if name == call.name() => loop {
+                std::thread::park();
+            },
+            _ => {}
+        }
+    }
+}
+
+fn perform(ssl: &mut dyn ServerConn, call: Call) -> Value {
+    match call {
+        Call::SetNumTickets(n) => Value::Int(ssl.set_num_tickets(n)),
+        Call::GetNumTickets => Value::Count(ssl.get_num_tickets()),
+        Call::DoHandshake => Value::Outcome(ssl.do_handshake()),
+        Call::NewSessionTicket => Value::Int(ssl.new_session_ticket()),
+        Call::Write(len) => Value::Outcome(ssl.write(write_data(len))),
+        Call::Read(len) => {
+            let mut buf = [0u8; READ_BUFFER];
+            let len = (len as usize).min(READ_BUFFER);
+            Value::Outcome(ssl.read(&mut buf[..len]))
+        }
+        Call::VerifyClientPostHandshake => Value::Int(ssl.verify_client_post_handshake()),
+        Call::Shutdown => Value::Int(ssl.shutdown()),
+        Call::Close => {
+            ssl.close();
+            Value::None
+        }
+    }
+}
+
+/// Serves `server` on standard input and output until ticketdiff closes the pipe.
+pub fn serve_stdio(server: Box<dyn Server>) -> io::Result<()> {
+    let mut input = BufReader::new(io::stdin().lock());
+    let mut output = BufWriter::new(io::stdout().lock());
+    let hello = Hello {
+        version: VERSION,
+        library: server.version().to_string(),
+    };
+    write_frame(&mut output, &hello.encode())?;
+    let mut worker = Worker {
+        server,
+        conns: HashMap::new(),
+        fault: fault(),
+    };
+    while let Some(frame) = read_frame(&mut input)? {
+        let reply = match Request::decode(&frame) {
+            Ok(request) => worker.handle(request),
+            Err(e) => Reply::Refused(e.to_string()),
+        };
+        write_frame(&mut output, &reply.encode())?;
+    }
+    Ok(())
+}
