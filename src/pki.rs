@@ -33,10 +33,18 @@ pub struct Pki {
     pub client: Identity,
 }
 
+static PKI: OnceLock<Pki> = OnceLock::new();
+
 /// The process's PKI, made on first use.
 pub fn pki() -> &'static Pki {
-    static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| Pki::generate().expect("generating the test PKI"))
+}
+
+/// Makes `pki` the process's PKI, before anything used one: a worker process serves with the
+/// certificates of the ticketdiff that started it, which its client trusts. `Err` gives it
+/// back when the process already has one.
+pub fn install(pki: Pki) -> Result<(), Pki> {
+    PKI.set(pki)
 }
 
 impl Pki {

@@ -11,13 +11,14 @@ use super::protocol::{
 use crate::backend::{BackendId, Failure, Outcome, Server, ServerConn};
 use crate::wire::Endpoint;
 use std::cell::RefCell;
-use std::io::{self, BufWriter};
+use std::io::{self, BufReader, BufWriter};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::rc::Rc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How long one call may take before the worker counts as hung: `TICKETDIFF_WORKER_TIMEOUT_MS`,
 /// else 10 s (a whole program takes milliseconds; a slow machine gets a wide margin).
@@ -30,37 +31,54 @@ pub fn call_timeout() -> Duration {
 
 /// A running worker.
 struct Process {
-    child: Child,
+    child: Arc<Mutex<Child>>,
     input: BufWriter<ChildStdin>,
-    /// Frames from the worker, read by a thread of their own so that a wait can time out.
-    frames: Receiver<io::Result<Option<Vec<u8>>>>,
+    output: BufReader<ChildStdout>,
+    watch: Arc<Watch>,
 }
+
+/// The watchdog's view of a call: when it must have been answered, and whether the watchdog
+/// killed the worker because it was not. Replies are read on the calling thread (no hop
+/// through another thread per call); only the watchdog wakes up to look at the clock.
+struct Watch {
+    started: Instant,
+    /// Milliseconds since `started` by which the current call must be answered; 0 for none.
+    deadline: AtomicU64,
+    fired: AtomicBool,
+    stop: AtomicBool,
+}
+
+/// How often the watchdog looks at the clock: a hang is noticed this much after its timeout.
+const WATCH_TICK: Duration = Duration::from_millis(20);
 
 impl Process {
     fn start(path: &Path, host: BackendId) -> io::Result<(Process, Hello)> {
         let mut child = Command::new(path)
-            .arg(host.name())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        let mut output = child.stdout.take().expect("piped");
+        let output = BufReader::new(child.stdout.take().expect("piped"));
         let input = BufWriter::new(child.stdin.take().expect("piped"));
-        let (tx, frames) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("worker-reader".into())
-            .spawn(move || loop {
-                let frame = read_frame(&mut output);
-                let end = !matches!(frame, Ok(Some(_)));
-                if tx.send(frame).is_err() || end {
-                    return;
-                }
-            })?;
+        let child = Arc::new(Mutex::new(child));
+        let watch = Arc::new(Watch {
+            started: Instant::now(),
+            deadline: AtomicU64::new(0),
+            fired: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+        });
+        {
+            let (watch, child) = (watch.clone(), child.clone());
+            std::thread::Builder::new()
+                .name("worker-watchdog".into())
+                .spawn(move || watchdog(&watch, &child))?;
+        }
         let mut process = Process {
             child,
             input,
-            frames,
+            output,
+            watch,
         };
         let hello = match process.receive(call_timeout()) {
             Ok(frame) => Hello::decode(&frame)?,
@@ -72,40 +90,55 @@ impl Process {
             }
         };
         if hello.version != VERSION {
-            process.kill();
             return Err(io::Error::other(format!(
                 "{}: speaks worker protocol version {}, this ticketdiff speaks {VERSION}",
                 path.display(),
                 hello.version
             )));
         }
-        Ok((process, hello))
+        let setup = Request::Setup {
+            host: host.name().to_string(),
+            pki: Box::new(crate::pki::pki().clone()),
+        };
+        write_frame(&mut process.input, &setup.encode())?;
+        match process.receive(call_timeout()).map(|f| Reply::decode(&f)) {
+            Ok(Ok(Reply::Done)) => Ok((process, hello)),
+            other => Err(io::Error::other(format!(
+                "{}: refused the setup: {other:?}",
+                path.display()
+            ))),
+        }
     }
 
     /// The next frame, or how the worker failed.
     fn receive(&mut self, timeout: Duration) -> Result<Vec<u8>, Failure> {
-        match self.frames.recv_timeout(timeout) {
-            Ok(Ok(Some(frame))) => Ok(frame),
-            Err(RecvTimeoutError::Timeout) => {
-                self.kill();
-                Err(Failure::Hung {
-                    after_ms: timeout.as_millis() as u64,
-                })
-            }
-            Ok(Ok(None)) | Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => {
-                Err(Failure::Crashed(self.exit_status()))
-            }
+        let deadline = self.watch.started.elapsed() + timeout;
+        self.watch
+            .deadline
+            .store(deadline.as_millis().max(1) as u64, Ordering::SeqCst);
+        let frame = read_frame(&mut self.output);
+        self.watch.deadline.store(0, Ordering::SeqCst);
+        if self.watch.fired.load(Ordering::SeqCst) {
+            return Err(Failure::Hung {
+                after_ms: timeout.as_millis() as u64,
+            });
+        }
+        match frame {
+            Ok(Some(frame)) => Ok(frame),
+            Ok(None) | Err(_) => Err(Failure::Crashed(self.exit_status())),
         }
     }
 
     fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     /// How the worker ended, waiting for it.
     fn exit_status(&mut self) -> String {
-        match self.child.wait() {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        match child.wait() {
             Ok(status) => match (status.signal(), status.code()) {
                 (Some(signal), _) => format!("killed by signal {signal}"),
                 (None, Some(code)) => format!("exited with status {code}"),
@@ -116,8 +149,22 @@ impl Process {
     }
 }
 
+/// Kills the worker when a call outlives its deadline; ends with the process.
+fn watchdog(watch: &Watch, child: &Mutex<Child>) {
+    while !watch.stop.load(Ordering::SeqCst) {
+        std::thread::sleep(WATCH_TICK);
+        let deadline = watch.deadline.load(Ordering::SeqCst);
+        if deadline != 0 && watch.started.elapsed().as_millis() as u64 >= deadline {
+            watch.fired.store(true, Ordering::SeqCst);
+            let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
+            return;
+        }
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
+        self.watch.stop.store(true, Ordering::SeqCst);
         self.kill();
     }
 }

@@ -12,6 +12,7 @@
 //! exact semantics (record-at-a-time reads, writes that block when full).
 
 use crate::backend::Outcome;
+use crate::pki::{Identity, Pki};
 use std::io::{self, Read, Write};
 
 /// The first bytes of a worker's hello.
@@ -46,9 +47,15 @@ pub enum Call {
     Close,
 }
 
-/// What ticketdiff asks.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What ticketdiff asks. The first request is always [`Request::Setup`].
+#[derive(Clone, Debug)]
 pub enum Request {
+    /// The test PKI to serve with (ticketdiff's client trusts its CA), and which of the
+    /// worker build's in-process backends to host (`openssl` for the library it links).
+    Setup {
+        host: String,
+        pki: Box<Pki>,
+    },
     /// A fresh context: default count, no remembered sessions, no connections.
     Reset,
     CtxSetNumTickets(u64),
@@ -297,6 +304,16 @@ impl Request {
     pub fn encode(&self) -> Vec<u8> {
         let mut o = Out::default();
         match self {
+            Request::Setup { host, pki } => {
+                o.u8(6).bytes(host.as_bytes());
+                o.bytes(&pki.ca_cert_der).bytes(pki.ca_cert_pem.as_bytes());
+                for id in [&pki.server, &pki.client] {
+                    o.bytes(&id.cert_der)
+                        .bytes(id.cert_pem.as_bytes())
+                        .bytes(&id.key_pkcs8)
+                        .bytes(id.key_pem.as_bytes());
+                }
+            }
             Request::Reset => {
                 o.u8(0);
             }
@@ -340,6 +357,30 @@ impl Request {
                 room: i.u32()?,
             },
             5 => Request::Drop { conn: i.u32()? },
+            6 => {
+                let host = i.string()?;
+                let ca_cert_der = i.bytes()?;
+                let ca_cert_pem = i.string()?;
+                let mut identity = || -> io::Result<Identity> {
+                    Ok(Identity {
+                        cert_der: i.bytes()?,
+                        cert_pem: i.string()?,
+                        key_pkcs8: i.bytes()?,
+                        key_pem: i.string()?,
+                    })
+                };
+                let server = identity()?;
+                let client = identity()?;
+                Request::Setup {
+                    host,
+                    pki: Box::new(Pki {
+                        ca_cert_der,
+                        ca_cert_pem,
+                        server,
+                        client,
+                    }),
+                }
+            }
             t => return Err(bad(format!("request {t}"))),
         };
         i.end()?;
@@ -476,8 +517,19 @@ mod tests {
             Request::Drop { conn: 7 },
         ];
         for r in requests {
-            assert_eq!(Request::decode(&r.encode()).unwrap(), r);
+            let back = Request::decode(&r.encode()).unwrap();
+            assert_eq!(format!("{back:?}"), format!("{r:?}"));
         }
+        let setup = Request::Setup {
+            host: "openssl".into(),
+            pki: Box::new(crate::pki::pki().clone()),
+        };
+        let Request::Setup { host, pki } = Request::decode(&setup.encode()).unwrap() else {
+            panic!("not a setup");
+        };
+        assert_eq!(host, "openssl");
+        assert_eq!(pki.server.key_pkcs8, crate::pki::pki().server.key_pkcs8);
+        assert_eq!(pki.client.cert_pem, crate::pki::pki().client.cert_pem);
         let replies = [
             Reply::Done,
             Reply::Int(-1),

@@ -4,9 +4,10 @@
 use super::protocol::{
     read_frame, write_frame, Call, ConnState, Hello, Reply, Request, Value, VERSION,
 };
-use crate::backend::{Server, ServerConn};
+use crate::backend::{BackendId, Server, ServerConn};
 use crate::client::READ_BUFFER;
 use crate::harness::write_data;
+use crate::registry;
 use crate::wire::{wire, Endpoint};
 use std::collections::HashMap;
 use std::io::{self, BufReader, BufWriter};
@@ -41,6 +42,7 @@ struct Worker {
 impl Worker {
     fn handle(&mut self, request: Request) -> Reply {
         match request {
+            Request::Setup { .. } => Reply::Refused("set up twice".into()),
             Request::Reset => {
                 self.conns.clear();
                 self.server.reset();
@@ -121,15 +123,30 @@ fn perform(ssl: &mut dyn ServerConn, call: Call) -> Value {
     }
 }
 
-/// Serves `server` on standard input and output until ticketdiff closes the pipe.
-pub fn serve_stdio(server: Box<dyn Server>) -> io::Result<()> {
+/// Serves on standard input and output until ticketdiff closes the pipe: says hello, takes the
+/// setup (the PKI, the backend to host), then answers requests.
+pub fn serve_stdio() -> io::Result<()> {
     let mut input = BufReader::new(io::stdin().lock());
     let mut output = BufWriter::new(io::stdout().lock());
     let hello = Hello {
         version: VERSION,
-        library: server.version().to_string(),
+        library: openssl::version::version().to_string(),
     };
     write_frame(&mut output, &hello.encode())?;
+    let setup = read_frame(&mut input)?.ok_or_else(|| io::Error::other("no setup"))?;
+    let Request::Setup { host, pki } = Request::decode(&setup)? else {
+        return Err(io::Error::other("the first request is not a setup"));
+    };
+    // Before anything used a PKI: the server must present what ticketdiff's client trusts.
+    if crate::pki::install(*pki).is_err() {
+        return Err(io::Error::other("a PKI was made before the setup"));
+    }
+    let server = host
+        .parse::<BackendId>()
+        .ok()
+        .and_then(registry::in_process)
+        .ok_or_else(|| io::Error::other(format!("cannot host `{host}` in a worker")))?;
+    write_frame(&mut output, &Reply::Done.encode())?;
     let mut worker = Worker {
         server,
         conns: HashMap::new(),
