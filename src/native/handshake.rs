@@ -4,7 +4,7 @@
 use super::core::{Core, MAX_EARLY_DATA_SKIP};
 use super::error::Error;
 use super::key_schedule::{Schedule, Secret, Transcript};
-use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, PSK_DHE_KE, TLS13};
+use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, PSK_DHE_KE, SSL3, TLS13};
 use super::record::RecordCipher;
 use super::suites::{CipherSuite, NamedGroup, ECDSA_SECP256R1_SHA256};
 use ring::agreement;
@@ -72,7 +72,19 @@ impl State {
     }
 }
 
+/// RFC 8446 D.5: a ClientHello whose legacy_version is 0x0300 or less MUST be refused with
+/// `protocol_version`, whatever supported_versions says. OpenSSL 3.0 answers 0x0300 itself
+/// (SSL 3.0) with `handshake_failure` (measured with `openssl s_server`), and so does this server.
+fn check_legacy_version(ch: &ClientHello) -> Result<(), Error> {
+    match ch.legacy_version {
+        SSL3 => Err(Error::HandshakeFailure("SSL 3.0 ClientHello")),
+        v if v < SSL3 => Err(Error::ProtocolVersion),
+        _ => Ok(()),
+    }
+}
+
 fn check_versions(ch: &ClientHello) -> Result<(), Error> {
+    check_legacy_version(ch)?;
     match &ch.supported_versions {
         Some(v) if v.contains(&TLS13) => Ok(()),
         _ => Err(Error::ProtocolVersion),

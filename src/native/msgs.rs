@@ -39,6 +39,7 @@ pub mod ext {
 
 pub const TLS13: u16 = 0x0304;
 pub const TLS12: u16 = 0x0303;
+pub const SSL3: u16 = 0x0300;
 pub const PSK_DHE_KE: u8 = 1;
 
 /// The special ServerHello.random that marks a HelloRetryRequest.
