@@ -1,12 +1,13 @@
 //! The server's handshake states, one type each. A state consumes one handshake message and
 //! returns the next state; everything it sends goes through [`Core`].
 
+use super::certs;
 use super::core::{Core, MAX_EARLY_DATA_SKIP};
 use super::error::Error;
 use super::key_schedule::{Schedule, Secret, Transcript};
 use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, PSK_DHE_KE, SSL3, TLS13};
 use super::record::RecordCipher;
-use super::suites::{CipherSuite, NamedGroup, ECDSA_SECP256R1_SHA256};
+use super::suites::{CipherSuite, NamedGroup};
 use ring::agreement;
 
 /// The signature schemes a post-handshake CertificateRequest lists: OpenSSL 3.0's default list
@@ -310,6 +311,22 @@ fn choose_psk(
     None
 }
 
+/// The certificate (its index in the config) and scheme for a full handshake with this client.
+fn choose_certificate(core: &Core, ch: &ClientHello) -> Result<(usize, u16), Error> {
+    let sig_algs = ch
+        .signature_algorithms
+        .as_deref()
+        .ok_or(Error::MissingExtension("signature_algorithms"))?;
+    let wanted = certs::Wanted {
+        sig_algs,
+        sig_algs_cert: ch.signature_algorithms_cert.as_deref(),
+        authorities: ch.certificate_authorities.as_deref(),
+    };
+    certs::choose(&core.config.certs, &wanted).ok_or(Error::HandshakeFailure(
+        "no certificate for the client's signature algorithms",
+    ))
+}
+
 /// The rest of a ClientHello that needs no retry: ServerHello and the server's first flight.
 fn complete_client_hello(
     core: &mut Core,
@@ -358,15 +375,10 @@ fn complete_client_hello(
         // The resumed session keeps the client identity it was issued with.
         core.info.peer_certificates = vec![cert.clone()];
     }
-    if !resumed {
-        match &ch.signature_algorithms {
-            None => return Err(Error::MissingExtension("signature_algorithms")),
-            Some(s) if !s.contains(&ECDSA_SECP256R1_SHA256) => {
-                return Err(Error::HandshakeFailure("client cannot verify ECDSA P-256"))
-            }
-            Some(_) => {}
-        }
-    }
+    let certified = match resumed {
+        true => None,
+        false => Some(choose_certificate(core, ch)?),
+    };
     transcript.add(msg);
 
     // Key exchange.
@@ -415,16 +427,15 @@ fn complete_client_hello(
 
     let mut flight = msgs::encrypted_extensions();
     transcript.add(&flight);
-    if !resumed {
-        let cert = msgs::certificate(&[], &core.config.cert_chain);
+    if let Some((index, scheme)) = certified {
+        core.info.certificate = Some(index);
+        core.info.signature_scheme = Some(scheme);
+        let certified = &core.config.certs[index];
+        let cert = msgs::certificate(&[], &certified.chain);
         transcript.add(&cert);
         let content = msgs::signed_content(true, &transcript.hash());
-        let sig = core
-            .config
-            .signing_key
-            .sign(&rand, &content)
-            .map_err(|_| Error::Internal("signing failed"))?;
-        let cv = msgs::certificate_verify(ECDSA_SECP256R1_SHA256, sig.as_ref());
+        let sig = certified.sign(scheme, &content)?;
+        let cv = msgs::certificate_verify(scheme, &sig);
         transcript.add(&cv);
         flight.extend_from_slice(&cert);
         flight.extend_from_slice(&cv);

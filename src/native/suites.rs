@@ -117,6 +117,3 @@ impl NamedGroup {
         }
     }
 }
-
-/// The only signature scheme the server signs with: ecdsa_secp256r1_sha256.
-pub const ECDSA_SECP256R1_SHA256: u16 = 0x0403;
