@@ -4,11 +4,11 @@
 use super::certs;
 use super::core::{Core, MAX_EARLY_DATA_SKIP};
 use super::error::Error;
+use super::kex;
 use super::key_schedule::{Schedule, Secret, Transcript};
 use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, PSK_DHE_KE, SSL3, TLS13};
 use super::record::RecordCipher;
 use super::suites::{CipherSuite, NamedGroup};
-use ring::agreement;
 
 /// The signature schemes a post-handshake CertificateRequest lists: OpenSSL 3.0's default list
 /// in its order (as OpenSSL 3.0.19 sends it). With the 32-byte context ([`PHA_CONTEXT_LEN`])
@@ -346,10 +346,9 @@ fn complete_client_hello(
         .find(|(g, _)| *g == group.id())
         .map(|(_, k)| k.as_slice())
         .ok_or(Error::Internal("selected group has no share"))?;
-    if !group.share_well_formed(client_share) {
+    if !kex::share_well_formed(group, client_share) {
         return Err(Error::IllegalParameter("malformed key share"));
     }
-
     // Resumption: first acceptable ticket, then its binder.
     if let Some(offer) = &ch.psk {
         if offer.identities.len() != offer.binders.len() {
@@ -381,19 +380,7 @@ fn complete_client_hello(
     };
     transcript.add(msg);
 
-    // Key exchange.
-    let rand = ring::rand::SystemRandom::new();
-    let private = agreement::EphemeralPrivateKey::generate(group.agreement(), &rand)
-        .map_err(|_| Error::Internal("key generation failed"))?;
-    let public = private
-        .compute_public_key()
-        .map_err(|_| Error::Internal("public key"))?;
-    let shared = agreement::agree_ephemeral(
-        private,
-        &agreement::UnparsedPublicKey::new(group.agreement(), client_share),
-        |s| s.to_vec(),
-    )
-    .map_err(|_| Error::IllegalParameter("invalid key share"))?;
+    let share = kex::respond(group, client_share)?;
 
     if !core.hs_buf.is_empty() {
         return Err(Error::UnexpectedMessage("data after ClientHello"));
@@ -403,7 +390,7 @@ fn complete_client_hello(
         random,
         session_id: &ch.session_id,
         suite: suite.id,
-        key_share: Some((group.id(), public.as_ref())),
+        key_share: Some((group.id(), &share.public)),
         psk_index: psk.as_ref().map(|(i, _, _)| *i as u16),
         cookie: None,
     }
@@ -414,7 +401,7 @@ fn complete_client_hello(
         core.send_ccs();
     }
 
-    let secrets = schedule.input_ecdhe(&shared);
+    let secrets = schedule.input_ecdhe(&share.shared);
     let hash = transcript.hash();
     let c_hs = secrets.handshake.derive(b"c hs traffic", &hash);
     let s_hs = secrets.handshake.derive(b"s hs traffic", &hash);

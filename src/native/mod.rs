@@ -15,6 +15,7 @@ mod core;
 mod der;
 pub mod error;
 mod handshake;
+pub mod kex;
 pub mod key_schedule;
 pub mod msgs;
 mod pha;
