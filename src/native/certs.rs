@@ -196,6 +196,12 @@ fn parse_key(pkcs8: &[u8]) -> Result<(KeyKind, SigningKey), ConfigError> {
     })
 }
 
+/// The subject Name of a DER certificate (for a CertificateRequest's `certificate_authorities`,
+/// as OpenSSL's `SSL_CTX_set_client_CA_list` sends them), or `None` if it does not parse.
+pub fn subject_name(cert: &[u8]) -> Option<Vec<u8>> {
+    der::cert_info(cert).map(|i| i.subject.to_vec())
+}
+
 /// What the ClientHello says about the certificates it can take.
 pub struct Wanted<'a> {
     pub sig_algs: &'a [u16],

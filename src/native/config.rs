@@ -39,8 +39,16 @@ pub struct ServerConfig {
     pub groups: Vec<NamedGroup>,
     /// Trust anchors (DER CA certificates) for post-handshake client authentication.
     pub client_auth_roots: Vec<Vec<u8>>,
-    /// Whether post-handshake auth fails (`certificate_required`) when the client sends no certificate.
+    /// Whether client authentication fails (`certificate_required`) when the client sends no
+    /// certificate, in the handshake or after it (OpenSSL's `SSL_VERIFY_FAIL_IF_NO_PEER_CERT`).
     pub require_client_cert: bool,
+    /// Whether every full handshake asks for a client certificate (a CertificateRequest in the
+    /// server's flight: OpenSSL's `SSL_VERIFY_PEER` without `SSL_VERIFY_POST_HANDSHAKE`). Off by
+    /// default: client authentication is then only post-handshake, on request.
+    pub request_client_cert: bool,
+    /// DER Names sent as `certificate_authorities` in every CertificateRequest (OpenSSL's
+    /// `SSL_CTX_set_client_CA_list`); none by default.
+    pub client_ca_names: Vec<Vec<u8>>,
 }
 
 impl ServerConfig {
@@ -70,6 +78,8 @@ impl ServerConfig {
             groups: vec![NamedGroup::X25519, NamedGroup::Secp256r1],
             client_auth_roots: Vec::new(),
             require_client_cert: true,
+            request_client_cert: false,
+            client_ca_names: Vec::new(),
         }
     }
 

@@ -46,8 +46,10 @@ const VERSION: u8 = 0xa0;
 pub struct CertInfo<'a> {
     /// The OID of the issuer's signature algorithm (contents only).
     pub signature_oid: &'a [u8],
-    /// The issuer Name, as a whole DER encoding (what `certificate_authorities` carries).
+    /// The issuer and subject Names, as whole DER encodings (what `certificate_authorities`
+    /// carries).
     pub issuer: &'a [u8],
+    pub subject: &'a [u8],
 }
 
 /// Reads a certificate's signature algorithm and names; `None` if it is not DER as expected.
@@ -63,9 +65,12 @@ pub fn cert_info(cert: &[u8]) -> Option<CertInfo<'_>> {
     let serial = tlv(fields)?;
     let sig = tlv(serial.rest)?;
     let issuer = expect(sig.rest, SEQUENCE)?;
+    let validity = tlv(issuer.rest)?;
+    let subject = expect(validity.rest, SEQUENCE)?;
     Some(CertInfo {
         signature_oid,
         issuer: issuer.whole,
+        subject: subject.whole,
     })
 }
 

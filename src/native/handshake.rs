@@ -10,24 +10,13 @@ use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, PSK_DHE_KE, SS
 use super::record::RecordCipher;
 use super::suites::{CipherSuite, NamedGroup};
 
-/// The signature schemes a post-handshake CertificateRequest lists: OpenSSL 3.0's default list
-/// in its order (as OpenSSL 3.0.19 sends it). With the 32-byte context ([`PHA_CONTEXT_LEN`])
-/// the message is exactly as long as OpenSSL's, which matters for the same reason as ticket
-/// sizes (see `ticket.rs`): how many tickets fit on a full transport after it is observable
-/// through the ticket API. A fuzzed program found one ticket of difference with the shorter
-/// message this server used to send. Which of these schemes a CertificateVerify can actually use
-/// is `pha::verify_signature`'s business.
-pub(crate) const REQUESTED_SIG_SCHEMES: [u16; 16] = [
-    0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0809, 0x080a, 0x080b, 0x0804, 0x0805, 0x0806, 0x0401,
-    0x0501, 0x0601, 0x0303, 0x0301,
-];
-
-/// OpenSSL's certificate_request_context length for post-handshake auth.
-pub(crate) const PHA_CONTEXT_LEN: usize = 32;
+use super::pha::PHA_CONTEXT_LEN;
 
 pub(crate) enum State {
     ExpectClientHello(ExpectClientHello),
     ExpectSecondClientHello(Box<ExpectSecondClientHello>),
+    ExpectClientCertificate(Box<ExpectClientCertificate>),
+    ExpectClientCertificateVerify(Box<ExpectClientCertificateVerify>),
     ExpectFinished(Box<ExpectFinished>),
     Established(Box<Established>),
     ExpectPhaCertificate(Box<ExpectPhaCertificate>),
@@ -42,6 +31,8 @@ impl State {
         match self {
             State::ExpectClientHello(s) => s.handle(core, typ, msg),
             State::ExpectSecondClientHello(s) => s.handle(core, typ, msg),
+            State::ExpectClientCertificate(s) => s.handle(core, typ, msg),
+            State::ExpectClientCertificateVerify(s) => s.handle(core, typ, msg),
             State::ExpectFinished(s) => s.handle(core, typ, msg),
             State::Established(s) => s.handle(core, typ, body),
             State::ExpectPhaCertificate(s) => s.handle(core, typ, msg),
@@ -68,7 +59,10 @@ impl State {
     pub(crate) fn ccs_allowed(&self) -> bool {
         matches!(
             self,
-            State::ExpectSecondClientHello(_) | State::ExpectFinished(_)
+            State::ExpectSecondClientHello(_)
+                | State::ExpectClientCertificate(_)
+                | State::ExpectClientCertificateVerify(_)
+                | State::ExpectFinished(_)
         )
     }
 }
@@ -414,6 +408,13 @@ fn complete_client_hello(
 
     let mut flight = msgs::encrypted_extensions();
     transcript.add(&flight);
+    // RFC 8446 4.3.2: never with a PSK.
+    let ask_client = certified.is_some() && core.config.request_client_cert;
+    if ask_client {
+        let cr = super::pha::certificate_request(core, &[]);
+        transcript.add(&cr);
+        flight.extend_from_slice(&cr);
+    }
     if let Some((index, scheme)) = certified {
         core.info.certificate = Some(index);
         core.info.signature_scheme = Some(scheme);
@@ -441,13 +442,61 @@ fn complete_client_hello(
     core.info.resumed = resumed;
     core.info.client_offered_pha = ch.post_handshake_auth;
     core.info.server_name = ch.server_name.clone();
-    Ok(State::ExpectFinished(Box::new(ExpectFinished {
+    let finished = Box::new(ExpectFinished {
         master: secrets.master,
         c_hs,
         c_ap,
         transcript,
         resumed,
-    })))
+    });
+    Ok(match ask_client {
+        true => State::ExpectClientCertificate(Box::new(ExpectClientCertificate { finished })),
+        false => State::ExpectFinished(finished),
+    })
+}
+
+/// CertificateRequest sent in the server's flight; waiting for the client's Certificate.
+pub(crate) struct ExpectClientCertificate {
+    finished: Box<ExpectFinished>,
+}
+
+impl ExpectClientCertificate {
+    fn handle(self, core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        if typ != hs::CERTIFICATE {
+            return Err(Error::UnexpectedMessage("expected client Certificate"));
+        }
+        let chain = super::pha::accept_certificate(core, msg, &[])?;
+        let mut finished = self.finished;
+        finished.transcript.add(msg);
+        if chain.is_empty() {
+            return Ok(State::ExpectFinished(finished));
+        }
+        Ok(State::ExpectClientCertificateVerify(Box::new(
+            ExpectClientCertificateVerify { finished, chain },
+        )))
+    }
+}
+
+/// The client's certificate received in the handshake; waiting for its CertificateVerify.
+pub(crate) struct ExpectClientCertificateVerify {
+    finished: Box<ExpectFinished>,
+    chain: Vec<Vec<u8>>,
+}
+
+impl ExpectClientCertificateVerify {
+    fn handle(self, core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        if typ != hs::CERTIFICATE_VERIFY {
+            return Err(Error::UnexpectedMessage(
+                "expected client CertificateVerify",
+            ));
+        }
+        let mut finished = self.finished;
+        super::pha::check_certificate_verify(&self.chain, &finished.transcript, msg)?;
+        finished.transcript.add(msg);
+        // Known once the Finished verifies; the tickets it brings carry the identity.
+        core.info.peer_certificates = self.chain;
+        Ok(State::ExpectFinished(finished))
+    }
 }
 
 /// Checks a client Finished message (handshake or post-handshake) against `base`, the client's
@@ -533,7 +582,7 @@ impl Established {
     /// Sends a CertificateRequest and waits for the client's answer.
     pub(crate) fn request_client_auth(self: Box<Self>, core: &mut Core) -> Result<State, Error> {
         let context: [u8; PHA_CONTEXT_LEN] = core.rng.array();
-        let cr = msgs::certificate_request(&context, &REQUESTED_SIG_SCHEMES);
+        let cr = super::pha::certificate_request(core, &context);
         let mut transcript = self.transcript.clone();
         transcript.add(&cr);
         core.send_handshake(&cr)?;
@@ -559,22 +608,15 @@ impl ExpectPhaCertificate {
         if typ != hs::CERTIFICATE {
             return Err(Error::UnexpectedMessage("expected client Certificate"));
         }
-        let (context, chain) = msgs::decode_certificate(&msg[4..])?;
-        if context != self.context {
-            return Err(Error::IllegalParameter("wrong certificate_request_context"));
-        }
+        let chain = super::pha::accept_certificate(core, msg, &self.context)?;
         self.transcript.add(msg);
         if chain.is_empty() {
-            if core.config.require_client_cert {
-                return Err(Error::CertificateRequired);
-            }
             return Ok(State::ExpectPhaFinished(Box::new(ExpectPhaFinished {
                 est: self.est,
                 transcript: self.transcript,
                 chain,
             })));
         }
-        super::pha::verify_chain(&core.config.client_auth_roots, &chain, core.now_ms)?;
         Ok(State::ExpectPhaCertificateVerify(Box::new(
             ExpectPhaCertificateVerify {
                 est: self.est,
@@ -599,12 +641,7 @@ impl ExpectPhaCertificateVerify {
                 "expected client CertificateVerify",
             ));
         }
-        let (scheme, sig) = msgs::decode_certificate_verify(&msg[4..])?;
-        if !REQUESTED_SIG_SCHEMES.contains(&scheme) {
-            return Err(Error::IllegalParameter("signature scheme not requested"));
-        }
-        let content = msgs::signed_content(false, &self.transcript.hash());
-        super::pha::verify_signature(&self.chain[0], scheme, &content, &sig)?;
+        super::pha::check_certificate_verify(&self.chain, &self.transcript, msg)?;
         self.transcript.add(msg);
         Ok(State::ExpectPhaFinished(Box::new(ExpectPhaFinished {
             est: self.est,

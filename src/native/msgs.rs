@@ -347,8 +347,13 @@ pub fn key_update(request_update: bool) -> Vec<u8> {
     handshake(hs::KEY_UPDATE, &[request_update as u8])
 }
 
-/// CertificateRequest (RFC 8446 4.3.2) with `signature_algorithms`.
-pub fn certificate_request(context: &[u8], sig_schemes: &[u16]) -> Vec<u8> {
+/// CertificateRequest (RFC 8446 4.3.2) with `signature_algorithms`, and
+/// `certificate_authorities` when `authorities` (DER Names) is not empty.
+pub fn certificate_request(
+    context: &[u8],
+    sig_schemes: &[u16],
+    authorities: &[Vec<u8>],
+) -> Vec<u8> {
     let mut b = Vec::new();
     with_len(&mut b, 1, |o| o.extend_from_slice(context));
     with_len(&mut b, 2, |o| {
@@ -359,6 +364,15 @@ pub fn certificate_request(context: &[u8], sig_schemes: &[u16]) -> Vec<u8> {
                 }
             })
         });
+        if !authorities.is_empty() {
+            extension(o, ext::CERTIFICATE_AUTHORITIES, |o| {
+                with_len(o, 2, |o| {
+                    for name in authorities {
+                        with_len(o, 2, |o| o.extend_from_slice(name));
+                    }
+                })
+            });
+        }
     });
     handshake(hs::CERTIFICATE_REQUEST, &b)
 }
