@@ -498,6 +498,11 @@ impl ServerConnection {
         self.core.info.resumed
     }
 
+    /// The configuration this connection was made with.
+    pub fn config(&self) -> &Arc<ServerConfig> {
+        &self.core.config
+    }
+
     pub fn info(&self) -> &HandshakeInfo {
         &self.core.info
     }
