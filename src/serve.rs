@@ -37,10 +37,9 @@ pub fn serve(options: &Options) -> io::Result<()> {
     let mut ticket_key = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut ticket_key)
         .map_err(|_| io::Error::other("no randomness"))?;
-    let config = pki
-        .native_server_config(ticket_key)
+    let config = options
+        .server_config(pki, ticket_key)
         .map_err(io::Error::other)?;
-    config.set_num_tickets(options.num_tickets);
     let listener = TcpListener::bind(options.addr)?;
     let stop = Stop::new();
     stop.on_signals(&[signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])?;
@@ -48,9 +47,20 @@ pub fn serve(options: &Options) -> io::Result<()> {
     let log = stdout_log(stop.clone(), stdout_error.clone());
     log(format!("CA certificate: {}", ca.display()));
     log(format!(
-        "client certificate for post-handshake auth: {} (key {})",
+        "client certificate for client auth: {} (key {})",
         cert.display(),
         key.display()
+    ));
+    let names = |v: Vec<&str>| v.join(",");
+    log(format!(
+        "certificates: {}; groups: {}; client certificate {}",
+        names(options.certs.iter().map(|k| k.name()).collect()),
+        names(options.groups.iter().map(|g| g.name()).collect()),
+        if options.require_client_cert {
+            "required in the handshake"
+        } else {
+            "on request (pha)"
+        },
     ));
     log(format!("listening on {}", listener.local_addr()?));
     let served = serve_listener(listener, Arc::new(config), limits, log, stop);

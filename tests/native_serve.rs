@@ -18,14 +18,37 @@ struct Server {
 }
 
 fn start_server(num_tickets: u64, name: &str) -> Server {
+    let cfg = ticketdiff::pki::pki()
+        .native_server_config([3u8; 32])
+        .unwrap();
+    cfg.set_num_tickets(num_tickets);
+    start_server_with(cfg, name)
+}
+
+/// A server configured as `ticketdiff serve ARGS` configures it.
+fn start_serve_options(args: &[&str], name: &str) -> Server {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        options: ticketdiff::serve::Options,
+    }
+    let cli =
+        <Cli as clap::Parser>::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))
+            .unwrap();
+    let cfg = cli
+        .options
+        .server_config(ticketdiff::pki::pki(), [3u8; 32])
+        .unwrap();
+    start_server_with(cfg, name)
+}
+
+fn start_server_with(cfg: ticketdiff::native::ServerConfig, name: &str) -> Server {
     let pki = ticketdiff::pki::pki();
     let dir = std::env::temp_dir().join(format!("ticketdiff-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("ca.pem"), &pki.ca_cert_pem).unwrap();
     std::fs::write(dir.join("client.pem"), &pki.client.cert_pem).unwrap();
     std::fs::write(dir.join("client.key"), &pki.client.key_pem).unwrap();
-    let cfg = pki.native_server_config([3u8; 32]).unwrap();
-    cfg.set_num_tickets(num_tickets);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let logs = Arc::new(Mutex::new(Vec::new()));
@@ -105,7 +128,8 @@ impl Client {
     }
 
     fn quit(mut self) -> Vec<String> {
-        self.send("Q\n");
+        // A client the server has already refused may be gone.
+        let _ = self.stdin.as_mut().unwrap().write_all(b"Q\n");
         drop(self.stdin.take());
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -279,4 +303,121 @@ fn curl_gets_a_response() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(body.contains("full handshake"), "{body}");
+}
+
+/// The server's log line for its one handshake.
+fn handshake_log(srv: &Server) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(l) = srv
+            .logs
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.contains("handshake "))
+        {
+            return l.clone();
+        }
+        assert!(Instant::now() < deadline, "no handshake logged");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn s_client_with_each_certificate_type_by_sigalgs() {
+    if !have_openssl() {
+        eprintln!("SKIPPED: no `openssl` binary on PATH");
+        return;
+    }
+    for (sigalgs, cert, peer_type) in [
+        ("ecdsa_secp256r1_sha256", "ecdsa-p256", "ECDSA"),
+        ("ecdsa_secp384r1_sha384", "ecdsa-p384", "ECDSA"),
+        ("rsa_pss_rsae_sha256", "rsa", "RSA-PSS"),
+        ("rsa_pss_rsae_sha512", "rsa", "RSA-PSS"),
+        ("ed25519", "ed25519", "Ed25519"),
+    ] {
+        let srv = start_serve_options(
+            &["--cert", "ecdsa-p256,ecdsa-p384,rsa,ed25519"],
+            &format!("sigalgs-{sigalgs}"),
+        );
+        let mut c = Client::start(srv.port, &srv.dir, &["-sigalgs", sigalgs]);
+        c.wait_for("tickets", |l| tickets_received(l) >= 2);
+        let lines = c.quit();
+        let expected = format!("peer signature type: {peer_type}").to_lowercase();
+        assert!(
+            lines.iter().any(|l| l.to_lowercase().contains(&expected)),
+            "{}",
+            lines.join("\n")
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("Verification: OK")),
+            "{}",
+            lines.join("\n")
+        );
+        let log = handshake_log(&srv);
+        assert!(log.contains(&format!("cert={cert} ")), "{log}");
+    }
+}
+
+#[test]
+fn s_client_on_each_classical_group() {
+    if !have_openssl() {
+        eprintln!("SKIPPED: no `openssl` binary on PATH");
+        return;
+    }
+    // OpenSSL 3.0 has no ML-KEM: the hybrid is tested with rustls (tests/native_groups.rs).
+    for (group, name) in [
+        ("X25519", "X25519"),
+        ("P-256", "secp256r1"),
+        ("P-384", "secp384r1"),
+    ] {
+        let srv = start_serve_options(&[], &format!("group-{group}"));
+        let mut c = Client::start(srv.port, &srv.dir, &["-groups", group]);
+        c.wait_for("tickets", |l| tickets_received(l) >= 2);
+        c.quit();
+        let log = handshake_log(&srv);
+        assert!(log.contains(&format!("group={name} ")), "{log}");
+        assert!(log.contains("hrr=false"), "{log}");
+    }
+}
+
+#[test]
+fn s_client_with_a_client_certificate_when_required() {
+    if !have_openssl() {
+        eprintln!("SKIPPED: no `openssl` binary on PATH");
+        return;
+    }
+    let srv = start_serve_options(&["--require-client-cert"], "client-cert");
+    let (cert, key) = (srv.dir.join("client.pem"), srv.dir.join("client.key"));
+    let mut c = Client::start(
+        srv.port,
+        &srv.dir,
+        &[
+            "-cert",
+            cert.to_str().unwrap(),
+            "-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    c.wait_for("tickets", |l| tickets_received(l) >= 2);
+    let lines = c.quit();
+    assert!(
+        lines.iter().any(|l| l.contains("ticketdiff test CA")),
+        "the CA names in the CertificateRequest: {}",
+        lines.join("\n")
+    );
+    let log = handshake_log(&srv);
+    assert!(
+        log.contains("client_chain=1") || log.contains("client_chain=2"),
+        "{log}"
+    );
+
+    // Without one: certificate_required.
+    let srv = start_serve_options(&["--require-client-cert"], "no-client-cert");
+    let mut c = Client::start(srv.port, &srv.dir, &[]);
+    c.wait_for("the alert", |l| {
+        l.iter()
+            .any(|l| l.contains("certificate required") || l.contains("alert number 116"))
+    });
+    c.quit();
 }

@@ -1,8 +1,8 @@
 //! Server configuration, shared by connections.
 
+use super::certs::CertifiedKey;
 use super::suites::{CipherSuite, NamedGroup, ALL_SUITES};
 use super::ticket::TicketKey;
-use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Configuration errors.
@@ -22,8 +22,9 @@ impl std::error::Error for ConfigError {}
 
 /// Everything a [`super::ServerConnection`] needs that does not change per connection.
 pub struct ServerConfig {
-    pub(crate) cert_chain: Vec<Vec<u8>>,
-    pub(crate) signing_key: EcdsaKeyPair,
+    /// The server's certificates, in order of preference where several fit a client
+    /// (see [`super::certs::choose`]).
+    pub certs: Vec<CertifiedKey>,
     pub(crate) ticket_key: TicketKey,
     /// The context's ticket count N (2 by default, like OpenSSL): copied by each new connection,
     /// so changing it later does not touch existing connections.
@@ -38,30 +39,37 @@ pub struct ServerConfig {
     pub groups: Vec<NamedGroup>,
     /// Trust anchors (DER CA certificates) for post-handshake client authentication.
     pub client_auth_roots: Vec<Vec<u8>>,
-    /// Whether post-handshake auth fails (`certificate_required`) when the client sends no certificate.
+    /// Whether client authentication fails (`certificate_required`) when the client sends no
+    /// certificate, in the handshake or after it (OpenSSL's `SSL_VERIFY_FAIL_IF_NO_PEER_CERT`).
     pub require_client_cert: bool,
+    /// Whether every full handshake asks for a client certificate (a CertificateRequest in the
+    /// server's flight: OpenSSL's `SSL_VERIFY_PEER` without `SSL_VERIFY_POST_HANDSHAKE`). Off by
+    /// default: client authentication is then only post-handshake, on request.
+    pub request_client_cert: bool,
+    /// DER Names sent as `certificate_authorities` in every CertificateRequest (OpenSSL's
+    /// `SSL_CTX_set_client_CA_list`); none by default.
+    pub client_ca_names: Vec<Vec<u8>>,
 }
 
 impl ServerConfig {
-    /// `cert_chain`: DER certificates, leaf first; `key_pkcs8`: the leaf's P-256 key;
-    /// `ticket_key`: the key that seals session tickets.
+    /// `cert_chain`: DER certificates, leaf first; `key_pkcs8`: the leaf's key (any
+    /// [`super::certs::KeyKind`]); `ticket_key`: the key that seals session tickets. More
+    /// certificates: [`ServerConfig::add_certificate`].
     pub fn new(
         cert_chain: Vec<Vec<u8>>,
         key_pkcs8: &[u8],
         ticket_key: [u8; 32],
     ) -> Result<Self, ConfigError> {
-        if cert_chain.is_empty() {
-            return Err(ConfigError::EmptyCertChain);
-        }
-        let signing_key = EcdsaKeyPair::from_pkcs8(
-            &ECDSA_P256_SHA256_ASN1_SIGNING,
-            key_pkcs8,
-            &ring::rand::SystemRandom::new(),
-        )
-        .map_err(|e| ConfigError::BadPrivateKey(e.to_string()))?;
-        Ok(ServerConfig {
-            cert_chain,
-            signing_key,
+        let mut config = ServerConfig::without_certificates(ticket_key);
+        config.add_certificate(cert_chain, key_pkcs8)?;
+        Ok(config)
+    }
+
+    /// A server with no certificate: only PSK handshakes can succeed (as `openssl s_server
+    /// -nocert -psk ...`).
+    pub fn without_certificates(ticket_key: [u8; 32]) -> Self {
+        ServerConfig {
+            certs: Vec::new(),
             ticket_key: TicketKey::new(ticket_key),
             num_tickets: AtomicU64::new(2),
             ticket_lifetime_s: 7200,
@@ -70,7 +78,19 @@ impl ServerConfig {
             groups: vec![NamedGroup::X25519, NamedGroup::Secp256r1],
             client_auth_roots: Vec::new(),
             require_client_cert: true,
-        })
+            request_client_cert: false,
+            client_ca_names: Vec::new(),
+        }
+    }
+
+    /// Adds a certificate (chain leaf first, the leaf's PKCS#8 key) after those already held.
+    pub fn add_certificate(
+        &mut self,
+        cert_chain: Vec<Vec<u8>>,
+        key_pkcs8: &[u8],
+    ) -> Result<(), ConfigError> {
+        self.certs.push(CertifiedKey::new(cert_chain, key_pkcs8)?);
+        Ok(())
     }
 }
 

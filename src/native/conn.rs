@@ -12,8 +12,30 @@ use std::sync::Arc;
 
 pub use super::core::{HandshakeInfo, MAX_EARLY_DATA_SKIP};
 
-/// Largest handshake message accepted from a client.
-pub const MAX_HANDSHAKE_MESSAGE: usize = 1 << 16;
+/// Largest ClientHello body accepted: the largest one the encoding allows (OpenSSL's
+/// `CLIENT_HELLO_MAX_LENGTH`: version, random, a 32-byte session id, 2^16-2 bytes of suites,
+/// 2^8-1 compression methods and 2^16-1 bytes of extensions, with their length fields).
+pub const MAX_CLIENT_HELLO: usize = 131_396;
+/// Largest client Certificate body (OpenSSL's default `max_cert_list`, 100 KiB).
+pub const MAX_CERTIFICATE: usize = 102_400;
+
+/// The largest body a client may send for a handshake message of type `typ`, as OpenSSL's
+/// server bounds each message it reads (`ossl_statem_server_max_message_size`); `None` for a
+/// type a client never sends to a server. The check is on the header, before the body is
+/// buffered, so a client cannot make the server hold more than this.
+pub fn max_handshake_message(typ: u8) -> Option<usize> {
+    match typ {
+        hs::CLIENT_HELLO => Some(MAX_CLIENT_HELLO),
+        hs::CERTIFICATE => Some(MAX_CERTIFICATE),
+        // One record's worth, as OpenSSL (SSL3_RT_MAX_PLAIN_LENGTH).
+        hs::CERTIFICATE_VERIFY => Some(MAX_FRAGMENT),
+        // Finished holds one hash: 64 bytes covers SHA-512.
+        hs::FINISHED => Some(64),
+        hs::KEY_UPDATE => Some(1),
+        hs::END_OF_EARLY_DATA => Some(0),
+        _ => None,
+    }
+}
 /// Largest amount of unread application data buffered before the connection stops reading.
 pub const MAX_BUFFERED_APP_DATA: usize = 1 << 20;
 
@@ -190,6 +212,11 @@ impl ServerConnection {
 
     fn handle_alert(&mut self, payload: &[u8]) -> Result<(), Error> {
         let [_level, desc] = payload else {
+            // RFC 8446 5.1: zero-length Alert fragments MUST NOT be sent; like an empty
+            // Handshake record, that is a record not allowed, not a message badly encoded.
+            if payload.is_empty() {
+                return Err(Error::UnexpectedMessage("empty alert record"));
+            }
             return Err(Error::Decode("alert must be two bytes"));
         };
         match AlertDescription::from_u8(*desc) {
@@ -213,8 +240,12 @@ impl ServerConnection {
                 return Ok(());
             }
             let len = ((buf[1] as usize) << 16) | ((buf[2] as usize) << 8) | buf[3] as usize;
-            if len > MAX_HANDSHAKE_MESSAGE {
-                return Err(Error::IllegalParameter("handshake message too large"));
+            match max_handshake_message(buf[0]) {
+                None => return Err(Error::UnexpectedMessage("not a client handshake message")),
+                Some(max) if len > max => {
+                    return Err(Error::IllegalParameter("handshake message too large"))
+                }
+                Some(_) => {}
             }
             if buf.len() < 4 + len {
                 return Ok(());
@@ -465,6 +496,11 @@ impl ServerConnection {
 
     pub fn is_resumed(&self) -> bool {
         self.core.info.resumed
+    }
+
+    /// The configuration this connection was made with.
+    pub fn config(&self) -> &Arc<ServerConfig> {
+        &self.core.config
     }
 
     pub fn info(&self) -> &HandshakeInfo {

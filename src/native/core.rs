@@ -25,6 +25,10 @@ pub struct HandshakeInfo {
     pub hrr: bool,
     pub handshake_finished: bool,
     pub client_offered_pha: bool,
+    /// The certificate the server authenticated with (its index in the config's `certs`) and
+    /// the scheme it signed with; `None` on a PSK handshake.
+    pub certificate: Option<usize>,
+    pub signature_scheme: Option<u16>,
     pub server_name: Option<Vec<u8>>,
     /// The client's certificate chain from the last post-handshake auth.
     pub peer_certificates: Vec<Vec<u8>>,

@@ -1,32 +1,22 @@
 //! The server's handshake states, one type each. A state consumes one handshake message and
 //! returns the next state; everything it sends goes through [`Core`].
 
+use super::certs;
 use super::core::{Core, MAX_EARLY_DATA_SKIP};
 use super::error::Error;
+use super::kex;
 use super::key_schedule::{Schedule, Secret, Transcript};
-use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, PSK_DHE_KE, TLS13};
+use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, PSK_DHE_KE, SSL3, TLS13};
 use super::record::RecordCipher;
-use super::suites::{CipherSuite, NamedGroup, ECDSA_SECP256R1_SHA256};
-use ring::agreement;
+use super::suites::{CipherSuite, NamedGroup};
 
-/// The signature schemes a post-handshake CertificateRequest lists: OpenSSL 3.0's default list
-/// in its order (as OpenSSL 3.0.19 sends it). With the 32-byte context ([`PHA_CONTEXT_LEN`])
-/// the message is exactly as long as OpenSSL's, which matters for the same reason as ticket
-/// sizes (see `ticket.rs`): how many tickets fit on a full transport after it is observable
-/// through the ticket API. A fuzzed program found one ticket of difference with the shorter
-/// message this server used to send. Which of these schemes a CertificateVerify can actually use
-/// is `pha::verify_signature`'s business.
-pub(crate) const REQUESTED_SIG_SCHEMES: [u16; 16] = [
-    0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0809, 0x080a, 0x080b, 0x0804, 0x0805, 0x0806, 0x0401,
-    0x0501, 0x0601, 0x0303, 0x0301,
-];
-
-/// OpenSSL's certificate_request_context length for post-handshake auth.
-pub(crate) const PHA_CONTEXT_LEN: usize = 32;
+use super::pha::PHA_CONTEXT_LEN;
 
 pub(crate) enum State {
     ExpectClientHello(ExpectClientHello),
     ExpectSecondClientHello(Box<ExpectSecondClientHello>),
+    ExpectClientCertificate(Box<ExpectClientCertificate>),
+    ExpectClientCertificateVerify(Box<ExpectClientCertificateVerify>),
     ExpectFinished(Box<ExpectFinished>),
     Established(Box<Established>),
     ExpectPhaCertificate(Box<ExpectPhaCertificate>),
@@ -41,6 +31,8 @@ impl State {
         match self {
             State::ExpectClientHello(s) => s.handle(core, typ, msg),
             State::ExpectSecondClientHello(s) => s.handle(core, typ, msg),
+            State::ExpectClientCertificate(s) => s.handle(core, typ, msg),
+            State::ExpectClientCertificateVerify(s) => s.handle(core, typ, msg),
             State::ExpectFinished(s) => s.handle(core, typ, msg),
             State::Established(s) => s.handle(core, typ, body),
             State::ExpectPhaCertificate(s) => s.handle(core, typ, msg),
@@ -67,12 +59,27 @@ impl State {
     pub(crate) fn ccs_allowed(&self) -> bool {
         matches!(
             self,
-            State::ExpectSecondClientHello(_) | State::ExpectFinished(_)
+            State::ExpectSecondClientHello(_)
+                | State::ExpectClientCertificate(_)
+                | State::ExpectClientCertificateVerify(_)
+                | State::ExpectFinished(_)
         )
     }
 }
 
+/// RFC 8446 D.5: a ClientHello whose legacy_version is 0x0300 or less MUST be refused with
+/// `protocol_version`, whatever supported_versions says. OpenSSL 3.0 answers 0x0300 itself
+/// (SSL 3.0) with `handshake_failure` (measured with `openssl s_server`), and so does this server.
+fn check_legacy_version(ch: &ClientHello) -> Result<(), Error> {
+    match ch.legacy_version {
+        SSL3 => Err(Error::HandshakeFailure("SSL 3.0 ClientHello")),
+        v if v < SSL3 => Err(Error::ProtocolVersion),
+        _ => Ok(()),
+    }
+}
+
 fn check_versions(ch: &ClientHello) -> Result<(), Error> {
+    check_legacy_version(ch)?;
     match &ch.supported_versions {
         Some(v) if v.contains(&TLS13) => Ok(()),
         _ => Err(Error::ProtocolVersion),
@@ -298,6 +305,22 @@ fn choose_psk(
     None
 }
 
+/// The certificate (its index in the config) and scheme for a full handshake with this client.
+fn choose_certificate(core: &Core, ch: &ClientHello) -> Result<(usize, u16), Error> {
+    let sig_algs = ch
+        .signature_algorithms
+        .as_deref()
+        .ok_or(Error::MissingExtension("signature_algorithms"))?;
+    let wanted = certs::Wanted {
+        sig_algs,
+        sig_algs_cert: ch.signature_algorithms_cert.as_deref(),
+        authorities: ch.certificate_authorities.as_deref(),
+    };
+    certs::choose(&core.config.certs, &wanted).ok_or(Error::HandshakeFailure(
+        "no certificate for the client's signature algorithms",
+    ))
+}
+
 /// The rest of a ClientHello that needs no retry: ServerHello and the server's first flight.
 fn complete_client_hello(
     core: &mut Core,
@@ -317,10 +340,9 @@ fn complete_client_hello(
         .find(|(g, _)| *g == group.id())
         .map(|(_, k)| k.as_slice())
         .ok_or(Error::Internal("selected group has no share"))?;
-    if !group.share_well_formed(client_share) {
+    if !kex::share_well_formed(group, client_share) {
         return Err(Error::IllegalParameter("malformed key share"));
     }
-
     // Resumption: first acceptable ticket, then its binder.
     if let Some(offer) = &ch.psk {
         if offer.identities.len() != offer.binders.len() {
@@ -346,30 +368,13 @@ fn complete_client_hello(
         // The resumed session keeps the client identity it was issued with.
         core.info.peer_certificates = vec![cert.clone()];
     }
-    if !resumed {
-        match &ch.signature_algorithms {
-            None => return Err(Error::MissingExtension("signature_algorithms")),
-            Some(s) if !s.contains(&ECDSA_SECP256R1_SHA256) => {
-                return Err(Error::HandshakeFailure("client cannot verify ECDSA P-256"))
-            }
-            Some(_) => {}
-        }
-    }
+    let certified = match resumed {
+        true => None,
+        false => Some(choose_certificate(core, ch)?),
+    };
     transcript.add(msg);
 
-    // Key exchange.
-    let rand = ring::rand::SystemRandom::new();
-    let private = agreement::EphemeralPrivateKey::generate(group.agreement(), &rand)
-        .map_err(|_| Error::Internal("key generation failed"))?;
-    let public = private
-        .compute_public_key()
-        .map_err(|_| Error::Internal("public key"))?;
-    let shared = agreement::agree_ephemeral(
-        private,
-        &agreement::UnparsedPublicKey::new(group.agreement(), client_share),
-        |s| s.to_vec(),
-    )
-    .map_err(|_| Error::IllegalParameter("invalid key share"))?;
+    let share = kex::respond(group, client_share)?;
 
     if !core.hs_buf.is_empty() {
         return Err(Error::UnexpectedMessage("data after ClientHello"));
@@ -379,7 +384,7 @@ fn complete_client_hello(
         random,
         session_id: &ch.session_id,
         suite: suite.id,
-        key_share: Some((group.id(), public.as_ref())),
+        key_share: Some((group.id(), &share.public)),
         psk_index: psk.as_ref().map(|(i, _, _)| *i as u16),
         cookie: None,
     }
@@ -390,7 +395,7 @@ fn complete_client_hello(
         core.send_ccs();
     }
 
-    let secrets = schedule.input_ecdhe(&shared);
+    let secrets = schedule.input_ecdhe(&share.shared);
     let hash = transcript.hash();
     let c_hs = secrets.handshake.derive(b"c hs traffic", &hash);
     let s_hs = secrets.handshake.derive(b"s hs traffic", &hash);
@@ -403,16 +408,22 @@ fn complete_client_hello(
 
     let mut flight = msgs::encrypted_extensions();
     transcript.add(&flight);
-    if !resumed {
-        let cert = msgs::certificate(&[], &core.config.cert_chain);
+    // RFC 8446 4.3.2: never with a PSK.
+    let ask_client = certified.is_some() && core.config.request_client_cert;
+    if ask_client {
+        let cr = super::pha::certificate_request(core, &[]);
+        transcript.add(&cr);
+        flight.extend_from_slice(&cr);
+    }
+    if let Some((index, scheme)) = certified {
+        core.info.certificate = Some(index);
+        core.info.signature_scheme = Some(scheme);
+        let certified = &core.config.certs[index];
+        let cert = msgs::certificate(&[], &certified.chain);
         transcript.add(&cert);
         let content = msgs::signed_content(true, &transcript.hash());
-        let sig = core
-            .config
-            .signing_key
-            .sign(&rand, &content)
-            .map_err(|_| Error::Internal("signing failed"))?;
-        let cv = msgs::certificate_verify(ECDSA_SECP256R1_SHA256, sig.as_ref());
+        let sig = certified.sign(scheme, &content)?;
+        let cv = msgs::certificate_verify(scheme, &sig);
         transcript.add(&cv);
         flight.extend_from_slice(&cert);
         flight.extend_from_slice(&cv);
@@ -431,13 +442,61 @@ fn complete_client_hello(
     core.info.resumed = resumed;
     core.info.client_offered_pha = ch.post_handshake_auth;
     core.info.server_name = ch.server_name.clone();
-    Ok(State::ExpectFinished(Box::new(ExpectFinished {
+    let finished = Box::new(ExpectFinished {
         master: secrets.master,
         c_hs,
         c_ap,
         transcript,
         resumed,
-    })))
+    });
+    Ok(match ask_client {
+        true => State::ExpectClientCertificate(Box::new(ExpectClientCertificate { finished })),
+        false => State::ExpectFinished(finished),
+    })
+}
+
+/// CertificateRequest sent in the server's flight; waiting for the client's Certificate.
+pub(crate) struct ExpectClientCertificate {
+    finished: Box<ExpectFinished>,
+}
+
+impl ExpectClientCertificate {
+    fn handle(self, core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        if typ != hs::CERTIFICATE {
+            return Err(Error::UnexpectedMessage("expected client Certificate"));
+        }
+        let chain = super::pha::accept_certificate(core, msg, &[])?;
+        let mut finished = self.finished;
+        finished.transcript.add(msg);
+        if chain.is_empty() {
+            return Ok(State::ExpectFinished(finished));
+        }
+        Ok(State::ExpectClientCertificateVerify(Box::new(
+            ExpectClientCertificateVerify { finished, chain },
+        )))
+    }
+}
+
+/// The client's certificate received in the handshake; waiting for its CertificateVerify.
+pub(crate) struct ExpectClientCertificateVerify {
+    finished: Box<ExpectFinished>,
+    chain: Vec<Vec<u8>>,
+}
+
+impl ExpectClientCertificateVerify {
+    fn handle(self, core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        if typ != hs::CERTIFICATE_VERIFY {
+            return Err(Error::UnexpectedMessage(
+                "expected client CertificateVerify",
+            ));
+        }
+        let mut finished = self.finished;
+        super::pha::check_certificate_verify(&self.chain, &finished.transcript, msg)?;
+        finished.transcript.add(msg);
+        // Known once the Finished verifies; the tickets it brings carry the identity.
+        core.info.peer_certificates = self.chain;
+        Ok(State::ExpectFinished(finished))
+    }
 }
 
 /// Checks a client Finished message (handshake or post-handshake) against `base`, the client's
@@ -523,7 +582,7 @@ impl Established {
     /// Sends a CertificateRequest and waits for the client's answer.
     pub(crate) fn request_client_auth(self: Box<Self>, core: &mut Core) -> Result<State, Error> {
         let context: [u8; PHA_CONTEXT_LEN] = core.rng.array();
-        let cr = msgs::certificate_request(&context, &REQUESTED_SIG_SCHEMES);
+        let cr = super::pha::certificate_request(core, &context);
         let mut transcript = self.transcript.clone();
         transcript.add(&cr);
         core.send_handshake(&cr)?;
@@ -549,22 +608,15 @@ impl ExpectPhaCertificate {
         if typ != hs::CERTIFICATE {
             return Err(Error::UnexpectedMessage("expected client Certificate"));
         }
-        let (context, chain) = msgs::decode_certificate(&msg[4..])?;
-        if context != self.context {
-            return Err(Error::IllegalParameter("wrong certificate_request_context"));
-        }
+        let chain = super::pha::accept_certificate(core, msg, &self.context)?;
         self.transcript.add(msg);
         if chain.is_empty() {
-            if core.config.require_client_cert {
-                return Err(Error::CertificateRequired);
-            }
             return Ok(State::ExpectPhaFinished(Box::new(ExpectPhaFinished {
                 est: self.est,
                 transcript: self.transcript,
                 chain,
             })));
         }
-        super::pha::verify_chain(&core.config.client_auth_roots, &chain, core.now_ms)?;
         Ok(State::ExpectPhaCertificateVerify(Box::new(
             ExpectPhaCertificateVerify {
                 est: self.est,
@@ -589,12 +641,7 @@ impl ExpectPhaCertificateVerify {
                 "expected client CertificateVerify",
             ));
         }
-        let (scheme, sig) = msgs::decode_certificate_verify(&msg[4..])?;
-        if !REQUESTED_SIG_SCHEMES.contains(&scheme) {
-            return Err(Error::IllegalParameter("signature scheme not requested"));
-        }
-        let content = msgs::signed_content(false, &self.transcript.hash());
-        super::pha::verify_signature(&self.chain[0], scheme, &content, &sig)?;
+        super::pha::check_certificate_verify(&self.chain, &self.transcript, msg)?;
         self.transcript.add(msg);
         Ok(State::ExpectPhaFinished(Box::new(ExpectPhaFinished {
             est: self.est,

@@ -7,12 +7,15 @@
 //! [`ServerConnection`].
 
 pub mod api;
+pub mod certs;
 pub mod codec;
 pub mod config;
 pub mod conn;
 mod core;
+mod der;
 pub mod error;
 mod handshake;
+pub mod kex;
 pub mod key_schedule;
 pub mod msgs;
 mod pha;
@@ -22,6 +25,7 @@ pub mod suites;
 pub mod ticket;
 pub mod tickets;
 
+pub use certs::{CertifiedKey, KeyKind};
 pub use config::{ConfigError, ServerConfig};
 pub use conn::{HandshakeInfo, ServerConnection};
 pub use error::{AlertDescription, Error};

@@ -33,12 +33,15 @@ pub mod ext {
     pub const SUPPORTED_VERSIONS: u16 = 43;
     pub const COOKIE: u16 = 44;
     pub const PSK_KEY_EXCHANGE_MODES: u16 = 45;
+    pub const CERTIFICATE_AUTHORITIES: u16 = 47;
     pub const POST_HANDSHAKE_AUTH: u16 = 49;
+    pub const SIGNATURE_ALGORITHMS_CERT: u16 = 50;
     pub const KEY_SHARE: u16 = 51;
 }
 
 pub const TLS13: u16 = 0x0304;
 pub const TLS12: u16 = 0x0303;
+pub const SSL3: u16 = 0x0300;
 pub const PSK_DHE_KE: u8 = 1;
 
 /// The special ServerHello.random that marks a HelloRetryRequest.
@@ -77,6 +80,9 @@ pub struct ClientHello {
     pub supported_versions: Option<Vec<u16>>,
     pub supported_groups: Option<Vec<u16>>,
     pub signature_algorithms: Option<Vec<u16>>,
+    pub signature_algorithms_cert: Option<Vec<u16>>,
+    /// DER Names from `certificate_authorities`.
+    pub certificate_authorities: Option<Vec<Vec<u8>>>,
     pub key_shares: Option<Vec<(u16, Vec<u8>)>>,
     pub psk_modes: Option<Vec<u8>>,
     pub psk: Option<PskOffer>,
@@ -142,6 +148,12 @@ impl ClientHello {
             }
             ext::SIGNATURE_ALGORITHMS => {
                 self.signature_algorithms = Some(Reader::u16_list(r.vec16()?)?);
+            }
+            ext::SIGNATURE_ALGORITHMS_CERT => {
+                self.signature_algorithms_cert = Some(Reader::u16_list(r.vec16()?)?);
+            }
+            ext::CERTIFICATE_AUTHORITIES => {
+                self.certificate_authorities = Some(decode_authorities(r.vec16()?)?);
             }
             ext::KEY_SHARE => {
                 let mut lr = Reader::new(r.vec16()?);
@@ -225,6 +237,23 @@ impl ClientHello {
         }
         r.expect_empty("trailing data in extension")
     }
+}
+
+/// `DistinguishedName authorities<3..2^16-1>` (RFC 8446 4.2.4): each name non-empty.
+fn decode_authorities(block: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    let mut r = Reader::new(block);
+    let mut names = Vec::new();
+    while !r.is_empty() {
+        let name = r.vec16()?;
+        if name.is_empty() {
+            return Err(Error::Decode("empty DistinguishedName"));
+        }
+        names.push(name.to_vec());
+    }
+    if names.is_empty() {
+        return Err(Error::Decode("empty certificate_authorities"));
+    }
+    Ok(names)
 }
 
 fn extension(out: &mut Vec<u8>, typ: u16, f: impl FnOnce(&mut Vec<u8>)) {
@@ -318,8 +347,13 @@ pub fn key_update(request_update: bool) -> Vec<u8> {
     handshake(hs::KEY_UPDATE, &[request_update as u8])
 }
 
-/// CertificateRequest (RFC 8446 4.3.2) with `signature_algorithms`.
-pub fn certificate_request(context: &[u8], sig_schemes: &[u16]) -> Vec<u8> {
+/// CertificateRequest (RFC 8446 4.3.2) with `signature_algorithms`, and
+/// `certificate_authorities` when `authorities` (DER Names) is not empty.
+pub fn certificate_request(
+    context: &[u8],
+    sig_schemes: &[u16],
+    authorities: &[Vec<u8>],
+) -> Vec<u8> {
     let mut b = Vec::new();
     with_len(&mut b, 1, |o| o.extend_from_slice(context));
     with_len(&mut b, 2, |o| {
@@ -330,6 +364,15 @@ pub fn certificate_request(context: &[u8], sig_schemes: &[u16]) -> Vec<u8> {
                 }
             })
         });
+        if !authorities.is_empty() {
+            extension(o, ext::CERTIFICATE_AUTHORITIES, |o| {
+                with_len(o, 2, |o| {
+                    for name in authorities {
+                        with_len(o, 2, |o| o.extend_from_slice(name));
+                    }
+                })
+            });
+        }
     });
     handshake(hs::CERTIFICATE_REQUEST, &b)
 }

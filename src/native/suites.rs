@@ -72,51 +72,64 @@ pub static ALL_SUITES: [&CipherSuite; 3] = [
     &TLS_CHACHA20_POLY1305_SHA256,
 ];
 
-/// Key-exchange groups (RFC 8446 section 4.2.7).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Key-exchange groups (RFC 8446 section 4.2.7, and the hybrid of draft-ietf-tls-ecdhe-mlkem).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NamedGroup {
     X25519,
     Secp256r1,
+    Secp384r1,
+    /// ML-KEM-768 with X25519.
+    X25519MlKem768,
 }
 
 impl NamedGroup {
+    pub const ALL: [NamedGroup; 4] = [
+        NamedGroup::X25519MlKem768,
+        NamedGroup::X25519,
+        NamedGroup::Secp256r1,
+        NamedGroup::Secp384r1,
+    ];
+
     pub fn id(self) -> u16 {
         match self {
             NamedGroup::X25519 => 0x001d,
             NamedGroup::Secp256r1 => 0x0017,
+            NamedGroup::Secp384r1 => 0x0018,
+            NamedGroup::X25519MlKem768 => 0x11ec,
         }
     }
 
     pub fn from_id(id: u16) -> Option<Self> {
-        match id {
-            0x001d => Some(NamedGroup::X25519),
-            0x0017 => Some(NamedGroup::Secp256r1),
-            _ => None,
-        }
+        NamedGroup::ALL.into_iter().find(|g| g.id() == id)
     }
 
+    /// The IANA name (as OpenSSL's group lists take it).
     pub fn name(self) -> &'static str {
         match self {
             NamedGroup::X25519 => "X25519",
             NamedGroup::Secp256r1 => "secp256r1",
-        }
-    }
-
-    pub(crate) fn agreement(self) -> &'static ring::agreement::Algorithm {
-        match self {
-            NamedGroup::X25519 => &ring::agreement::X25519,
-            NamedGroup::Secp256r1 => &ring::agreement::ECDH_P256,
-        }
-    }
-
-    /// Whether `share` has the shape RFC 8446 4.2.8.2 requires for this group.
-    pub(crate) fn share_well_formed(self, share: &[u8]) -> bool {
-        match self {
-            NamedGroup::X25519 => share.len() == 32,
-            NamedGroup::Secp256r1 => share.len() == 65 && share[0] == 4,
+            NamedGroup::Secp384r1 => "secp384r1",
+            NamedGroup::X25519MlKem768 => "X25519MLKEM768",
         }
     }
 }
 
-/// The only signature scheme the server signs with: ecdsa_secp256r1_sha256.
-pub const ECDSA_SECP256R1_SHA256: u16 = 0x0403;
+impl std::str::FromStr for NamedGroup {
+    type Err = String;
+
+    /// The IANA name or OpenSSL's NIST alias (`P-256`, `P-384`), in any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let alias = match s.to_ascii_lowercase().as_str() {
+            "p-256" | "prime256v1" => "secp256r1".to_string(),
+            "p-384" => "secp384r1".to_string(),
+            other => other.to_string(),
+        };
+        NamedGroup::ALL
+            .into_iter()
+            .find(|g| g.name().eq_ignore_ascii_case(&alias))
+            .ok_or_else(|| {
+                let names: Vec<_> = NamedGroup::ALL.iter().map(|g| g.name()).collect();
+                format!("unknown group {s:?} (one of {})", names.join(", "))
+            })
+    }
+}

@@ -223,8 +223,8 @@ fn key_update_decoding() {
 /// (`corpus/pha-certificate-request-fills-the-wire-like-openssl.tkt`).
 #[test]
 fn certificate_request_is_openssl_sized() {
-    use super::handshake::{PHA_CONTEXT_LEN, REQUESTED_SIG_SCHEMES};
-    let cr = msgs::certificate_request(&[0; PHA_CONTEXT_LEN], &REQUESTED_SIG_SCHEMES);
+    use super::pha::{PHA_CONTEXT_LEN, REQUESTED_SIG_SCHEMES};
+    let cr = msgs::certificate_request(&[0; PHA_CONTEXT_LEN], &REQUESTED_SIG_SCHEMES, &[]);
     assert_eq!(cr.len(), 77);
 }
 

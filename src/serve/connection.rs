@@ -70,12 +70,16 @@ pub(crate) fn serve_connection(
         if conn.is_handshake_finished() && !logged {
             logged = true;
             let info = conn.info();
+            let cert = info.certificate.map(|i| conn.config().certs[i].kind.name());
             log(format!(
-                "{peer}: handshake {} suite={} group={} hrr={} tickets={}",
+                "{peer}: handshake {} suite={} group={} hrr={} cert={} scheme={} client_chain={} tickets={}",
                 if info.resumed { "resumed" } else { "full" },
                 info.suite.map(|s| s.name).unwrap_or("?"),
-                info.group.map(|g| g.name()).unwrap_or("?"),
+                info.group.map(|g| g.name()).unwrap_or("-"),
                 info.hrr,
+                cert.unwrap_or("-"),
+                info.signature_scheme.map(|s| format!("{s:#06x}")).unwrap_or("-".into()),
+                info.peer_certificates.len(),
                 conn.tickets_written()
             ));
         }

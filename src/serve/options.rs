@@ -1,6 +1,9 @@
 //! The command line of `ticketdiff serve`.
 
 use super::limits::{Limits, MAX_NUM_TICKETS};
+use crate::native::certs::subject_name;
+use crate::native::{ConfigError, KeyKind, NamedGroup, ServerConfig};
+use crate::pki::Pki;
 use clap::builder::RangedU64ValueParser;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -33,6 +36,29 @@ pub struct Options {
     #[arg(long, value_name = "SECS", default_value_t = Limits::DEFAULT.write_timeout.as_secs(),
           value_parser = seconds())]
     pub write_timeout: u64,
+    /// Server certificates (from the test CA): ecdsa-p256, ecdsa-p384, rsa, ed25519, repeated
+    /// or comma-separated; the first fits a client best where several do (the client's
+    /// signature_algorithms choose).
+    #[arg(
+        long = "cert",
+        value_name = "TYPE",
+        value_delimiter = ',',
+        default_value = "ecdsa-p256"
+    )]
+    pub certs: Vec<KeyKind>,
+    /// Ask every full handshake for a client certificate and refuse one without
+    /// (certificate_required), as `openssl s_server -Verify`; post-handshake auth (`pha`) too.
+    #[arg(long)]
+    pub require_client_cert: bool,
+    /// Key-exchange groups in order of preference, comma-separated: X25519MLKEM768, X25519,
+    /// secp256r1 (P-256), secp384r1 (P-384).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "X25519MLKEM768,X25519,secp256r1,secp384r1"
+    )]
+    pub groups: Vec<NamedGroup>,
 }
 
 fn seconds() -> RangedU64ValueParser<u64> {
@@ -40,6 +66,23 @@ fn seconds() -> RangedU64ValueParser<u64> {
 }
 
 impl Options {
+    /// The native server's configuration these options ask for, on `pki`'s certificates.
+    pub fn server_config(
+        &self,
+        pki: &Pki,
+        ticket_key: [u8; 32],
+    ) -> Result<ServerConfig, ConfigError> {
+        let mut config = pki.native_server_config_with(&self.certs, ticket_key)?;
+        config.groups = self.groups.clone();
+        if self.require_client_cert {
+            config.request_client_cert = true;
+            config.require_client_cert = true;
+            config.client_ca_names = subject_name(&pki.ca_cert_der).into_iter().collect();
+        }
+        config.set_num_tickets(self.num_tickets);
+        Ok(config)
+    }
+
     pub fn limits(&self) -> Limits {
         Limits {
             max_connections: self.max_connections,
@@ -47,5 +90,53 @@ impl Options {
             idle_timeout: Duration::from_secs(self.idle_timeout),
             write_timeout: Duration::from_secs(self.write_timeout),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        options: Options,
+    }
+
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        Cli::try_parse_from(std::iter::once("serve").chain(args.iter().copied())).map(|c| c.options)
+    }
+
+    #[test]
+    fn certificates_and_groups_repeat_or_take_lists() {
+        let o = parse(&["--cert", "rsa,ed25519", "--cert", "ecdsa-p384"]).unwrap();
+        assert_eq!(
+            o.certs,
+            [KeyKind::Rsa, KeyKind::Ed25519, KeyKind::EcdsaP384]
+        );
+        let o = parse(&["--groups", "P-384,X25519"]).unwrap();
+        assert_eq!(o.groups, [NamedGroup::Secp384r1, NamedGroup::X25519]);
+        let o = parse(&[]).unwrap();
+        assert_eq!(o.certs, [KeyKind::EcdsaP256]);
+        assert_eq!(o.groups, NamedGroup::ALL);
+        assert!(!o.require_client_cert);
+        let err = parse(&["--cert", "dsa"]).unwrap_err().to_string();
+        assert!(
+            err.contains("ecdsa-p256, ecdsa-p384, rsa, ed25519"),
+            "{err}"
+        );
+        assert!(parse(&["--groups", "ffdhe2048"]).is_err());
+    }
+
+    #[test]
+    fn require_client_cert_asks_in_the_handshake_and_names_the_ca() {
+        let pki = crate::pki::pki();
+        let o = parse(&["--require-client-cert", "--cert", "ed25519"]).unwrap();
+        let config = o.server_config(pki, [1; 32]).unwrap();
+        assert!(config.request_client_cert && config.require_client_cert);
+        assert_eq!(config.client_ca_names.len(), 1);
+        assert_eq!(config.certs.len(), 1);
+        assert_eq!(config.certs[0].kind, KeyKind::Ed25519);
     }
 }

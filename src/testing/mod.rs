@@ -10,6 +10,7 @@
 //! The PKI is [`crate::pki`] and the in-memory transport [`crate::wire`], as for the harness.
 
 pub mod client_hello;
+pub mod hybrid_kx;
 pub mod mini_client;
 pub mod native_fuzz;
 pub mod openssl_client;
