@@ -107,6 +107,29 @@ fn leaf(key: &KeyPair, issuer: &Issuer<'_, KeyPair>, role: Role) -> Result<Ident
     })
 }
 
+/// The test CA's parameters: the same in every process, so that a CA's key and certificate
+/// handed to another process sign there as here.
+fn ca_params() -> Result<CertificateParams, rcgen::Error> {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "ticketdiff test CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    Ok(ca_params)
+}
+
+/// What a worker process is given of ticketdiff's PKI: enough to serve what ticketdiff's
+/// client trusts, and to sign the other identities there.
+#[derive(Clone, Debug)]
+pub struct PkiParts {
+    pub ca_cert_der: Vec<u8>,
+    pub ca_cert_pem: String,
+    pub ca_key_pkcs8: Vec<u8>,
+    pub server: Identity,
+    pub client: Identity,
+}
+
 static PKI: OnceLock<Pki> = OnceLock::new();
 
 /// The process's PKI, made on first use.
@@ -116,21 +139,20 @@ pub fn pki() -> &'static Pki {
 
 /// Makes `pki` the process's PKI, before anything used one: a worker process serves with the
 /// certificates of the ticketdiff that started it, which its client trusts. `Err` gives it
-/// back when the process already has one.
-pub fn install(pki: Pki) -> Result<(), Pki> {
-    PKI.set(pki)
+/// fails when the process already has one.
+pub fn install(pki: Pki) -> Result<(), AlreadyMade> {
+    PKI.set(pki).map_err(|_| AlreadyMade)
 }
+
+/// The process made or was given its PKI before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlreadyMade;
 
 impl Pki {
     /// A fresh CA (named as every other: only its key tells it apart) and its two leaves.
     pub fn generate() -> Result<Pki, rcgen::Error> {
         let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "ticketdiff test CA");
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_params = ca_params()?;
         let ca_cert = ca_params.self_signed(&ca_key)?;
         let issuer = Issuer::new(ca_params.clone(), ca_key);
 
@@ -151,6 +173,31 @@ impl Pki {
             client,
             ca_params,
             ca_key_pkcs8: issuer.key().serialize_der(),
+            more_servers: Default::default(),
+            more_clients: Default::default(),
+        })
+    }
+
+    /// What another process needs to have this PKI.
+    pub fn parts(&self) -> PkiParts {
+        PkiParts {
+            ca_cert_der: self.ca_cert_der.clone(),
+            ca_cert_pem: self.ca_cert_pem.clone(),
+            ca_key_pkcs8: self.ca_key_pkcs8.clone(),
+            server: self.server.clone(),
+            client: self.client.clone(),
+        }
+    }
+
+    /// The PKI another process made, from its [`Pki::parts`].
+    pub fn from_parts(parts: PkiParts) -> Result<Pki, rcgen::Error> {
+        Ok(Pki {
+            ca_cert_der: parts.ca_cert_der,
+            ca_cert_pem: parts.ca_cert_pem,
+            server: parts.server,
+            client: parts.client,
+            ca_params: ca_params()?,
+            ca_key_pkcs8: parts.ca_key_pkcs8,
             more_servers: Default::default(),
             more_clients: Default::default(),
         })

@@ -98,7 +98,7 @@ impl Process {
         }
         let setup = Request::Setup {
             host: host.name().to_string(),
-            pki: Box::new(crate::pki::pki().clone()),
+            pki: Box::new(crate::pki::pki().parts()),
         };
         write_frame(&mut process.input, &setup.encode())?;
         match process.receive(call_timeout()).map(|f| Reply::decode(&f)) {

@@ -12,7 +12,7 @@
 //! exact semantics (record-at-a-time reads, writes that block when full).
 
 use crate::backend::Outcome;
-use crate::pki::{Identity, Pki};
+use crate::pki::{Identity, PkiParts};
 use std::io::{self, Read, Write};
 
 /// The first bytes of a worker's hello.
@@ -54,7 +54,7 @@ pub enum Request {
     /// worker build's in-process backends to host (`openssl` for the library it links).
     Setup {
         host: String,
-        pki: Box<Pki>,
+        pki: Box<PkiParts>,
     },
     /// A fresh context: default count, no remembered sessions, no connections.
     Reset,
@@ -306,7 +306,9 @@ impl Request {
         match self {
             Request::Setup { host, pki } => {
                 o.u8(6).bytes(host.as_bytes());
-                o.bytes(&pki.ca_cert_der).bytes(pki.ca_cert_pem.as_bytes());
+                o.bytes(&pki.ca_cert_der)
+                    .bytes(pki.ca_cert_pem.as_bytes())
+                    .bytes(&pki.ca_key_pkcs8);
                 for id in [&pki.server, &pki.client] {
                     o.bytes(&id.cert_der)
                         .bytes(id.cert_pem.as_bytes())
@@ -361,6 +363,7 @@ impl Request {
                 let host = i.string()?;
                 let ca_cert_der = i.bytes()?;
                 let ca_cert_pem = i.string()?;
+                let ca_key_pkcs8 = i.bytes()?;
                 let mut identity = || -> io::Result<Identity> {
                     Ok(Identity {
                         cert_der: i.bytes()?,
@@ -373,9 +376,10 @@ impl Request {
                 let client = identity()?;
                 Request::Setup {
                     host,
-                    pki: Box::new(Pki {
+                    pki: Box::new(PkiParts {
                         ca_cert_der,
                         ca_cert_pem,
+                        ca_key_pkcs8,
                         server,
                         client,
                     }),
@@ -522,7 +526,7 @@ mod tests {
         }
         let setup = Request::Setup {
             host: "openssl".into(),
-            pki: Box::new(crate::pki::pki().clone()),
+            pki: Box::new(crate::pki::pki().parts()),
         };
         let Request::Setup { host, pki } = Request::decode(&setup.encode()).unwrap() else {
             panic!("not a setup");

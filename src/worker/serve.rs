@@ -138,7 +138,8 @@ pub fn serve_stdio() -> io::Result<()> {
         return Err(io::Error::other("the first request is not a setup"));
     };
     // Before anything used a PKI: the server must present what ticketdiff's client trusts.
-    if crate::pki::install(*pki).is_err() {
+    let pki = crate::pki::Pki::from_parts(*pki).map_err(io::Error::other)?;
+    if crate::pki::install(pki).is_err() {
         return Err(io::Error::other("a PKI was made before the setup"));
     }
     let server = host
