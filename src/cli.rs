@@ -3,7 +3,7 @@
 //! and exit codes, in one place.
 
 use crate::backend::BackendId;
-use crate::expect::bless as bless_text;
+use crate::expect::{bless as bless_text, Release};
 use crate::files::{tkt_files, FilesError};
 use crate::finding::Signature;
 use crate::fsutil::{rewrite_file, write_atomic, RewriteError};
@@ -378,7 +378,8 @@ pub fn bless(files: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Resul
                     line: file.program.stmts[u.at].line,
                     failure: u.failure,
                 })?;
-            let blessed = bless_text(&file.text, &trace);
+            let release = Release::of_version(runner.oracle().version());
+            let blessed = bless_text(&file.text, &trace, release.as_ref());
             if blessed == file.text {
                 return Ok(false);
             }
