@@ -146,10 +146,28 @@ fn bless_records_the_oracle_and_replay_checks_it() {
         "{blessed}"
     );
     let out = ticketdiff(&["replay", "p.tkt"], dir);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out).0);
-    assert!(text(&out)
-        .0
-        .contains("replayed 1 files: 1 passed, 0 failed"));
+    if release.as_str() == ticketdiff::expect::BASE_RELEASE {
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out).0);
+        assert!(text(&out)
+            .0
+            .contains("replayed 1 files: 1 passed, 0 failed"));
+    } else {
+        // The oracle now agrees with its own results; the native server, which models the
+        // base release, is still held to the wrong plain ones.
+        let failures: Vec<String> = text(&out)
+            .0
+            .lines()
+            .filter(|l| l.starts_with("FAIL"))
+            .map(str::to_string)
+            .collect();
+        assert!(
+            !failures.is_empty()
+                && failures
+                    .iter()
+                    .all(|l| l.contains("does not do what OpenSSL 3.0 recorded")),
+            "{failures:?}"
+        );
+    }
 
     // A file without expectations fails replay and says how to fix it.
     std::fs::write(dir.join("q.tkt"), "connect\n").unwrap();
