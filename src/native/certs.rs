@@ -7,11 +7,30 @@
 //! one certificate per key type; this server may hold several (P-256 and P-384 both), and takes
 //! the first in its configured order that fits.
 
-use super::config::ConfigError;
 use super::der;
 use super::error::Error;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
+
+/// Why a certificate and key cannot serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// No certificate was given.
+    EmptyCertChain,
+    /// The private key cannot be read or does not fit (the text says why).
+    BadPrivateKey(String),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::EmptyCertChain => f.write_str("the certificate chain is empty"),
+            ConfigError::BadPrivateKey(why) => write!(f, "the private key cannot serve: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// TLS SignatureScheme code points the server signs with.
 pub mod scheme {

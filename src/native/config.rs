@@ -1,24 +1,10 @@
 //! Server configuration, shared by connections.
 
 use super::certs::CertifiedKey;
+pub use super::certs::ConfigError;
 use super::suites::{CipherSuite, NamedGroup, ALL_SUITES};
 use super::ticket::TicketKey;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Configuration errors.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigError {
-    EmptyCertChain,
-    BadPrivateKey(String),
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{self:?}")
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// Everything a [`super::ServerConnection`] needs that does not change per connection.
 pub struct ServerConfig {
