@@ -138,7 +138,10 @@ pub fn minimize(program: &Program, oracle: &mut dyn Oracle) -> Program {
 }
 
 /// Minimizes a program on which `divergence` was seen, keeping its signature, running only the
-/// oracle and the diverging backend; returns the small program and its divergence.
+/// oracle and the diverging backend; returns the small program and its divergence. A
+/// divergence that does not show again on the same program (a worker killed from outside, say)
+/// is returned as it was seen: every candidate would fail, and searching them all only costs
+/// time.
 pub fn minimize_divergence(
     runner: &mut Runner,
     program: &Program,
@@ -146,6 +149,10 @@ pub fn minimize_divergence(
 ) -> (Program, Divergence) {
     let backend = divergence.backend();
     let signature = divergence.signature;
+    let again = runner.divergence_on(program, backend);
+    if again.as_ref().is_none_or(|d| d.signature != signature) {
+        return (program.renumbered(), divergence.clone());
+    }
     let small = minimize(program, &mut |p: &Program| {
         runner
             .divergence_on(p, backend)

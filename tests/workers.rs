@@ -251,6 +251,8 @@ fn a_worker_killed_mid_run_is_a_finding_and_the_fuzz_run_goes_on() {
     });
     let crash = crash.unwrap_or_else(|| panic!("no crash finding: {summary}"));
     assert_eq!(crash["other"], "crashed (killed by signal 9)");
-    // The run went on after the kill: far more programs than one.
-    assert!(summary["programs"].as_u64().unwrap() > 20, "{summary}");
+    // The run went on after the kill, and did not spend itself minimizing what the kill did
+    // (it does not show again on the same program).
+    assert!(summary["programs"].as_u64().unwrap() > 5, "{summary}");
+    assert_eq!(summary["errors"], serde_json::json!([]), "{summary}");
 }
