@@ -136,3 +136,53 @@ pub fn server_key_share(server_hello: &[u8]) -> Option<Vec<u8>> {
     }
     None
 }
+
+/// An offered PSK for [`client_hello_with_psk`]: its identity, key, and whether it is external
+/// ("ext binder") or a ticket's ("res binder").
+pub struct OfferedPsk<'a> {
+    pub identity: &'a [u8],
+    pub key: &'a [u8],
+    pub external: bool,
+    pub obfuscated_age: u32,
+}
+
+/// A ClientHello with `exts`, then pre_shared_key offering `psks` with binders computed for
+/// `suite`'s hash (RFC 8446 4.2.11.2: over the ClientHello up to the binders).
+pub fn client_hello_with_psk(
+    suites: &[u16],
+    exts: &[Ext],
+    psks: &[OfferedPsk],
+    suite: &'static crate::native::CipherSuite,
+) -> Vec<u8> {
+    use crate::native::codec::put_u32;
+    use crate::native::key_schedule::{Schedule, Transcript};
+    let hash_len = suite.hash_len();
+    let mut body = Vec::new();
+    with_len(&mut body, 2, |o| {
+        for p in psks {
+            with_len(o, 2, |o| o.extend_from_slice(p.identity));
+            put_u32(o, p.obfuscated_age);
+        }
+    });
+    let binders_len = 2 + psks.len() * (1 + hash_len);
+    body.extend(std::iter::repeat_n(0, binders_len));
+    let mut all = exts.to_vec();
+    all.push((ext::PRE_SHARED_KEY, body));
+    let mut ch = client_hello(suites, &[], &[0], &all);
+    let truncated = ch.len() - binders_len;
+    let hash = {
+        let mut t = Transcript::new(suite);
+        t.add(&ch[..truncated]);
+        t.hash()
+    };
+    let mut binders = Vec::new();
+    with_len(&mut binders, 2, |o| {
+        for p in psks {
+            let key = Schedule::new(suite, Some(p.key)).binder_key(p.external);
+            with_len(o, 1, |o| o.extend_from_slice(&key.finished_mac(&hash)));
+        }
+    });
+    ch.truncate(truncated);
+    ch.extend_from_slice(&binders);
+    ch
+}
