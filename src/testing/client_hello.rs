@@ -2,8 +2,9 @@
 //! no real client sends (a duplicate extension, a share of the wrong length, a bad version).
 
 use crate::native::codec::{put_u16, with_len, Reader};
+use crate::native::key_schedule::Transcript;
 use crate::native::msgs::{self, content, ext, hs};
-use crate::native::AlertDescription;
+use crate::native::{AlertDescription, CipherSuite};
 use ring::agreement;
 
 /// An extension: type and body.
@@ -152,10 +153,23 @@ pub fn client_hello_with_psk(
     suites: &[u16],
     exts: &[Ext],
     psks: &[OfferedPsk],
-    suite: &'static crate::native::CipherSuite,
+    suite: &'static CipherSuite,
+) -> Vec<u8> {
+    psk_client_hello(&Transcript::new(suite), &[], suites, exts, psks, suite)
+}
+
+/// [`client_hello_with_psk`] with a session id, after the messages in `before` (after an
+/// HRR: message_hash and the HRR, RFC 8446 4.2.11.2).
+pub fn psk_client_hello(
+    before: &Transcript,
+    session_id: &[u8],
+    suites: &[u16],
+    exts: &[Ext],
+    psks: &[OfferedPsk],
+    suite: &'static CipherSuite,
 ) -> Vec<u8> {
     use crate::native::codec::put_u32;
-    use crate::native::key_schedule::{Schedule, Transcript};
+    use crate::native::key_schedule::Schedule;
     let hash_len = suite.hash_len();
     let mut body = Vec::new();
     with_len(&mut body, 2, |o| {
@@ -168,13 +182,9 @@ pub fn client_hello_with_psk(
     body.extend(std::iter::repeat_n(0, binders_len));
     let mut all = exts.to_vec();
     all.push((ext::PRE_SHARED_KEY, body));
-    let mut ch = client_hello(suites, &[], &[0], &all);
+    let mut ch = client_hello(suites, session_id, &[0], &all);
     let truncated = ch.len() - binders_len;
-    let hash = {
-        let mut t = Transcript::new(suite);
-        t.add(&ch[..truncated]);
-        t.hash()
-    };
+    let hash = before.hash_with(&ch[..truncated]);
     let mut binders = Vec::new();
     with_len(&mut binders, 2, |o| {
         for p in psks {
