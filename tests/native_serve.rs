@@ -421,3 +421,124 @@ fn s_client_with_a_client_certificate_when_required() {
     });
     c.quit();
 }
+
+const PSK_HEX: &str = "0102030405060708090a0b0c0d0e0f10";
+
+#[test]
+fn s_client_with_an_external_psk_with_and_without_a_certificate() {
+    if !have_openssl() {
+        eprintln!("SKIPPED: no `openssl` binary on PATH");
+        return;
+    }
+    let psk = ["--psk", PSK_HEX, "--psk-identity", "id1"];
+    for (extra, name) in [(&[][..], "psk-cert"), (&["--no-cert"][..], "psk-nocert")] {
+        let args: Vec<&str> = psk.iter().chain(extra).copied().collect();
+        let srv = start_serve_options(&args, name);
+        let mut c = Client::start(
+            srv.port,
+            &srv.dir,
+            &["-psk", PSK_HEX, "-psk_identity", "id1"],
+        );
+        c.wait_for("a ticket", |l| tickets_received(l) >= 1);
+        c.send("over the psk\n");
+        c.wait_for("echo", |l| l.iter().any(|x| x == "over the psk"));
+        let lines = c.quit();
+        // s_client's PSK session is made for SHA-256: the server picks its first SHA-256 suite.
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("Reused, TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256")),
+            "{}",
+            lines.join("\n")
+        );
+        let log = handshake_log(&srv);
+        assert!(log.contains("cert=- ") && log.contains("psk=id1 "), "{log}");
+        assert!(
+            log.contains("group=X25519MLKEM768 ") || log.contains("group=X25519 "),
+            "{log}"
+        );
+    }
+}
+
+#[test]
+fn s_client_with_an_unknown_psk_identity() {
+    if !have_openssl() {
+        eprintln!("SKIPPED: no `openssl` binary on PATH");
+        return;
+    }
+    // With a certificate: a full handshake on it; without one: handshake_failure (as s_server).
+    let srv = start_serve_options(&["--psk", PSK_HEX, "--psk-identity", "id1"], "psk-unknown");
+    let mut c = Client::start(
+        srv.port,
+        &srv.dir,
+        &["-psk", PSK_HEX, "-psk_identity", "id2"],
+    );
+    c.wait_for("tickets", |l| tickets_received(l) >= 2);
+    c.quit();
+    let log = handshake_log(&srv);
+    assert!(
+        log.contains("handshake full") && log.contains("psk=- "),
+        "{log}"
+    );
+    let srv = start_serve_options(
+        &["--psk", PSK_HEX, "--psk-identity", "id1", "--no-cert"],
+        "psk-unknown-nocert",
+    );
+    let mut c = Client::start(
+        srv.port,
+        &srv.dir,
+        &["-psk", PSK_HEX, "-psk_identity", "id2"],
+    );
+    c.wait_for("the alert", |l| {
+        l.iter().any(|l| l.contains("alert handshake failure"))
+    });
+    c.quit();
+}
+
+#[test]
+fn s_client_psk_ke_when_allowed_and_no_group_is_shared() {
+    if !have_openssl() {
+        eprintln!("SKIPPED: no `openssl` binary on PATH");
+        return;
+    }
+    // s_client -allow_no_dhe_kex offers psk_ke and psk_dhe_ke; with only ffdhe2048 to share,
+    // `s_server -allow_no_dhe_kex` goes on without (EC)DHE, and so does the native server.
+    let client = [
+        "-psk",
+        PSK_HEX,
+        "-psk_identity",
+        "id1",
+        "-allow_no_dhe_kex",
+        "-groups",
+        "ffdhe2048",
+    ];
+    let server = ["--psk", PSK_HEX, "--psk-identity", "id1", "--no-cert"];
+    let allowed: Vec<&str> = server
+        .iter()
+        .chain(&["--allow-no-dhe-kex"])
+        .copied()
+        .collect();
+    let srv = start_serve_options(&allowed, "psk-ke");
+    let mut c = Client::start(srv.port, &srv.dir, &client);
+    c.wait_for("a ticket", |l| tickets_received(l) >= 1);
+    c.send("no dhe\n");
+    c.wait_for("echo", |l| l.iter().any(|x| x == "no dhe"));
+    let lines = c.quit();
+    assert!(
+        !lines.iter().any(|l| l.contains("Server Temp Key")),
+        "{}",
+        lines.join("\n")
+    );
+    let log = handshake_log(&srv);
+    assert!(
+        log.contains("psk=id1+ke ") && log.contains("group=- "),
+        "{log}"
+    );
+    // Not allowed: no common group, handshake_failure.
+    let srv = start_serve_options(&server, "psk-ke-refused");
+    let mut c = Client::start(srv.port, &srv.dir, &client);
+    c.wait_for("the alert", |l| {
+        l.iter().any(|l| l.contains("alert handshake failure"))
+    });
+    c.quit();
+}

@@ -35,6 +35,23 @@ pub struct ServerConfig {
     /// DER Names sent as `certificate_authorities` in every CertificateRequest (OpenSSL's
     /// `SSL_CTX_set_client_CA_list`); none by default.
     pub client_ca_names: Vec<Vec<u8>>,
+    /// External PSKs the server accepts besides its tickets (`openssl s_server -psk HEX
+    /// -psk_identity ID`); none by default. While any is held, the first SHA-256 suite the
+    /// client offers is chosen, as OpenSSL does once a PSK callback is set.
+    pub external_psks: Vec<ExternalPsk>,
+    /// Whether a PSK (ticket or external) may be used without (EC)DHE when the client offers
+    /// `psk_ke` (OpenSSL's `SSL_OP_ALLOW_NO_DHE_KEX`, `s_server -allow_no_dhe_kex`). Off by
+    /// default: only `psk_dhe_ke` counts, and a client offering `psk_ke` alone gets a full
+    /// handshake.
+    pub allow_psk_ke: bool,
+}
+
+/// A PSK agreed outside TLS, for SHA-256 suites (as `s_server -psk` makes its session with
+/// TLS_AES_128_GCM_SHA256); its binder is an "ext binder" (RFC 8446 7.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalPsk {
+    pub identity: Vec<u8>,
+    pub key: Vec<u8>,
 }
 
 impl ServerConfig {
@@ -66,6 +83,8 @@ impl ServerConfig {
             require_client_cert: true,
             request_client_cert: false,
             client_ca_names: Vec::new(),
+            external_psks: Vec::new(),
+            allow_psk_ke: false,
         }
     }
 

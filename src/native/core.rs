@@ -36,6 +36,10 @@ pub struct HandshakeInfo {
     pub client_auth_completed: u64,
     pub key_updates_received: u64,
     pub key_updates_sent: u64,
+    /// The identity of the external PSK the handshake used.
+    pub external_psk: Option<Vec<u8>>,
+    /// Whether the handshake used a PSK without (EC)DHE (`psk_ke`).
+    pub psk_ke: bool,
 }
 
 /// Everything but the handshake state: keys, buffers, counters.

@@ -6,7 +6,8 @@ use super::core::{Core, MAX_EARLY_DATA_SKIP};
 use super::error::Error;
 use super::kex;
 use super::key_schedule::{Schedule, Secret, Transcript};
-use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, PSK_DHE_KE, SSL3, TLS13};
+use super::msgs::{self, hs, ClientHello, ServerHello, HRR_RANDOM, SSL3, TLS13};
+use super::psk;
 use super::record::RecordCipher;
 use super::suites::{CipherSuite, NamedGroup};
 
@@ -143,17 +144,19 @@ impl ExpectClientHello {
         if ch.psk.is_none() && ch.signature_algorithms.is_none() {
             return Err(Error::MissingExtension("signature_algorithms"));
         }
+        if ch.supported_groups.is_none() && !psk::psk_ke_offered(core, &ch) {
+            return Err(Error::MissingExtension("supported_groups"));
+        }
+        let suite = psk::choose_suite(core, &ch)
+            .ok_or(Error::HandshakeFailure("no common cipher suite"))?;
+        check_key_shares(&ch)?;
+        // Only psk_ke skips the key exchange (and an HRR); tickets are opened again later.
+        if psk::psk_ke_offered(core, &ch) && psk::choose(core, &ch, suite).is_some_and(|p| !p.dhe) {
+            return complete_client_hello(core, &ch, msg, suite, None, None);
+        }
         if ch.supported_groups.is_none() {
             return Err(Error::MissingExtension("supported_groups"));
         }
-        let suite = core
-            .config
-            .suites
-            .iter()
-            .copied()
-            .find(|s| ch.cipher_suites.contains(&s.id))
-            .ok_or(Error::HandshakeFailure("no common cipher suite"))?;
-        check_key_shares(&ch)?;
         let offered_groups = ch.supported_groups.as_deref().unwrap_or_default();
         let shares = ch.key_shares.as_deref().unwrap_or_default();
         // A group the client already sent a share for, else the first mutually supported one.
@@ -164,7 +167,7 @@ impl ExpectClientHello {
             .copied()
             .find(|g| shares.iter().any(|(id, _)| *id == g.id()));
         if let Some(group) = with_share {
-            return complete_client_hello(core, &ch, msg, suite, group, None);
+            return complete_client_hello(core, &ch, msg, suite, Some(group), None);
         }
         let group = core
             .config
@@ -265,44 +268,26 @@ impl ExpectSecondClientHello {
             &ch,
             msg,
             self.suite,
-            self.group,
+            Some(self.group),
             Some(self.transcript),
         )
     }
 }
 
-/// Picks an offered ticket the server accepts: (identity index, PSK).
-/// Picks an offered ticket the server accepts: (identity index, PSK, the client certificate the
-/// session carries).
-#[allow(clippy::type_complexity)]
-fn choose_psk(
-    core: &Core,
-    ch: &ClientHello,
-    suite: &CipherSuite,
-) -> Option<(usize, Vec<u8>, Option<Vec<u8>>)> {
-    let offer = ch.psk.as_ref()?;
-    if !ch.psk_modes.as_ref()?.contains(&PSK_DHE_KE) {
-        return None;
+/// The client's share for the chosen group, checked for form.
+fn client_share(ch: &ClientHello, group: NamedGroup) -> Result<&[u8], Error> {
+    let share = ch
+        .key_shares
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|(g, _)| *g == group.id())
+        .map(|(_, k)| k.as_slice())
+        .ok_or(Error::Internal("selected group has no share"))?;
+    match kex::share_well_formed(group, share) {
+        true => Ok(share),
+        false => Err(Error::IllegalParameter("malformed key share")),
     }
-    for (i, (identity, obfuscated_age)) in offer.identities.iter().enumerate().take(8) {
-        let Some(t) = core.config.ticket_key.open(identity) else {
-            continue;
-        };
-        match CipherSuite::by_id(t.suite) {
-            Some(s) if s.digest == suite.digest && t.psk.len() == suite.hash_len() => {}
-            _ => continue,
-        }
-        let server_age = core.now_ms.saturating_sub(t.issued_ms);
-        if server_age > u64::from(t.lifetime_s) * 1000 {
-            continue;
-        }
-        let client_age = u64::from(obfuscated_age.wrapping_sub(t.age_add));
-        if client_age.abs_diff(server_age) > core.config.ticket_age_tolerance_ms {
-            continue;
-        }
-        return Some((i, t.psk, t.peer_cert));
-    }
-    None
 }
 
 /// The certificate (its index in the config) and scheme for a full handshake with this client.
@@ -327,23 +312,22 @@ fn complete_client_hello(
     ch: &ClientHello,
     msg: &[u8],
     suite: &'static CipherSuite,
-    group: NamedGroup,
+    group: Option<NamedGroup>,
     transcript: Option<Transcript>,
 ) -> Result<State, Error> {
     let hrr_sent = transcript.is_some();
     let mut transcript = transcript.unwrap_or_else(|| Transcript::new(suite));
-    let client_share = ch
-        .key_shares
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .find(|(g, _)| *g == group.id())
-        .map(|(_, k)| k.as_slice())
-        .ok_or(Error::Internal("selected group has no share"))?;
-    if !kex::share_well_formed(group, client_share) {
-        return Err(Error::IllegalParameter("malformed key share"));
-    }
-    // Resumption: first acceptable ticket, then its binder.
+    let psk = psk::choose(core, ch, suite);
+    // With psk_ke the client's key shares are not looked at (nor is a group chosen).
+    let group = match &psk {
+        Some(p) if !p.dhe => None,
+        _ => Some(group.ok_or(Error::Internal("no group and no psk_ke"))?),
+    };
+    let client_share = match group {
+        Some(group) => Some(client_share(ch, group)?),
+        None => None,
+    };
+    // Resumption: first acceptable PSK, then its binder.
     if let Some(offer) = &ch.psk {
         if offer.identities.len() != offer.binders.len() {
             return Err(Error::IllegalParameter(
@@ -351,22 +335,25 @@ fn complete_client_hello(
             ));
         }
     }
-    let psk = choose_psk(core, ch, suite);
-    let schedule = Schedule::new(suite, psk.as_ref().map(|(_, p, _)| p.as_slice()));
-    if let (Some((index, _, _)), Some(offer)) = (&psk, &ch.psk) {
+    let schedule = Schedule::new(suite, psk.as_ref().map(|p| p.key.as_slice()));
+    if let (Some(p), Some(offer)) = (&psk, &ch.psk) {
         let truncated = &msg[..4 + offer.binders_offset];
         let hash = transcript.hash_with(truncated);
         if !schedule
-            .binder_key()
-            .verify_finished(&hash, &offer.binders[*index])
+            .binder_key(p.external.is_some())
+            .verify_finished(&hash, &offer.binders[p.index])
         {
             return Err(Error::DecryptError("PSK binder does not verify"));
         }
     }
     let resumed = psk.is_some();
-    if let Some((_, _, Some(cert))) = &psk {
-        // The resumed session keeps the client identity it was issued with.
-        core.info.peer_certificates = vec![cert.clone()];
+    if let Some(p) = &psk {
+        if let Some(cert) = &p.peer_cert {
+            // The resumed session keeps the client identity it was issued with.
+            core.info.peer_certificates = vec![cert.clone()];
+        }
+        core.info.external_psk = p.external.clone();
+        core.info.psk_ke = !p.dhe;
     }
     let certified = match resumed {
         true => None,
@@ -374,7 +361,10 @@ fn complete_client_hello(
     };
     transcript.add(msg);
 
-    let share = kex::respond(group, client_share)?;
+    let share = match (group, client_share) {
+        (Some(group), Some(client_share)) => Some(kex::respond(group, client_share)?),
+        _ => None,
+    };
 
     if !core.hs_buf.is_empty() {
         return Err(Error::UnexpectedMessage("data after ClientHello"));
@@ -384,8 +374,10 @@ fn complete_client_hello(
         random,
         session_id: &ch.session_id,
         suite: suite.id,
-        key_share: Some((group.id(), &share.public)),
-        psk_index: psk.as_ref().map(|(i, _, _)| *i as u16),
+        key_share: group
+            .zip(share.as_ref())
+            .map(|(g, s)| (g.id(), s.public.as_slice())),
+        psk_index: psk.as_ref().map(|p| p.index as u16),
         cookie: None,
     }
     .encode();
@@ -395,7 +387,9 @@ fn complete_client_hello(
         core.send_ccs();
     }
 
-    let secrets = schedule.input_ecdhe(&share.shared);
+    // RFC 8446 7.1: without (EC)DHE its input is a string of zeros.
+    let no_dhe = vec![0u8; suite.hash_len()];
+    let secrets = schedule.input_ecdhe(share.as_ref().map_or(&no_dhe, |s| &s.shared));
     let hash = transcript.hash();
     let c_hs = secrets.handshake.derive(b"c hs traffic", &hash);
     let s_hs = secrets.handshake.derive(b"s hs traffic", &hash);
@@ -438,7 +432,7 @@ fn complete_client_hello(
     let s_ap = secrets.master.derive(b"s ap traffic", &hash);
     core.write_cipher = Some(RecordCipher::new(s_ap));
     core.info.suite = Some(suite);
-    core.info.group = Some(group);
+    core.info.group = group;
     core.info.resumed = resumed;
     core.info.client_offered_pha = ch.post_handshake_auth;
     core.info.server_name = ch.server_name.clone();

@@ -139,8 +139,13 @@ impl Schedule {
         }
     }
 
-    pub fn binder_key(&self) -> Secret {
-        self.early.derive(b"res binder", &self.empty_hash)
+    /// The binder key: "ext binder" for an external PSK, "res binder" for a ticket's.
+    pub fn binder_key(&self, external: bool) -> Secret {
+        let label: &[u8] = match external {
+            true => b"ext binder",
+            false => b"res binder",
+        };
+        self.early.derive(label, &self.empty_hash)
     }
 
     pub fn input_ecdhe(&self, shared: &[u8]) -> HandshakeSecrets {

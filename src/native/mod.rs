@@ -19,6 +19,7 @@ pub mod kex;
 pub mod key_schedule;
 pub mod msgs;
 mod pha;
+mod psk;
 pub mod record;
 pub mod rng;
 pub mod suites;
@@ -26,7 +27,7 @@ pub mod ticket;
 pub mod tickets;
 
 pub use certs::{CertifiedKey, KeyKind};
-pub use config::{ConfigError, ServerConfig};
+pub use config::{ConfigError, ExternalPsk, ServerConfig};
 pub use conn::{HandshakeInfo, ServerConnection};
 pub use error::{AlertDescription, Error};
 pub use suites::{CipherSuite, NamedGroup};

@@ -43,6 +43,8 @@ pub const TLS13: u16 = 0x0304;
 pub const TLS12: u16 = 0x0303;
 pub const SSL3: u16 = 0x0300;
 pub const PSK_DHE_KE: u8 = 1;
+/// psk_ke: a PSK alone, no (EC)DHE.
+pub const PSK_KE: u8 = 0;
 
 /// The special ServerHello.random that marks a HelloRetryRequest.
 pub const HRR_RANDOM: [u8; 32] = [

@@ -72,7 +72,7 @@ pub(crate) fn serve_connection(
             let info = conn.info();
             let cert = info.certificate.map(|i| conn.config().certs[i].kind.name());
             log(format!(
-                "{peer}: handshake {} suite={} group={} hrr={} cert={} scheme={} client_chain={} tickets={}",
+                "{peer}: handshake {} suite={} group={} hrr={} cert={} scheme={} client_chain={} psk={} tickets={}",
                 if info.resumed { "resumed" } else { "full" },
                 info.suite.map(|s| s.name).unwrap_or("?"),
                 info.group.map(|g| g.name()).unwrap_or("-"),
@@ -80,6 +80,7 @@ pub(crate) fn serve_connection(
                 cert.unwrap_or("-"),
                 info.signature_scheme.map(|s| format!("{s:#06x}")).unwrap_or("-".into()),
                 info.peer_certificates.len(),
+                psk_label(info),
                 conn.tickets_written()
             ));
         }
@@ -166,6 +167,20 @@ fn is_timeout(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
+}
+
+/// How the handshake used a PSK: `-`, `ticket`, or the external identity, with `+ke` for
+/// psk_ke.
+fn psk_label(info: &crate::native::HandshakeInfo) -> String {
+    let psk = match (&info.external_psk, info.resumed) {
+        (Some(id), _) => String::from_utf8_lossy(id).into_owned(),
+        (None, true) => "ticket".into(),
+        (None, false) => return "-".into(),
+    };
+    match info.psk_ke {
+        true => format!("{psk}+ke"),
+        false => psk,
+    }
 }
 
 fn respond(conn: &mut ServerConnection, data: &[u8], log: &Log, peer: &str) {

@@ -2,7 +2,7 @@
 
 use super::limits::{Limits, MAX_NUM_TICKETS};
 use crate::native::certs::subject_name;
-use crate::native::{ConfigError, KeyKind, NamedGroup, ServerConfig};
+use crate::native::{ConfigError, ExternalPsk, KeyKind, NamedGroup, ServerConfig};
 use crate::pki::Pki;
 use clap::builder::RangedU64ValueParser;
 use std::net::SocketAddr;
@@ -59,6 +59,46 @@ pub struct Options {
         default_value = "X25519MLKEM768,X25519,secp256r1,secp384r1"
     )]
     pub groups: Vec<NamedGroup>,
+    /// An external PSK in hex, as `openssl s_server -psk` (SHA-256 suites; with it the server
+    /// prefers them).
+    #[arg(long, value_name = "HEX", value_parser = psk_hex)]
+    pub psk: Option<PskKey>,
+    /// The identity the client must name for `--psk` (s_server's default).
+    #[arg(
+        long,
+        value_name = "ID",
+        default_value = "Client_identity",
+        requires = "psk"
+    )]
+    pub psk_identity: String,
+    /// PSKs (tickets and `--psk`) without (EC)DHE when the client offers psk_ke, as
+    /// `s_server -allow_no_dhe_kex`.
+    #[arg(long)]
+    pub allow_no_dhe_kex: bool,
+    /// No certificate: only PSK handshakes succeed, as `s_server -nocert`.
+    #[arg(long, conflicts_with = "certs", requires = "psk")]
+    pub no_cert: bool,
+}
+
+/// The bytes of `--psk`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PskKey(pub Vec<u8>);
+
+/// OpenSSL's `-psk` takes up to 512 bytes (`PSK_MAX_PSK_LEN`).
+const MAX_PSK_LEN: usize = 512;
+
+fn psk_hex(s: &str) -> Result<PskKey, String> {
+    if s.is_empty() || !s.len().is_multiple_of(2) || s.len() / 2 > MAX_PSK_LEN {
+        return Err(format!(
+            "expected 1 to {MAX_PSK_LEN} bytes as an even number of hex digits"
+        ));
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2).unwrap_or("?"), 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map(PskKey)
+        .map_err(|_| "expected hex digits".to_string())
 }
 
 fn seconds() -> RangedU64ValueParser<u64> {
@@ -72,8 +112,21 @@ impl Options {
         pki: &Pki,
         ticket_key: [u8; 32],
     ) -> Result<ServerConfig, ConfigError> {
-        let mut config = pki.native_server_config_with(&self.certs, ticket_key)?;
+        let certs: &[KeyKind] = match self.no_cert {
+            true => &[],
+            false => &self.certs,
+        };
+        let mut config = pki.native_server_config_with(certs, ticket_key)?;
         config.groups = self.groups.clone();
+        config.external_psks = self
+            .psk
+            .iter()
+            .map(|key| ExternalPsk {
+                identity: self.psk_identity.clone().into_bytes(),
+                key: key.0.clone(),
+            })
+            .collect();
+        config.allow_psk_ke = self.allow_no_dhe_kex;
         if self.require_client_cert {
             config.request_client_cert = true;
             config.require_client_cert = true;
@@ -127,6 +180,30 @@ mod tests {
             "{err}"
         );
         assert!(parse(&["--groups", "ffdhe2048"]).is_err());
+    }
+
+    #[test]
+    fn psk_options_make_an_external_psk() {
+        let pki = crate::pki::pki();
+        let o = parse(&["--psk", "0A0b", "--psk-identity", "me", "--no-cert"]).unwrap();
+        let config = o.server_config(pki, [1; 32]).unwrap();
+        let want = ExternalPsk {
+            identity: b"me".to_vec(),
+            key: vec![10, 11],
+        };
+        assert_eq!(config.external_psks, [want]);
+        assert!(config.certs.is_empty() && !config.allow_psk_ke);
+        let o = parse(&["--psk", "00", "--allow-no-dhe-kex"]).unwrap();
+        let config = o.server_config(pki, [1; 32]).unwrap();
+        assert_eq!(config.external_psks[0].identity, b"Client_identity");
+        assert!(config.allow_psk_ke && config.certs.len() == 1);
+        for bad in ["", "abc", "zz", "é0"] {
+            let err = parse(&["--psk", bad]).unwrap_err().to_string();
+            assert!(err.contains("hex"), "{bad}: {err}");
+        }
+        assert!(parse(&["--no-cert"]).is_err());
+        assert!(parse(&["--psk-identity", "x"]).is_err());
+        assert!(parse(&["--psk", "00", "--no-cert", "--cert", "rsa"]).is_err());
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! no real client sends (a duplicate extension, a share of the wrong length, a bad version).
 
 use crate::native::codec::{put_u16, with_len, Reader};
+use crate::native::key_schedule::Transcript;
 use crate::native::msgs::{self, content, ext, hs};
-use crate::native::AlertDescription;
+use crate::native::{AlertDescription, CipherSuite};
 use ring::agreement;
 
 /// An extension: type and body.
@@ -135,4 +136,63 @@ pub fn server_key_share(server_hello: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+/// An offered PSK for [`client_hello_with_psk`]: its identity, key, and whether it is external
+/// ("ext binder") or a ticket's ("res binder").
+pub struct OfferedPsk<'a> {
+    pub identity: &'a [u8],
+    pub key: &'a [u8],
+    pub external: bool,
+    pub obfuscated_age: u32,
+}
+
+/// A ClientHello with `exts`, then pre_shared_key offering `psks` with binders computed for
+/// `suite`'s hash (RFC 8446 4.2.11.2: over the ClientHello up to the binders).
+pub fn client_hello_with_psk(
+    suites: &[u16],
+    exts: &[Ext],
+    psks: &[OfferedPsk],
+    suite: &'static CipherSuite,
+) -> Vec<u8> {
+    psk_client_hello(&Transcript::new(suite), &[], suites, exts, psks, suite)
+}
+
+/// [`client_hello_with_psk`] with a session id, after the messages in `before` (after an
+/// HRR: message_hash and the HRR, RFC 8446 4.2.11.2).
+pub fn psk_client_hello(
+    before: &Transcript,
+    session_id: &[u8],
+    suites: &[u16],
+    exts: &[Ext],
+    psks: &[OfferedPsk],
+    suite: &'static CipherSuite,
+) -> Vec<u8> {
+    use crate::native::codec::put_u32;
+    use crate::native::key_schedule::Schedule;
+    let hash_len = suite.hash_len();
+    let mut body = Vec::new();
+    with_len(&mut body, 2, |o| {
+        for p in psks {
+            with_len(o, 2, |o| o.extend_from_slice(p.identity));
+            put_u32(o, p.obfuscated_age);
+        }
+    });
+    let binders_len = 2 + psks.len() * (1 + hash_len);
+    body.extend(std::iter::repeat_n(0, binders_len));
+    let mut all = exts.to_vec();
+    all.push((ext::PRE_SHARED_KEY, body));
+    let mut ch = client_hello(suites, session_id, &[0], &all);
+    let truncated = ch.len() - binders_len;
+    let hash = before.hash_with(&ch[..truncated]);
+    let mut binders = Vec::new();
+    with_len(&mut binders, 2, |o| {
+        for p in psks {
+            let key = Schedule::new(suite, Some(p.key)).binder_key(p.external);
+            with_len(o, 1, |o| o.extend_from_slice(&key.finished_mac(&hash)));
+        }
+    });
+    ch.truncate(truncated);
+    ch.extend_from_slice(&binders);
+    ch
 }

@@ -37,21 +37,29 @@ impl Mini {
             .read_tls(&plain_record(content::HANDSHAKE, &ch))
             .expect("server accepts the ClientHello");
         let out = server.take_output();
-        let suite = &TLS_AES_128_GCM_SHA256;
-        let mut transcript = Transcript::new(suite);
-        transcript.add(&ch);
         let recs = records(&out);
-        let sh = &recs[0].1;
-        assert_eq!(sh[0], hs::SERVER_HELLO);
-        transcript.add(sh);
-        let server_pub = server_key_share(sh).expect("ServerHello key share");
+        assert_eq!(recs[0].1[0], hs::SERVER_HELLO);
+        let server_pub = server_key_share(&recs[0].1).expect("ServerHello key share");
         let shared = agreement::agree_ephemeral(
             eph.private,
             &agreement::UnparsedPublicKey::new(&agreement::X25519, &server_pub),
             |s| s.to_vec(),
         )
         .expect("X25519 agreement");
-        let secrets = Schedule::new(suite, None).input_ecdhe(&shared);
+        Mini::from_flight(&ch, &out, None, &shared)
+    }
+
+    /// Processes the server's flight `out` (ServerHello first) that answers the ClientHello
+    /// message `ch`, with the PSK `psk` (if any) and (EC)DHE input `shared`.
+    pub fn from_flight(ch: &[u8], out: &[u8], psk: Option<&[u8]>, shared: &[u8]) -> Mini {
+        let suite = &TLS_AES_128_GCM_SHA256;
+        let mut transcript = Transcript::new(suite);
+        transcript.add(ch);
+        let recs = records(out);
+        let sh = &recs[0].1;
+        assert_eq!(sh[0], hs::SERVER_HELLO);
+        transcript.add(sh);
+        let secrets = Schedule::new(suite, psk).input_ecdhe(shared);
         let h = transcript.hash();
         let c_hs = secrets.handshake.derive(b"c hs traffic", &h);
         let s_hs = secrets.handshake.derive(b"s hs traffic", &h);

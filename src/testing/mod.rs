@@ -4,6 +4,7 @@
 //! [`client_hello`] builds ClientHellos and records by hand; [`mini_client`] is a minimal TLS 1.3
 //! client holding its own keys (to send what no real client sends, and to reach the native
 //! server's post-handshake states); [`native_fuzz`] holds the native server's fuzz entry points;
+//! [`native_input`] their structure-aware input, which [`scripted_client`] plays as a client;
 //! [`openssl_client`] is an OpenSSL client set up against the test PKI; [`server_configs`] the
 //! native and rustls server configurations the benches and examples compare.
 //!
@@ -13,7 +14,9 @@ pub mod client_hello;
 pub mod hybrid_kx;
 pub mod mini_client;
 pub mod native_fuzz;
+pub mod native_input;
 pub mod openssl_client;
+pub mod scripted_client;
 pub mod server_configs;
 
 /// The wall clock in milliseconds since the Unix epoch, for a native server's `now_ms`.

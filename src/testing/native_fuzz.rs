@@ -3,10 +3,13 @@
 //! what holds for every input: no panic, bounded output, every fault answered with an alert.
 
 use super::mini_client::{certificate_request_context, Mini};
+use super::native_input::{Scenario, EXTERNAL_PSK_IDENTITY, EXTERNAL_PSK_KEY};
+use super::scripted_client::{check_fault, play, Outcome, NOW_MS, TICKET_KEY};
+use crate::native::certs::subject_name;
 use crate::native::codec::with_len;
 use crate::native::msgs::{self, content, ext, hs};
 use crate::native::record;
-use crate::native::{Error, ServerConfig, ServerConnection};
+use crate::native::{ExternalPsk, KeyKind, NamedGroup, ServerConfig, ServerConnection};
 use crate::pki::pki;
 use std::sync::{Arc, OnceLock};
 
@@ -20,6 +23,61 @@ fn config() -> Arc<ServerConfig> {
         .clone()
 }
 
+/// The servers a [`Scenario`] picks from: the default one; every certificate type and group
+/// (the hybrid first) with client certificates required in the handshake; an external PSK and
+/// psk_ke beside a certificate; an external PSK alone on P-384.
+fn scenario_configs() -> &'static [Arc<ServerConfig>] {
+    static CONFIGS: OnceLock<Vec<Arc<ServerConfig>>> = OnceLock::new();
+    CONFIGS.get_or_init(|| {
+        let pki = pki();
+        let make = |kinds: &[KeyKind], f: &dyn Fn(&mut ServerConfig)| {
+            let mut c = pki
+                .native_server_config_with(kinds, TICKET_KEY)
+                .expect("config");
+            f(&mut c);
+            Arc::new(c)
+        };
+        let psk = || {
+            vec![ExternalPsk {
+                identity: EXTERNAL_PSK_IDENTITY.to_vec(),
+                key: EXTERNAL_PSK_KEY.to_vec(),
+            }]
+        };
+        vec![
+            make(&[KeyKind::EcdsaP256], &|_| {}),
+            make(&KeyKind::ALL, &|c| {
+                c.groups = NamedGroup::ALL.to_vec();
+                c.request_client_cert = true;
+                c.client_ca_names = subject_name(&pki.ca_cert_der).into_iter().collect();
+            }),
+            make(&[KeyKind::Rsa], &|c| {
+                c.external_psks = psk();
+                c.allow_psk_ke = true;
+            }),
+            make(&[], &|c| {
+                c.external_psks = psk();
+                c.allow_psk_ke = true;
+                c.groups = vec![NamedGroup::Secp384r1];
+            }),
+        ]
+    })
+}
+
+/// How often each of [`scenario_configs`] is played: the PSK-only server fails most full
+/// handshakes, so it gets the fewest runs.
+const CONFIG_WEIGHTS: [usize; 8] = [0, 1, 1, 2, 2, 1, 2, 3];
+
+/// Plays the [`Scenario`] `data` describes (structure-aware fuzzing: see
+/// [`super::native_input`]); `None` when `data` is too short to describe one.
+pub fn fuzz_server_input(data: &[u8]) -> Option<Outcome> {
+    let scenario: Scenario = arbitrary::Unstructured::new(data).arbitrary().ok()?;
+    let configs = scenario_configs();
+    let index = CONFIG_WEIGHTS[usize::from(scenario.config) % CONFIG_WEIGHTS.len()];
+    let config = configs[index].clone();
+    let mut conn = ServerConnection::new(config, [1u8; 32], NOW_MS);
+    Some(play(&mut conn, &scenario))
+}
+
 /// Feeds client bytes and drains the server; checks that a fault is answered with an alert
 /// (or was the client's own alert). Returns the server's output and whether it goes on.
 fn feed(conn: &mut ServerConnection, bytes: &[u8]) -> (Vec<u8>, bool) {
@@ -27,11 +85,7 @@ fn feed(conn: &mut ServerConnection, bytes: &[u8]) -> (Vec<u8>, bool) {
     let out = conn.take_output();
     let _ = conn.recv_application_data();
     if let Err(e) = r {
-        assert!(
-            e.alert().is_some() || matches!(e, Error::PeerAlert(_)),
-            "fault without alert: {e:?}"
-        );
-        assert!(!out.is_empty() || e.alert().is_none(), "no alert sent");
+        check_fault(&e, &out);
         return (out, false);
     }
     (out, true)
@@ -110,4 +164,17 @@ pub fn fuzz_established_bytes(data: &[u8]) {
     }
     // Tickets after post-handshake auth, KeyUpdate answers and one alert at most.
     assert!(total_out < 64 * 1024, "output too large: {total_out}");
+}
+
+/// `n` pseudo-random inputs of `len` bytes (xorshift64): a fuzzer's first random inputs,
+/// the same every run, to count how far inputs get without running a fuzzer.
+pub fn sample_inputs(n: usize, len: usize) -> Vec<Vec<u8>> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x as u8
+    };
+    (0..n).map(|_| (0..len).map(|_| next()).collect()).collect()
 }
