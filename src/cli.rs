@@ -87,6 +87,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         baseline: Option<PathBuf>,
     },
+    /// The rediscovery benchmark: how long each fuzzing engine takes to find every signature of
+    /// a store again, from an empty store, over several seeds (results.json, table.md, an SVG).
+    Rediscover(crate::rediscover::Options),
     /// Record the oracle's results in programs as `# expect` comments (after an OpenSSL upgrade,
     /// or for a new corpus program).
     Bless {
@@ -212,6 +215,8 @@ pub enum CliError {
     },
     #[error("ticketdiff serve: {0}")]
     Serve(std::io::Error),
+    #[error("ticketdiff rediscover: {0}")]
+    Rediscover(#[from] crate::rediscover::Error),
 }
 
 impl CliError {
@@ -250,6 +255,7 @@ pub fn execute(command: Command, out: &mut dyn Write) -> Result<Exit, CliError> 
                 std::io::ErrorKind::BrokenPipe => CliError::Output(e),
                 _ => CliError::Serve(e),
             }),
+        Command::Rediscover(options) => rediscover(&options, out),
         Command::Report {
             dir,
             format,
@@ -477,6 +483,20 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
         return Err(e.into());
     }
     Ok(if found { Exit::Found } else { Exit::Ok })
+}
+
+/// `ticketdiff rediscover`: the benchmark's progress goes to standard error, its tables here.
+pub fn rediscover(
+    options: &crate::rediscover::Options,
+    out: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone());
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone());
+    let results = crate::rediscover::run(options, stop)?;
+    write!(out, "{}", crate::rediscover::summary::text(&results))?;
+    writeln!(out, "written to {}", options.out.display())?;
+    Ok(Exit::Ok)
 }
 
 /// Checks before a fuzz run that its findings can be saved (so a wrong `--out` fails at once,

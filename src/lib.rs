@@ -22,6 +22,7 @@ pub mod native;
 pub mod openssl_ffi;
 pub mod pki;
 pub mod program;
+pub mod rediscover;
 pub mod registry;
 pub mod replay;
 pub mod report;

@@ -2,6 +2,7 @@
 //! earlier programs found, run differentially on worker threads; each new signature is
 //! minimized and saved, known ones are counted.
 
+mod features;
 pub mod mutate;
 pub mod rng;
 mod status;
@@ -16,8 +17,9 @@ use crate::runner::{Results, Runner};
 use crate::store::{self, StoreError};
 use crate::triage::{triage, Destination};
 use arbitrary::{Arbitrary, Unstructured};
+use features::features;
 use rng::Rng;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -93,39 +95,26 @@ pub enum FuzzError {
     Spawn { job: usize, source: std::io::Error },
 }
 
-/// Features of a run, a cheap stand-in for coverage: which op led to which result class and
-/// ticket movement on each backend. A program with a feature never seen is worth mutating.
-fn features(results: &Results) -> Vec<u64> {
-    use std::hash::{Hash, Hasher};
-    let mut out = Vec::new();
-    for (b, trace) in results.traces() {
-        let (mut issued, mut received) = (0, 0);
-        for step in trace {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            b.hash(&mut h);
-            step.op.kind().hash(&mut h);
-            step.ret.map(|r| r.clamp(-1, 2)).hash(&mut h);
-            (step.issued - issued).min(3).hash(&mut h);
-            (step.received - received).min(3).hash(&mut h);
-            step.resumed.hash(&mut h);
-            issued = step.issued;
-            received = step.received;
-            out.push(h.finish());
-        }
-    }
-    out
-}
-
 struct PoolEntry {
     program: Program,
     weight: u32,
+    /// The op where the program diverged on a known signature, to change first.
+    focus: Option<usize>,
+    /// The features that made it worth keeping.
+    features: Vec<u64>,
 }
 
-/// Weight of a program that shows nothing but known signatures: kept, but rarely picked, so
-/// that known divergences do not drown new ones.
+/// Weight of a diverging program that some backend ran to the end without diverging: kept for
+/// that backend, but rarely picked, so that divergences already seen do not drown new ones.
 const KNOWN_WEIGHT: u32 = 1;
 const FRESH_WEIGHT: u32 = 8;
 const MAX_POOL: usize = 4096;
+/// The newest entries of the pool, picked a third of the time.
+const RECENT: usize = 32;
+/// Entries drawn for each pick by rarity.
+const TOURNAMENT: usize = 4;
+/// Most ops of a random program cut short (half of them are).
+const SHORT_OPS: usize = 12;
 
 struct Worker<'a> {
     shared: &'a Shared,
@@ -134,7 +123,8 @@ struct Worker<'a> {
     rng: Rng,
     pool: Vec<PoolEntry>,
     total_weight: u64,
-    seen: HashSet<u64>,
+    /// Per feature, how many programs showed it.
+    hits: HashMap<u64, u32>,
 }
 
 impl Worker<'_> {
@@ -142,28 +132,88 @@ impl Worker<'_> {
         if self.pool.is_empty() || self.rng.chance(1, 4) {
             let len = 8 + self.rng.below(256);
             let bytes = self.rng.bytes(len);
-            return Program::arbitrary(&mut Unstructured::new(&bytes)).unwrap_or_default();
+            let mut program =
+                Program::arbitrary(&mut Unstructured::new(&bytes)).unwrap_or_default();
+            // Short programs run faster and reach a first divergence with less in the way;
+            // every saved signature so far needs fewer than ten ops.
+            if self.rng.chance(1, 2) {
+                program.stmts.truncate(1 + self.rng.below(SHORT_OPS));
+            }
+            return program;
         }
+        let chosen = if self.rng.chance(1, 3) {
+            // Recent entries showed something new last: mutate them more while that lasts.
+            let recent = self.pool.len().min(RECENT);
+            self.pool.len() - 1 - self.rng.below(recent)
+        } else {
+            self.rarest_of(TOURNAMENT)
+        };
+        let other = self.rng.below(self.pool.len());
+        let entry = &self.pool[chosen];
+        mutate::mutate(
+            &entry.program,
+            entry.focus,
+            Some(&self.pool[other].program),
+            &mut self.rng,
+        )
+    }
+
+    /// Of `n` entries drawn by weight, the one whose rarest feature the fewest programs have
+    /// shown: an entry that reached somewhere rarely reached gets mutated more, so the steps
+    /// toward a deep divergence build on each other instead of drowning in the pool.
+    fn rarest_of(&mut self, n: usize) -> usize {
+        let mut best = self.weighted();
+        for _ in 1..n {
+            let next = self.weighted();
+            if self.rarity(next) < self.rarity(best) {
+                best = next;
+            }
+        }
+        best
+    }
+
+    /// How many programs showed the rarest feature of entry `i`.
+    fn rarity(&self, i: usize) -> u32 {
+        self.pool[i]
+            .features
+            .iter()
+            .map(|f| self.hits.get(f).copied().unwrap_or(0))
+            .min()
+            .unwrap_or(u32::MAX)
+    }
+
+    /// An entry of the pool, by weight.
+    fn weighted(&mut self) -> usize {
         let mut target = self.rng.next_u64() % self.total_weight.max(1);
-        let mut chosen = 0;
         for (i, e) in self.pool.iter().enumerate() {
             if target < u64::from(e.weight) {
-                chosen = i;
-                break;
+                return i;
             }
             target -= u64::from(e.weight);
         }
-        mutate::mutate(&self.pool[chosen].program, &mut self.rng)
+        0
     }
 
-    fn add_to_pool(&mut self, program: Program, weight: u32) {
+    fn add_to_pool(
+        &mut self,
+        program: Program,
+        weight: u32,
+        focus: Option<usize>,
+        features: Vec<u64>,
+    ) {
         if self.pool.len() >= MAX_POOL {
-            let i = self.rng.below(self.pool.len());
+            // Not `swap_remove`: the pool's order is the order of discovery.
+            let i = self.rng.below(self.pool.len() - RECENT);
             self.total_weight -= u64::from(self.pool[i].weight);
-            self.pool.swap_remove(i);
+            self.pool.remove(i);
         }
         self.total_weight += u64::from(weight);
-        self.pool.push(PoolEntry { program, weight });
+        self.pool.push(PoolEntry {
+            program,
+            weight,
+            focus,
+            features,
+        });
     }
 
     fn done(&self) -> bool {
@@ -178,14 +228,19 @@ impl Worker<'_> {
                 .is_some_and(|t| self.shared.elapsed() >= t)
     }
 
-    fn run(&mut self) {
+    /// Runs each seed once (so that its features are known), then fuzzes until done.
+    fn run(&mut self, seeds: &[Program]) {
         let mut reported = self.runner.tls_time();
+        let mut seeds = seeds.iter();
         while !self.done() {
-            let program = self.pick();
+            let (program, seed) = match seeds.next() {
+                Some(s) => (s.clone(), true),
+                None => (self.pick(), false),
+            };
             if program.is_empty() || check_bounds(&program).is_err() {
                 continue;
             }
-            self.one(program);
+            self.one(program, seed);
             let now = self.runner.tls_time();
             self.shared
                 .tls_nanos
@@ -194,7 +249,8 @@ impl Worker<'_> {
         }
     }
 
-    fn one(&mut self, program: Program) {
+    /// Runs one program and keeps it in the pool if it showed a new feature (a seed, always).
+    fn one(&mut self, program: Program, seed: bool) {
         let results = self.runner.run(&program);
         self.shared.programs.fetch_add(1, Ordering::Relaxed);
         let skipped = results
@@ -206,28 +262,47 @@ impl Worker<'_> {
             .skipped
             .fetch_add(skipped as u64, Ordering::Relaxed);
         let any_divergence = results.any_divergence();
-        let mut only_known = true;
         if any_divergence {
             self.shared.divergent.fetch_add(1, Ordering::Relaxed);
-            only_known = self.triage(&program, &results);
+            self.triage(&program, &results);
         }
-        let fresh: Vec<u64> = features(&results)
-            .into_iter()
-            .filter(|f| !self.seen.contains(f))
-            .collect();
-        if !fresh.is_empty() {
-            self.seen.extend(fresh);
-            let weight = if any_divergence && only_known {
-                KNOWN_WEIGHT
-            } else {
-                FRESH_WEIGHT
-            };
-            self.add_to_pool(program, weight);
+        let mut shown = features(&results);
+        shown.sort_unstable();
+        shown.dedup();
+        let mut fresh = Vec::new();
+        for f in &shown {
+            let n = self.hits.entry(*f).or_insert(0);
+            if *n == 0 {
+                fresh.push(*f);
+            }
+            *n += 1;
+        }
+        if seed {
+            self.add_to_pool(program, FRESH_WEIGHT, None, shown);
+            return;
+        }
+        if fresh.is_empty() {
+            return;
+        }
+        // What is kept does not depend on whether a divergence was known before this program
+        // (it is known after it either way): the same seed makes the same programs whatever
+        // the store held, so a second run of a seed finds nothing the first did not.
+        if !any_divergence {
+            self.add_to_pool(program, FRESH_WEIGHT, None, fresh);
+        } else if let Some(head) = head_before_divergence(&program, &results) {
+            // The head to extend, and the whole program to change where it diverged.
+            let at = head.len();
+            if !head.is_empty() {
+                self.add_to_pool(head, FRESH_WEIGHT, None, fresh.clone());
+            }
+            self.add_to_pool(program, FRESH_WEIGHT, Some(at), fresh);
+        } else {
+            self.add_to_pool(program, KNOWN_WEIGHT, None, fresh);
         }
     }
 
-    /// Counts known signatures and saves new ones; whether every divergence was known.
-    fn triage(&mut self, program: &Program, results: &Results) -> bool {
+    /// Counts known signatures and saves new ones.
+    fn triage(&mut self, program: &Program, results: &Results) {
         let shared = self.shared;
         let claim = |signature: Signature| {
             let mut known = shared.known.lock().unwrap_or_else(|e| e.into_inner());
@@ -269,7 +344,6 @@ impl Worker<'_> {
             found_by: "ticketdiff fuzz",
         };
         let found = triage(&mut self.runner, program, results, claim, &to);
-        let only_known = found.is_empty();
         for new in found {
             let mut known = shared.known.lock().unwrap_or_else(|e| e.into_inner());
             let signature = new.finding.signature();
@@ -289,8 +363,26 @@ impl Worker<'_> {
                     .push(FuzzError::Store(e));
             }
         }
-        only_known
     }
+}
+
+/// When every backend that ran `program` diverged from the oracle, the ops before the last of
+/// those divergences: a signature is fixed at a backend's first divergence, so nothing after it
+/// can show that backend anything new, while the head reached a state worth extending. `None`
+/// when some backend agreed to the end.
+fn head_before_divergence(program: &Program, results: &Results) -> Option<Program> {
+    let mut cut = 0;
+    for r in results.others.iter().filter(|r| r.trace().is_some()) {
+        cut = cut.max(r.divergence.as_ref()?.line);
+    }
+    Some(Program {
+        stmts: program
+            .stmts
+            .iter()
+            .filter(|s| s.line < cut)
+            .cloned()
+            .collect(),
+    })
 }
 
 /// Runs the fuzzer until time, runs or a stop request; `on_tick` is called a few times a
@@ -366,12 +458,9 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
                         ),
                         pool: Vec::new(),
                         total_weight: 0,
-                        seen: HashSet::new(),
+                        hits: HashMap::new(),
                     };
-                    for seed in &options.seeds {
-                        worker.add_to_pool(seed.clone(), FRESH_WEIGHT);
-                    }
-                    worker.run();
+                    worker.run(&options.seeds);
                 });
             match spawned {
                 Ok(_) => started += 1,
