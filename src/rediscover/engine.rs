@@ -1,51 +1,11 @@
 //! The three fuzzing engines as the benchmark runs them: how each is built, and the command
 //! line of one run (the same workers, the same wall time, the same store and seeds for all).
 
+pub use super::results::EngineKind;
 use super::results::{Mode, Skipped};
 use crate::backend::BackendId;
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// A fuzzing engine.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    /// `ticketdiff fuzz`.
-    Builtin,
-    /// The `diff` cargo-fuzz target under libFuzzer, `-fork=JOBS`.
-    Libfuzzer,
-    /// The `diff` honggfuzz target, `-n JOBS`.
-    Honggfuzz,
-}
-
-impl EngineKind {
-    pub const ALL: [EngineKind; 3] = [
-        EngineKind::Builtin,
-        EngineKind::Libfuzzer,
-        EngineKind::Honggfuzz,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Builtin => "builtin",
-            EngineKind::Libfuzzer => "libfuzzer",
-            EngineKind::Honggfuzz => "honggfuzz",
-        }
-    }
-}
 
 /// An engine ready to run: its kind, a label for its results, and the executable.
 #[derive(Clone, Debug)]

@@ -1,11 +1,50 @@
 //! The benchmark's raw results, as kept in `results.json` for the nightly job: every run with
 //! the time each signature was first saved, and the engines that could not run and why.
 
-use super::engine::EngineKind;
 use crate::finding::Signature;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// A fuzzing engine.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// `ticketdiff fuzz`.
+    Builtin,
+    /// The `diff` cargo-fuzz target under libFuzzer, `-fork=JOBS`.
+    Libfuzzer,
+    /// The `diff` honggfuzz target, `-n JOBS`.
+    Honggfuzz,
+}
+
+impl EngineKind {
+    pub const ALL: [EngineKind; 3] = [
+        EngineKind::Builtin,
+        EngineKind::Libfuzzer,
+        EngineKind::Honggfuzz,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Builtin => "builtin",
+            EngineKind::Libfuzzer => "libfuzzer",
+            EngineKind::Honggfuzz => "honggfuzz",
+        }
+    }
+}
 
 /// Whether a run started from the seed corpus or from nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
