@@ -54,11 +54,6 @@ pub fn svg(results: &Results) -> Result<String, String> {
         l.dedup();
         l
     };
-    let end = results
-        .runs
-        .iter()
-        .map(|r| r.budget_secs)
-        .fold(T_MIN * 2.0, f64::max);
     let total = results.reference.len() as f64;
     let mut text = String::new();
     {
@@ -67,6 +62,13 @@ pub fn svg(results: &Results) -> Result<String, String> {
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let panels = root.split_evenly((1, modes.len().max(1)));
         for (panel, mode) in panels.iter().zip(&modes) {
+            // Each panel's time axis ends at its own budget.
+            let end = results
+                .runs
+                .iter()
+                .filter(|r| r.mode == *mode)
+                .map(|r| r.budget_secs)
+                .fold(T_MIN * 2.0, f64::max);
             let mut chart = ChartBuilder::on(panel)
                 .caption(
                     format!("rediscovering diff/, {}", mode.describe()),
@@ -82,6 +84,8 @@ pub fn svg(results: &Results) -> Result<String, String> {
                 .x_desc("seconds since start (log scale)")
                 .y_desc(format!("signatures of {} found (mean over seeds)", total))
                 .y_labels(results.reference.len().min(13) + 1)
+                .y_label_formatter(&|y| format!("{y:.0}"))
+                .x_label_formatter(&|x| format!("{x}"))
                 .draw()
                 .map_err(|e| e.to_string())?;
             for (i, label) in labels.iter().enumerate() {
