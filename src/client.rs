@@ -4,7 +4,7 @@
 use crate::backend::openssl::{ca_store, parsed_pki};
 use crate::backend::Outcome;
 use crate::openssl_ffi as ffi;
-use crate::program::ConnectFlags;
+use crate::program::{ConnectFlags, Resume};
 use crate::wire::Endpoint;
 use openssl::ssl::{
     Ssl, SslContext, SslMethod, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
@@ -31,6 +31,13 @@ type SharedSessions = Arc<Mutex<Sessions>>;
 fn sessions_index() -> openssl::ex_data::Index<Ssl, SharedSessions> {
     static INDEX: OnceLock<openssl::ex_data::Index<Ssl, SharedSessions>> = OnceLock::new();
     *INDEX.get_or_init(|| Ssl::new_ex_index().expect("SSL ex_data index"))
+}
+
+/// Why the client cannot do what these flags ask, if it cannot.
+pub fn unsupported(flags: &ConnectFlags) -> Option<&'static str> {
+    flags
+        .is_v2()
+        .then_some("the client does not implement the format's version 2 `connect` flags yet")
 }
 
 /// The client `SSL_CTX`, one per thread's harness.
@@ -83,7 +90,7 @@ impl ClientContext {
             ssl.set_private_key(&p.client_key).expect("client key");
             ffi::enable_post_handshake_auth(&ssl);
         }
-        let offered = flags.resume
+        let offered = flags.resume == Resume::Newest
             && match sessions.lock().take_newest() {
                 Some(session) => ffi::set_session(&mut ssl, &session),
                 None => false,

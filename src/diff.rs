@@ -67,6 +67,20 @@ fn signature(
             oracle: oracle.resumed,
             other: other.resumed,
         },
+        Field::Notified => Signature::Notified {
+            backend,
+            direction: if other.notified > oracle.notified {
+                Direction::More
+            } else {
+                Direction::Fewer
+            },
+            phase: phase(previous),
+        },
+        Field::Early => Signature::Early {
+            backend,
+            oracle: oracle.early,
+            other: other.early,
+        },
     }
 }
 

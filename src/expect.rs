@@ -128,7 +128,7 @@ pub fn read_expectations(text: &str, file: &str) -> Result<Vec<Expectation>, Par
                     return Err(err(
                         column,
                         format!(
-                            "unknown field `{}` (expected ret, issued, received or resumed)",
+                            "unknown field `{}` (expected ret, issued, received, resumed, notified or early)",
                             Escaped(key)
                         ),
                     ));
@@ -216,9 +216,9 @@ pub fn check(
     out
 }
 
-/// The annotation for one step.
-pub fn annotation(step: &Step) -> String {
-    let fields: Vec<String> = Field::ALL
+/// The annotation for one step, of these fields.
+pub fn annotation(step: &Step, fields: &[Field]) -> String {
+    let fields: Vec<String> = fields
         .iter()
         .map(|f| format!("{}={}", f.name(), f.of(step)))
         .collect();
@@ -237,6 +237,7 @@ fn by_line(trace: &Trace) -> HashMap<u32, &Step> {
 /// without one stays without.
 pub fn bless(text: &str, trace: &Trace, release: Option<&Release>) -> String {
     let steps = by_line(trace);
+    let fields = crate::trace::shown_fields([trace.as_slice()]);
     let release = release.filter(|r| r.as_str() != BASE_RELEASE);
     let mut out = String::with_capacity(text.len() + trace.len() * 64);
     for (index, chunk) in text.split_inclusive('\n').enumerate() {
@@ -255,7 +256,7 @@ pub fn bless(text: &str, trace: &Trace, release: Option<&Release>) -> String {
                         (tag.map(str::to_string), raw[at..end].trim_end().to_string())
                     })
                     .collect();
-                let new = annotation(step);
+                let new = annotation(step, &fields);
                 match release {
                     None => {
                         notes.retain(|(tag, _)| tag.is_some());
@@ -299,7 +300,7 @@ mod tests {
 
     fn step(line: u32, op: &str, ret: i32) -> Step {
         serde_json::from_str(&format!(
-            r#"{{"line": {line}, "op": "{op}", "ret": {ret}, "issued": 2, "received": 2, "resumed": false}}"#
+            r#"{{"line": {line}, "op": "{op}", "ret": {ret}, "issued": 2, "received": 2, "resumed": false, "notified": 2}}"#
         ))
         .expect("a step")
     }

@@ -1,10 +1,10 @@
 //! The interpreter: runs a program's ops against a [`Server`] and the shared OpenSSL client,
 //! recording one trace step per op.
 
-use crate::backend::{Backend, BackendId, Outcome, Server, ServerConn, Unfinished};
+use crate::backend::{Backend, BackendId, EarlyRead, Outcome, Server, ServerConn, Unfinished};
 use crate::client::{ClientConn, ClientContext, SharedSessionStore, READ_BUFFER};
 use crate::program::{ConnectFlags, Op, Program, MAX_WRITE_LEN};
-use crate::trace::{Step, Trace};
+use crate::trace::{EarlyStatus, Step, Trace};
 use crate::wire::wire;
 
 /// Rounds of `handshake` before a handshake that makes no progress is called failed.
@@ -38,6 +38,7 @@ struct Connection {
     server_finished: bool,
     client_finished: bool,
     resumed: Option<bool>,
+    early: Option<EarlyStatus>,
 }
 
 impl Connection {
@@ -45,6 +46,7 @@ impl Connection {
         if !self.server_finished && self.server.handshake_finished() {
             self.server_finished = true;
             self.resumed = Some(self.server.session_reused());
+            self.early = Some(self.server.early_data_status());
         }
         if !self.client_finished && self.client.handshake_finished() {
             self.client_finished = true;
@@ -79,6 +81,7 @@ impl<S: Server> Harness<S> {
             Op::CtxSetNumTickets(n) => return Some(self.server.ctx_set_num_tickets(n).into()),
             Op::CtxGetNumTickets => return Some(self.server.ctx_get_num_tickets().into()),
             Op::Connect(flags) => return Some(self.connect(run, flags)),
+            Op::Configure(setting) => return Some(self.server.configure(setting).into()),
             _ => {
                 let conn = run.conn.as_mut()?;
                 conn_op(conn, op)
@@ -101,6 +104,7 @@ impl<S: Server> Harness<S> {
             server_finished: false,
             client_finished: false,
             resumed: None,
+            early: None,
         });
         offered.into()
     }
@@ -162,7 +166,16 @@ fn conn_op(conn: &mut Connection, op: Op) -> i128 {
             let (c_sent, c_received) = conn.client.shutdown_state();
             (s_sent && s_received && c_sent && c_received).into()
         }
-        Op::CtxSetNumTickets(_) | Op::CtxGetNumTickets | Op::Connect(_) => {
+        Op::ServerReadEarly => {
+            let mut buf = [0u8; READ_BUFFER];
+            match conn.server.read_early_data(&mut buf) {
+                EarlyRead::Read(n) => n as i128,
+                EarlyRead::Finish => 0,
+                EarlyRead::Error => -1,
+            }
+        }
+        Op::KeyUpdate { requested } => conn.server.key_update(requested).into(),
+        Op::CtxSetNumTickets(_) | Op::CtxGetNumTickets | Op::Connect(_) | Op::Configure(_) => {
             unreachable!("context ops do not reach a connection")
         }
     }
@@ -219,8 +232,12 @@ impl<S: Server> Backend for Harness<S> {
 
     fn skip_reason(&self, program: &Program) -> Option<String> {
         program.stmts.iter().find_map(|s| {
-            self.server
-                .unsupported(&s.op)
+            let client = match s.op {
+                Op::Connect(flags) => crate::client::unsupported(&flags),
+                _ => None,
+            };
+            client
+                .or_else(|| self.server.unsupported(&s.op))
                 .map(|why| format!("line {}: `{}`: {why}", s.line, s.op))
         })
     }
@@ -261,6 +278,8 @@ impl<S: Server> Backend for Harness<S> {
                 issued: run.issued_before + conn.map_or(0, |c| c.server.tickets_issued()),
                 received: run.received_before + conn.map_or(0, |c| c.client.tickets_received()),
                 resumed: conn.and_then(|c| c.resumed),
+                notified: self.server.notified(),
+                early: conn.and_then(|c| c.early),
             });
         }
         let closing = std::time::Instant::now();

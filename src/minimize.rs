@@ -7,7 +7,9 @@
 //! signature.
 
 use crate::finding::Divergence;
-use crate::program::{check_bounds, ConnectFlags, Op, Program};
+use crate::program::{
+    check_bounds, ConnectFlags, CtxConfig, GroupList, Op, Options, Program, Resume, SuiteList,
+};
 use crate::runner::Runner;
 
 /// Whether a candidate still shows the divergence; invalid candidates never do.
@@ -64,24 +66,79 @@ fn simpler(op: Op) -> Vec<Op> {
         Op::ServerWrite(n) => smaller(n).into_iter().map(Op::ServerWrite).collect(),
         Op::ClientWrite(n) => smaller(n).into_iter().map(Op::ClientWrite).collect(),
         Op::Connect(f) => {
-            let mut v = Vec::new();
-            for clear in 0..3 {
-                let mut g = f;
-                let flag = match clear {
-                    0 => &mut g.resume,
-                    1 => &mut g.tls12,
-                    _ => &mut g.pha,
-                };
-                if *flag {
-                    *flag = false;
-                    v.push(Op::Connect(g));
-                }
+            // Each flag dropped on its own, `resume=again` also as plain `resume`.
+            let plain = ConnectFlags::default();
+            let mut v: Vec<ConnectFlags> = Vec::new();
+            if f.resume == Resume::Again {
+                v.push(ConnectFlags {
+                    resume: Resume::Newest,
+                    ..f
+                });
             }
-            if f != ConnectFlags::default() {
-                v.insert(0, Op::Connect(ConnectFlags::default()));
+            let drops = [
+                ConnectFlags {
+                    resume: Resume::No,
+                    early: None,
+                    ..f
+                },
+                ConnectFlags { tls12: false, ..f },
+                ConnectFlags { pha: false, ..f },
+                ConnectFlags { psk_ke: false, ..f },
+                ConnectFlags { suites: None, ..f },
+                ConnectFlags { groups: None, ..f },
+                ConnectFlags { early: None, ..f },
+            ];
+            v.extend(drops.into_iter().filter(|g| *g != f));
+            if let Some(n) = f.early {
+                v.extend(smaller(n).into_iter().map(|m| ConnectFlags {
+                    early: Some(m),
+                    ..f
+                }));
             }
-            v
+            if let Some(suites) = f.suites.filter(|l| l.iter().count() > 1) {
+                v.push(ConnectFlags {
+                    suites: SuiteList::new(&[suites.first()]),
+                    ..f
+                });
+            }
+            if let Some(groups) = f.groups.filter(|g| g.iter().count() > 1) {
+                v.push(ConnectFlags {
+                    groups: GroupList::new(&[groups.first()]),
+                    ..f
+                });
+            }
+            if f != plain {
+                v.insert(0, plain);
+            }
+            v.dedup();
+            v.into_iter().map(Op::Connect).collect()
         }
+        Op::Configure(CtxConfig::MaxEarlyData(n)) => smaller(n)
+            .into_iter()
+            .map(|m| Op::Configure(CtxConfig::MaxEarlyData(m)))
+            .collect(),
+        Op::Configure(CtxConfig::SetOptions(o) | CtxConfig::ClearOptions(o))
+            if o.iter().count() > 1 =>
+        {
+            let set = matches!(op, Op::Configure(CtxConfig::SetOptions(_)));
+            o.iter()
+                .map(|one| {
+                    let fewer = o.minus(Options::default().with(one));
+                    Op::Configure(if set {
+                        CtxConfig::SetOptions(fewer)
+                    } else {
+                        CtxConfig::ClearOptions(fewer)
+                    })
+                })
+                .collect()
+        }
+        Op::Configure(CtxConfig::Ciphersuites(l)) if l.iter().count() > 1 => {
+            SuiteList::new(&[l.first()])
+                .map(|one| Op::Configure(CtxConfig::Ciphersuites(one)))
+                .into_iter()
+                .collect()
+        }
+        Op::KeyUpdate { requested: true } => vec![Op::KeyUpdate { requested: false }],
         _ => Vec::new(),
     }
 }

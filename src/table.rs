@@ -3,7 +3,7 @@
 
 use crate::program::Program;
 use crate::runner::Results;
-use crate::trace::{first_difference, Step};
+use crate::trace::{first_difference, shown_fields, Field, Step};
 use std::fmt::Write;
 
 /// How a column's cells line up.
@@ -119,14 +119,21 @@ impl Table {
     }
 }
 
-fn step_cell(step: &Step) -> String {
+fn step_cell(step: &Step, fields: &[Field]) -> String {
     let ret = step.ret.map_or_else(|| "-".into(), |r| r.to_string());
     let resumed = match step.resumed {
         None => "-",
         Some(false) => "full",
         Some(true) => "resumed",
     };
-    format!("{ret:>3} {}/{} {resumed}", step.issued, step.received)
+    let mut cell = format!("{ret:>3} {}/{} {resumed}", step.issued, step.received);
+    if fields.contains(&Field::Notified) {
+        let _ = write!(cell, " n{}", step.notified);
+    }
+    if fields.contains(&Field::Early) {
+        let _ = write!(cell, " {}", step.early.map_or("-", |e| e.name()));
+    }
+    cell
 }
 
 /// `ticketdiff run`'s table for one program: one row per op, one column per backend that ran,
@@ -144,6 +151,7 @@ pub fn render(file: &str, program: &Program, results: &Results) -> String {
         .column(0, Align::Right, 5)
         .column(1, Align::Left, 2);
     let oracle = &results.oracle.trace;
+    let fields = shown_fields(ran.iter().map(|(_, t)| *t));
     for (i, stmt) in program.stmts.iter().enumerate() {
         let mut row = vec![stmt.line.to_string(), stmt.op.to_string()];
         for (_, trace) in &ran {
@@ -153,14 +161,19 @@ pub fn render(file: &str, program: &Program, results: &Results) -> String {
             } else {
                 " "
             };
-            row.push(format!("{mark}{}", step_cell(step)));
+            row.push(format!("{mark}{}", step_cell(step, &fields)));
         }
         table.row(row);
     }
     out.push_str(&table.text());
-    out.push_str(
-        "cells: ret issued/received resumed; * marks a cell that differs from the oracle\n",
-    );
+    let mut legend = "cells: ret issued/received resumed".to_string();
+    if fields.contains(&Field::Notified) {
+        legend.push_str(" n(otified)");
+    }
+    if fields.contains(&Field::Early) {
+        legend.push_str(" early");
+    }
+    let _ = writeln!(out, "{legend}; * marks a cell that differs from the oracle");
     let _ = writeln!(
         out,
         "{} ({}): oracle",

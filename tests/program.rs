@@ -2,8 +2,8 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use ticketdiff::program::{
-    check_bounds, load, load_named, parse, parse_named, read_text, ConnectFlags, LoadError, Op,
-    Program, MAX_OPS,
+    check_bounds, load, load_named, parse, parse_named, read_text, CacheMode, ConnectFlags,
+    CtxConfig, LoadError, Op, OpKind, Program, Resume, TicketDec, TicketGen, MAX_OPS,
 };
 
 fn err(text: &str) -> ticketdiff::program::ParseError {
@@ -24,9 +24,9 @@ fn parses_every_op_with_comments_blank_lines_and_tabs() {
     assert_eq!(
         ops[2],
         Op::Connect(ConnectFlags {
-            resume: true,
-            tls12: false,
-            pha: true
+            resume: Resume::Newest,
+            pha: true,
+            ..ConnectFlags::default()
         })
     );
     assert_eq!(p.stmts[0].line, 3);
@@ -163,7 +163,7 @@ fn print_then_parse_is_the_identity_on_generated_programs() {
         assert_eq!(back, program, "{text}");
         distinct_ops.extend(program.ops().map(|o| o.name()));
     }
-    // The generator reaches the whole table.
+    assert_eq!(distinct_ops.len(), OpKind::ALL.len(), "{distinct_ops:?}");
     assert_eq!(distinct_ops.len(), 16, "{distinct_ops:?}");
 }
 
@@ -237,4 +237,158 @@ fn load_keeps_the_text_and_names_parse_errors_as_asked() {
     let e = load_named(&path, "diff/entry.tkt").unwrap_err();
     assert_eq!(e.to_string(), "diff/entry.tkt:2:1: unknown op `handshak`");
     assert_eq!((e.file(), e.line()), ("diff/entry.tkt", Some(2)));
+}
+
+#[test]
+fn parses_every_version_2_op_and_flag_and_prints_them_canonically() {
+    let text = "ctx_set_options allow_no_dhe_kex no_ticket\n\
+                ctx_clear_options no_anti_replay\n\
+                ctx_set_ciphersuites TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256\n\
+                ctx_set_max_early_data 4294967295\n\
+                ctx_set_session_cache_mode off\n\
+                ctx_set_ticket_cb fail ignore_renew\n\
+                connect early=16384 groups=P-256:X25519 psk_ke resume=again suites=TLS_CHACHA20_POLY1305_SHA256\n\
+                server_read_early\n\
+                key_update   requested\n\
+                key_update\n";
+    let p = parse(text).unwrap();
+    let ops: Vec<Op> = p.ops().collect();
+    assert_eq!(
+        ops[4],
+        Op::Configure(CtxConfig::SessionCacheMode(CacheMode::Off))
+    );
+    assert_eq!(
+        ops[5],
+        Op::Configure(CtxConfig::TicketCb(TicketGen::Fail, TicketDec::IgnoreRenew))
+    );
+    assert_eq!(ops[8], Op::KeyUpdate { requested: true });
+    let Op::Connect(flags) = ops[6] else {
+        panic!("{:?}", ops[6])
+    };
+    assert_eq!(flags.resume, Resume::Again);
+    assert_eq!(flags.early, Some(16384));
+    assert_eq!(
+        p.to_string(),
+        "ctx_set_options no_ticket allow_no_dhe_kex\n\
+         ctx_clear_options no_anti_replay\n\
+         ctx_set_ciphersuites TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256\n\
+         ctx_set_max_early_data 4294967295\n\
+         ctx_set_session_cache_mode off\n\
+         ctx_set_ticket_cb fail ignore_renew\n\
+         connect resume=again psk_ke suites=TLS_CHACHA20_POLY1305_SHA256 groups=P-256:X25519 early=16384\n\
+         server_read_early\n\
+         key_update requested\n\
+         key_update\n"
+    );
+    assert_eq!(parse(&p.to_string()).unwrap().to_string(), p.to_string());
+}
+
+#[test]
+fn version_2_errors_name_the_line_and_the_token() {
+    for (text, line, column, needle) in [
+        (
+            "connect\nctx_set_options\n",
+            2,
+            1,
+            "needs one or more options",
+        ),
+        (
+            "ctx_set_options no_ticket no_tickets\n",
+            1,
+            27,
+            "`no_tickets` is not a option",
+        ),
+        (
+            "ctx_set_options no_ticket no_ticket\n",
+            1,
+            27,
+            "given twice",
+        ),
+        (
+            "ctx_set_ciphersuites TLS_AES_128_GCM_SHA256:RC4\n",
+            1,
+            22,
+            "`RC4` is not a cipher suite",
+        ),
+        ("ctx_set_ciphersuites\n", 1, 1, "needs an argument"),
+        (
+            "ctx_set_session_cache_mode client\n",
+            1,
+            28,
+            "not a session cache mode",
+        ),
+        ("ctx_set_ticket_cb ok\n", 1, 1, "takes two arguments"),
+        (
+            "ctx_set_ticket_cb ok use extra\n",
+            1,
+            26,
+            "unexpected argument",
+        ),
+        (
+            "ctx_set_ticket_cb ok reuse\n",
+            1,
+            22,
+            "not a decrypt callback result",
+        ),
+        ("key_update now\n", 1, 12, "takes nothing or `requested`"),
+        ("key_update requested requested\n", 1, 22, "takes none"),
+        ("connect resume resume=again\n", 1, 16, "given twice"),
+        ("connect resume=later\n", 1, 9, "resume=again"),
+        ("connect groups=X448\n", 1, 9, "not a group"),
+        ("connect early\n", 1, 9, "needs a value"),
+        ("connect pha=1\n", 1, 9, "takes no value"),
+        ("connect early=-1\n", 1, 9, "not a decimal number"),
+        ("server_read_early 1\n", 1, 19, "takes none"),
+    ] {
+        let e = err(text);
+        assert_eq!((e.line, e.column), (line, column), "{text:?}: {e}");
+        assert!(e.message.contains(needle), "{text:?}: {e}");
+    }
+}
+
+#[test]
+fn version_2_bounds_name_the_line() {
+    let e = err("connect\nctx_set_max_early_data 4294967296\n");
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains("at most 4294967295"), "{e}");
+    assert!(parse("ctx_set_max_early_data 4294967295\n").is_ok());
+    let e = err("connect resume early=1048577\n");
+    assert_eq!(e.line, 1);
+    assert!(e.message.contains("at most 1048576"), "{e}");
+    assert!(parse("connect resume early=1048576\n").is_ok());
+}
+
+#[test]
+fn generated_programs_use_version_2_ops_often_and_are_valid() {
+    let mut v2 = 0;
+    let mut again_without_tickets = 0;
+    let total = 2000;
+    for seed in 0..total {
+        let bytes: Vec<u8> = (0..512u32)
+            .map(|i| (i.wrapping_mul(2654435761).wrapping_add(seed * 7919) >> 13) as u8)
+            .collect();
+        let p = Program::arbitrary(&mut Unstructured::new(&bytes)).unwrap();
+        check_bounds(&p).unwrap();
+        assert_eq!(parse(&p.to_string()).unwrap().renumbered(), p.renumbered());
+        if p.ops().any(|op| op.is_v2()) {
+            v2 += 1;
+        }
+        let no_ticket = p
+            .ops()
+            .any(|op| matches!(op, Op::Configure(CtxConfig::SetOptions(o)) if o.no_ticket));
+        let again = p
+            .ops()
+            .any(|op| matches!(op, Op::Connect(f) if f.resume == Resume::Again));
+        if no_ticket && again {
+            again_without_tickets += 1;
+        }
+    }
+    assert!(
+        v2 * 3 > total,
+        "only {v2} of {total} programs use a version 2 op"
+    );
+    assert!(
+        again_without_tickets > 0,
+        "no_ticket with resume=again never generated"
+    );
 }

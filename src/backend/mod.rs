@@ -12,13 +12,28 @@ pub mod rustls;
 
 pub use id::{BackendId, UnknownBackend};
 
-use crate::program::{Op, Program};
+use crate::program::{CtxConfig, Op, Program};
+use crate::trace::EarlyStatus;
 use crate::wire::Endpoint;
 
 /// What an I/O-driving call on a TLS object came to: OpenSSL's return value read through
 /// `SSL_get_error`. One type for every backend and the client; it is the native server's
 /// OpenSSL-shaped API's own, since that module imports nothing from the rest of the crate.
 pub use crate::native::api::Outcome;
+
+/// What one `SSL_read_early_data` call came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EarlyRead {
+    /// `SSL_READ_EARLY_DATA_SUCCESS` with this many bytes.
+    Read(usize),
+    /// `SSL_READ_EARLY_DATA_FINISH`: no more early data.
+    Finish,
+    /// `SSL_READ_EARLY_DATA_ERROR`, would-block included.
+    Error,
+}
+
+/// Why a backend skips a version 2 op it does not implement yet.
+pub const V2_NOT_YET: &str = "this backend does not implement the format's version 2 ops yet";
 
 /// How a backend in a worker process failed to answer a call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +69,11 @@ pub trait Server {
     fn ctx_set_num_tickets(&mut self, n: u64) -> i64;
     /// `SSL_CTX_get_num_tickets`.
     fn ctx_get_num_tickets(&self) -> u64;
+    /// A version 2 context op (`SSL_CTX_set_options`, `SSL_CTX_set_ciphersuites`, ...): its
+    /// `ret`.
+    fn configure(&mut self, setting: CtxConfig) -> i64;
+    /// Calls of the context's new-session callback since the last `reset`.
+    fn notified(&self) -> u64;
     /// `SSL_new` on the context, with the server end of a fresh wire as its transport.
     fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn>;
     /// Whether the library stopped answering since the last `reset` (a worker that crashed or
@@ -83,6 +103,12 @@ impl<S: Server + ?Sized> Server for Box<S> {
     fn ctx_get_num_tickets(&self) -> u64 {
         (**self).ctx_get_num_tickets()
     }
+    fn configure(&mut self, setting: CtxConfig) -> i64 {
+        (**self).configure(setting)
+    }
+    fn notified(&self) -> u64 {
+        (**self).notified()
+    }
     fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {
         (**self).accept(transport)
     }
@@ -107,6 +133,12 @@ pub trait ServerConn {
     fn read(&mut self, buf: &mut [u8]) -> Outcome;
     /// `SSL_verify_client_post_handshake`.
     fn verify_client_post_handshake(&mut self) -> i64;
+    /// One `SSL_read_early_data` into `buf`.
+    fn read_early_data(&mut self, buf: &mut [u8]) -> EarlyRead;
+    /// `SSL_key_update`, its return value.
+    fn key_update(&mut self, requested: bool) -> i64;
+    /// `SSL_get_early_data_status`.
+    fn early_data_status(&self) -> EarlyStatus;
     /// `SSL_shutdown`, its return value.
     fn shutdown(&mut self) -> i64;
     /// Whether a close_notify has been sent and whether one has been received.

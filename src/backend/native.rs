@@ -70,6 +70,9 @@ impl Server for NativeServer {
     }
 
     fn unsupported(&self, op: &Op) -> Option<&'static str> {
+        if op.is_v2() {
+            return Some(crate::backend::V2_NOT_YET);
+        }
         match op {
             Op::Connect(flags) if flags.tls12 => Some(TLS12_SKIP_REASON),
             _ => None,
@@ -87,6 +90,14 @@ impl Server for NativeServer {
 
     fn ctx_get_num_tickets(&self) -> u64 {
         self.ctx.num_tickets()
+    }
+
+    fn configure(&mut self, _setting: crate::program::CtxConfig) -> i64 {
+        0
+    }
+
+    fn notified(&self) -> u64 {
+        0
     }
 
     fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {
@@ -130,6 +141,18 @@ impl ServerConn for NativeConn {
 
     fn verify_client_post_handshake(&mut self) -> i64 {
         self.ssl.verify_client_post_handshake().into()
+    }
+
+    fn read_early_data(&mut self, _buf: &mut [u8]) -> crate::backend::EarlyRead {
+        crate::backend::EarlyRead::Error
+    }
+
+    fn key_update(&mut self, _requested: bool) -> i64 {
+        0
+    }
+
+    fn early_data_status(&self) -> crate::trace::EarlyStatus {
+        crate::trace::EarlyStatus::NotSent
     }
 
     fn shutdown(&mut self) -> i64 {

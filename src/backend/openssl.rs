@@ -8,6 +8,7 @@ use openssl::pkey::{PKey, Private};
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslStream, SslVerifyMode};
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::X509;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// The test PKI parsed into OpenSSL objects, once per process: parsing a key costs OpenSSL 3.0
@@ -53,6 +54,8 @@ const SESSION_ID_CONTEXT: &[u8] = b"ticketdiff";
 /// OpenSSL's server `SSL_CTX`, built once and reset between programs.
 pub struct OpensslServer {
     ctx: SslContext,
+    /// Calls of the context's new-session callback since the last reset.
+    notified: Arc<AtomicU64>,
 }
 
 impl Default for OpensslServer {
@@ -76,7 +79,16 @@ impl OpensslServer {
             .expect("session id context");
         // Pinned so that every OpenSSL version picks the same group as the other backends.
         b.set_groups_list("X25519:P-256").expect("groups");
-        OpensslServer { ctx: b.build() }
+        // The man page's way to learn that a ticket was sent: count the calls, keep nothing.
+        let notified = Arc::new(AtomicU64::new(0));
+        let counter = notified.clone();
+        b.set_new_session_callback(move |_, _session| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        OpensslServer {
+            ctx: b.build(),
+            notified,
+        }
     }
 }
 
@@ -89,9 +101,14 @@ impl Server for OpensslServer {
         openssl::version::version()
     }
 
+    fn unsupported(&self, op: &crate::program::Op) -> Option<&'static str> {
+        op.is_v2().then_some(crate::backend::V2_NOT_YET)
+    }
+
     fn reset(&mut self) {
         ffi::ctx_set_num_tickets(&mut self.ctx, crate::program::DEFAULT_NUM_TICKETS);
         ffi::ctx_flush_sessions(&self.ctx);
+        self.notified.store(0, Ordering::Relaxed);
     }
 
     fn ctx_set_num_tickets(&mut self, n: u64) -> i64 {
@@ -100,6 +117,14 @@ impl Server for OpensslServer {
 
     fn ctx_get_num_tickets(&self) -> u64 {
         self.ctx.num_tickets() as u64
+    }
+
+    fn configure(&mut self, _setting: crate::program::CtxConfig) -> i64 {
+        0
+    }
+
+    fn notified(&self) -> u64 {
+        self.notified.load(Ordering::Relaxed)
     }
 
     fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {
@@ -143,6 +168,18 @@ impl ServerConn for OpensslConn {
 
     fn verify_client_post_handshake(&mut self) -> i64 {
         ffi::verify_client_post_handshake(self.stream.ssl()).into()
+    }
+
+    fn read_early_data(&mut self, _buf: &mut [u8]) -> crate::backend::EarlyRead {
+        crate::backend::EarlyRead::Error
+    }
+
+    fn key_update(&mut self, _requested: bool) -> i64 {
+        0
+    }
+
+    fn early_data_status(&self) -> crate::trace::EarlyStatus {
+        crate::trace::EarlyStatus::NotSent
     }
 
     fn shutdown(&mut self) -> i64 {

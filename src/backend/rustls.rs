@@ -148,6 +148,10 @@ impl Server for RustlsServer {
         concat!("rustls ", env!("TICKETDIFF_RUSTLS_VERSION"))
     }
 
+    fn unsupported(&self, op: &crate::program::Op) -> Option<&'static str> {
+        op.is_v2().then_some(crate::backend::V2_NOT_YET)
+    }
+
     fn reset(&mut self) {
         self.num_tickets = DEFAULT_NUM_TICKETS;
         self.configs.borrow_mut().reset();
@@ -160,6 +164,14 @@ impl Server for RustlsServer {
 
     fn ctx_get_num_tickets(&self) -> u64 {
         self.num_tickets
+    }
+
+    fn configure(&mut self, _setting: crate::program::CtxConfig) -> i64 {
+        0
+    }
+
+    fn notified(&self) -> u64 {
+        0
     }
 
     fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {
@@ -305,6 +317,18 @@ impl ServerConn for RustlsConn {
     fn verify_client_post_handshake(&mut self) -> i64 {
         // rustls has no post-handshake client authentication.
         0
+    }
+
+    fn read_early_data(&mut self, _buf: &mut [u8]) -> crate::backend::EarlyRead {
+        crate::backend::EarlyRead::Error
+    }
+
+    fn key_update(&mut self, _requested: bool) -> i64 {
+        0
+    }
+
+    fn early_data_status(&self) -> crate::trace::EarlyStatus {
+        crate::trace::EarlyStatus::NotSent
     }
 
     fn shutdown(&mut self) -> i64 {

@@ -8,12 +8,14 @@
 //! | return value | `BACKEND-OP-ret-A-vs-B`, or `BACKEND-OP-ret-A-vs-more\|fewer` for two values of one class |
 //! | ticket count | `BACKEND-tickets-issued\|received-more\|fewer-in-handshake\|after-handshake[-resumed]` |
 //! | resumption | `BACKEND-session-resumed-A-vs-B` (`true`, `false`, `null`) |
+//! | new-session callback | `BACKEND-notified-more\|fewer-in-handshake\|after-handshake` |
+//! | early data | `BACKEND-early-A-vs-B` (`accepted`, `rejected`, `not_sent`, `null`) |
 //! | worker crash | `BACKEND-crash-in-OP` |
 //! | worker hang | `BACKEND-hang-in-OP` |
 
 use crate::backend::BackendId;
 use crate::program::OpKind;
-use crate::trace::Field;
+use crate::trace::{EarlyStatus, Field};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
@@ -142,6 +144,18 @@ pub enum Signature {
         oracle: Option<bool>,
         other: Option<bool>,
     },
+    /// The server's new-session callback ran more or fewer times than the oracle's.
+    Notified {
+        backend: BackendId,
+        direction: Direction,
+        phase: Phase,
+    },
+    /// The server's early-data status differs.
+    Early {
+        backend: BackendId,
+        oracle: Option<EarlyStatus>,
+        other: Option<EarlyStatus>,
+    },
     Crash {
         backend: BackendId,
         op: OpKind,
@@ -158,6 +172,8 @@ impl Signature {
             Signature::Ret { backend, .. }
             | Signature::Tickets { backend, .. }
             | Signature::Session { backend, .. }
+            | Signature::Notified { backend, .. }
+            | Signature::Early { backend, .. }
             | Signature::Crash { backend, .. }
             | Signature::Hang { backend, .. } => backend,
         }
@@ -169,6 +185,8 @@ impl Signature {
             Signature::Ret { .. } => Some(Field::Ret),
             Signature::Tickets { field, .. } => Some(field.field()),
             Signature::Session { .. } => Some(Field::Resumed),
+            Signature::Notified { .. } => Some(Field::Notified),
+            Signature::Early { .. } => Some(Field::Early),
             Signature::Crash { .. } | Signature::Hang { .. } => None,
         }
     }
@@ -179,6 +197,47 @@ fn resumed_text(v: Option<bool>) -> &'static str {
         None => "null",
         Some(true) => "true",
         Some(false) => "false",
+    }
+}
+
+fn early_text(v: Option<EarlyStatus>) -> &'static str {
+    v.map_or("null", EarlyStatus::name)
+}
+
+fn parse_early(s: &str) -> Option<Option<EarlyStatus>> {
+    match s {
+        "null" => Some(None),
+        _ => EarlyStatus::from_name(s).map(Some),
+    }
+}
+
+fn direction_text(d: Direction) -> &'static str {
+    match d {
+        Direction::More => "more",
+        Direction::Fewer => "fewer",
+    }
+}
+
+fn parse_direction(s: &str) -> Option<Direction> {
+    match s {
+        "more" => Some(Direction::More),
+        "fewer" => Some(Direction::Fewer),
+        _ => None,
+    }
+}
+
+fn phase_text(p: Phase) -> &'static str {
+    match p {
+        Phase::InHandshake => "in-handshake",
+        Phase::AfterHandshake => "after-handshake",
+    }
+}
+
+fn parse_phase(s: &str) -> Option<Phase> {
+    match s {
+        "in-handshake" => Some(Phase::InHandshake),
+        "after-handshake" => Some(Phase::AfterHandshake),
+        _ => None,
     }
 }
 
@@ -218,14 +277,8 @@ impl fmt::Display for Signature {
                     TicketField::Issued => "issued",
                     TicketField::Received => "received",
                 };
-                let direction = match direction {
-                    Direction::More => "more",
-                    Direction::Fewer => "fewer",
-                };
-                let phase = match phase {
-                    Phase::InHandshake => "in-handshake",
-                    Phase::AfterHandshake => "after-handshake",
-                };
+                let direction = direction_text(direction);
+                let phase = phase_text(phase);
                 let cap = if over_resumed_cap { "-resumed" } else { "" };
                 write!(f, "{backend}-tickets-{field}-{direction}-{phase}{cap}")
             }
@@ -239,6 +292,26 @@ impl fmt::Display for Signature {
                 resumed_text(oracle),
                 resumed_text(other)
             ),
+            Signature::Notified {
+                backend,
+                direction,
+                phase,
+            } => write!(
+                f,
+                "{backend}-notified-{}-{}",
+                direction_text(direction),
+                phase_text(phase)
+            ),
+            Signature::Early {
+                backend,
+                oracle,
+                other,
+            } => write!(
+                f,
+                "{backend}-early-{}-vs-{}",
+                early_text(oracle),
+                early_text(other)
+            ),
             Signature::Crash { backend, op } => write!(f, "{backend}-crash-in-{op}"),
             Signature::Hang { backend, op } => write!(f, "{backend}-hang-in-{op}"),
         }
@@ -247,7 +320,7 @@ impl fmt::Display for Signature {
 
 /// Text that is no signature.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a signature (expected BACKEND-OP-ret-A-vs-B, BACKEND-tickets-..., BACKEND-session-resumed-A-vs-B, BACKEND-crash-in-OP or BACKEND-hang-in-OP)")]
+#[error("`{0}` is not a signature (expected BACKEND-OP-ret-A-vs-B, BACKEND-tickets-..., BACKEND-session-resumed-A-vs-B, BACKEND-notified-..., BACKEND-early-A-vs-B, BACKEND-crash-in-OP or BACKEND-hang-in-OP)")]
 pub struct BadSignature(pub String);
 
 impl FromStr for Signature {
@@ -284,17 +357,29 @@ fn parse_rest(backend: BackendId, rest: &str) -> Option<Signature> {
                 "received" => TicketField::Received,
                 _ => return None,
             },
-            direction: match direction {
-                "more" => Direction::More,
-                "fewer" => Direction::Fewer,
-                _ => return None,
-            },
-            phase: match phase {
-                "in-handshake" => Phase::InHandshake,
-                "after-handshake" => Phase::AfterHandshake,
-                _ => return None,
-            },
+            direction: parse_direction(direction)?,
+            phase: parse_phase(phase)?,
             over_resumed_cap,
+        });
+    }
+    if let Some(rest) = rest.strip_prefix("notified-") {
+        let (direction, phase) = rest.split_once('-')?;
+        return Some(Signature::Notified {
+            backend,
+            direction: parse_direction(direction)?,
+            phase: parse_phase(phase)?,
+        });
+    }
+    if let Some(rest) = rest.strip_prefix("early-") {
+        let (oracle, other) = rest.split_once("-vs-")?;
+        let (oracle, other) = (parse_early(oracle)?, parse_early(other)?);
+        if oracle == other {
+            return None;
+        }
+        return Some(Signature::Early {
+            backend,
+            oracle,
+            other,
         });
     }
     if let Some(rest) = rest.strip_prefix("session-resumed-") {
@@ -395,6 +480,25 @@ mod tests {
                 }
             }
         }
+        for direction in [Direction::More, Direction::Fewer] {
+            for phase in [Phase::InHandshake, Phase::AfterHandshake] {
+                out.push(Signature::Notified {
+                    backend,
+                    direction,
+                    phase,
+                });
+            }
+        }
+        let early = [None].into_iter().chain(EarlyStatus::ALL.map(Some));
+        for oracle in early.clone() {
+            for other in early.clone().filter(|o| *o != oracle) {
+                out.push(Signature::Early {
+                    backend,
+                    oracle,
+                    other,
+                });
+            }
+        }
         let values = [None, Some(false), Some(true)];
         for oracle in values {
             for other in values {
@@ -458,6 +562,10 @@ mod tests {
         let sig: Signature = "rustls-session-resumed-false-vs-true".parse().unwrap();
         assert_eq!(sig.field(), Some(Field::Resumed));
         assert_eq!(sig.backend(), BackendId::Rustls);
+        let sig: Signature = "rustls-early-accepted-vs-rejected".parse().unwrap();
+        assert_eq!(sig.field(), Some(Field::Early));
+        let sig: Signature = "native-notified-fewer-after-handshake".parse().unwrap();
+        assert_eq!(sig.field(), Some(Field::Notified));
     }
 
     #[test]
@@ -478,6 +586,10 @@ mod tests {
             "rustls-session-resumed-yes-vs-no",
             "rustls-crash-in-nothing",
             "rustls-hang-in-",
+            "rustls-notified-more",
+            "rustls-notified-more-during-handshake",
+            "rustls-early-accepted-vs-accepted",
+            "rustls-early-accepted-vs-yes",
         ] {
             let e = text.parse::<Signature>().unwrap_err();
             assert_eq!(e, BadSignature(text.to_string()));

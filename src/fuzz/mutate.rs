@@ -6,7 +6,7 @@ use super::rng::Rng;
 use crate::program::generate::{
     arbitrary_count, arbitrary_len, arbitrary_op, make_valid, MAX_GENERATED_OPS,
 };
-use crate::program::{Op, Program, MAX_WRITE_LEN};
+use crate::program::{Op, Program, Resume, MAX_WRITE_LEN};
 use arbitrary::Unstructured;
 
 /// A fresh op or value drawn the way the generator draws them.
@@ -147,7 +147,13 @@ fn mutate_once(ops: &mut Vec<Op>, other: Option<&Program>, rng: &mut Rng) {
             let at = rng.below(n);
             if let Op::Connect(mut flags) = ops[at] {
                 match rng.below(3) {
-                    0 => flags.resume = !flags.resume,
+                    0 => {
+                        flags.resume = match flags.resume {
+                            Resume::No => Resume::Newest,
+                            Resume::Newest if rng.below(4) == 0 => Resume::Again,
+                            _ => Resume::No,
+                        }
+                    }
                     1 => flags.tls12 = !flags.tls12,
                     _ => flags.pha = !flags.pha,
                 }

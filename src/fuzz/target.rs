@@ -195,6 +195,8 @@ frames!(
     kind_issued,
     kind_received,
     kind_session,
+    kind_notified,
+    kind_early,
     kind_crash,
     kind_hang,
     op_ctx_set_num_tickets,
@@ -213,6 +215,14 @@ frames!(
     op_client_write,
     op_verify_client_post_handshake,
     op_shutdown,
+    op_ctx_set_options,
+    op_ctx_clear_options,
+    op_ctx_set_ciphersuites,
+    op_ctx_set_max_early_data,
+    op_ctx_set_session_cache_mode,
+    op_ctx_set_ticket_cb,
+    op_server_read_early,
+    op_key_update,
 );
 
 fn by_kind(s: Signature, message: &str) -> ! {
@@ -229,6 +239,8 @@ fn by_kind(s: Signature, message: &str) -> ! {
             ..
         } => kind_received(message, last),
         Signature::Session { .. } => kind_session(message, last),
+        Signature::Notified { .. } => kind_notified(message, last),
+        Signature::Early { .. } => kind_early(message, last),
         Signature::Crash { op, .. } => kind_crash(message, |m| by_op(op, s, m)),
         Signature::Hang { op, .. } => kind_hang(message, |m| by_op(op, s, m)),
     }
@@ -254,6 +266,14 @@ fn by_op(op: OpKind, s: Signature, message: &str) -> ! {
         OpKind::ClientWrite => op_client_write(message, last),
         OpKind::VerifyClientPostHandshake => op_verify_client_post_handshake(message, last),
         OpKind::Shutdown => op_shutdown(message, last),
+        OpKind::CtxSetOptions => op_ctx_set_options(message, last),
+        OpKind::CtxClearOptions => op_ctx_clear_options(message, last),
+        OpKind::CtxSetCiphersuites => op_ctx_set_ciphersuites(message, last),
+        OpKind::CtxSetMaxEarlyData => op_ctx_set_max_early_data(message, last),
+        OpKind::CtxSetSessionCacheMode => op_ctx_set_session_cache_mode(message, last),
+        OpKind::CtxSetTicketCb => op_ctx_set_ticket_cb(message, last),
+        OpKind::ServerReadEarly => op_server_read_early(message, last),
+        OpKind::KeyUpdate => op_key_update(message, last),
     }
 }
 
@@ -284,6 +304,9 @@ last_frames!(
     returned_fewer,
     returned_otherwise,
     resumed_otherwise,
+    notified_more,
+    notified_fewer,
+    early_otherwise,
     crashed,
     hung,
 );
@@ -311,6 +334,11 @@ fn by_relation(s: Signature, message: &str) -> ! {
             RetOther::Class(_) => returned_otherwise(message),
         },
         Signature::Session { .. } => resumed_otherwise(message),
+        Signature::Notified { direction, .. } => match direction {
+            More => notified_more(message),
+            Fewer => notified_fewer(message),
+        },
+        Signature::Early { .. } => early_otherwise(message),
         Signature::Crash { .. } => crashed(message),
         Signature::Hang { .. } => hung(message),
     }

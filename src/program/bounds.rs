@@ -6,7 +6,7 @@
 //! every op that may send tickets (the format's table from `handshake` down), both must be at
 //! most 256: the ctx's because it is in effect for the next `connect`.
 
-use super::{Op, Program};
+use super::{CtxConfig, Op, Program, MAX_EARLY_DATA, MAX_EARLY_WRITE};
 use std::fmt;
 
 /// Most ops in one program.
@@ -82,6 +82,25 @@ pub fn check_bounds(program: &Program) -> Result<(), BoundError> {
     for stmt in &program.stmts {
         let line = stmt.line;
         match stmt.op {
+            Op::Configure(CtxConfig::MaxEarlyData(n)) if n > MAX_EARLY_DATA => {
+                return Err(BoundError {
+                    line,
+                    message: format!(
+                        "`ctx_set_max_early_data {n}`: the maximum is at most {MAX_EARLY_DATA}"
+                    ),
+                    tickets: None,
+                });
+            }
+            Op::Connect(flags) if flags.early.is_some_and(|n| n > MAX_EARLY_WRITE) => {
+                return Err(BoundError {
+                    line,
+                    message: format!(
+                        "`connect early={}`: early data is at most {MAX_EARLY_WRITE} bytes",
+                        flags.early.unwrap_or(0)
+                    ),
+                    tickets: None,
+                });
+            }
             Op::CtxSetNumTickets(n) => {
                 ctx = Count {
                     value: n,

@@ -1,7 +1,7 @@
 //! An op's keyword as a type: what a signature names, what crash frames are chosen by, and what
 //! a trace step's op is parsed back from.
 
-use super::{parse, Op};
+use super::{parse, CtxConfig, Op};
 use std::fmt;
 use std::str::FromStr;
 
@@ -24,11 +24,19 @@ pub enum OpKind {
     ClientWrite,
     VerifyClientPostHandshake,
     Shutdown,
+    CtxSetOptions,
+    CtxClearOptions,
+    CtxSetCiphersuites,
+    CtxSetMaxEarlyData,
+    CtxSetSessionCacheMode,
+    CtxSetTicketCb,
+    ServerReadEarly,
+    KeyUpdate,
 }
 
 impl OpKind {
-    /// Every keyword, in the order of the format's table.
-    pub const ALL: [OpKind; 16] = [
+    /// Every keyword, in the order of the format's tables.
+    pub const ALL: [OpKind; 24] = [
         OpKind::CtxSetNumTickets,
         OpKind::CtxGetNumTickets,
         OpKind::Connect,
@@ -45,6 +53,14 @@ impl OpKind {
         OpKind::ClientWrite,
         OpKind::VerifyClientPostHandshake,
         OpKind::Shutdown,
+        OpKind::CtxSetOptions,
+        OpKind::CtxClearOptions,
+        OpKind::CtxSetCiphersuites,
+        OpKind::CtxSetMaxEarlyData,
+        OpKind::CtxSetSessionCacheMode,
+        OpKind::CtxSetTicketCb,
+        OpKind::ServerReadEarly,
+        OpKind::KeyUpdate,
     ];
 
     /// The keyword as written in a program.
@@ -66,6 +82,14 @@ impl OpKind {
             OpKind::ClientWrite => "client_write",
             OpKind::VerifyClientPostHandshake => "verify_client_post_handshake",
             OpKind::Shutdown => "shutdown",
+            OpKind::CtxSetOptions => "ctx_set_options",
+            OpKind::CtxClearOptions => "ctx_clear_options",
+            OpKind::CtxSetCiphersuites => "ctx_set_ciphersuites",
+            OpKind::CtxSetMaxEarlyData => "ctx_set_max_early_data",
+            OpKind::CtxSetSessionCacheMode => "ctx_set_session_cache_mode",
+            OpKind::CtxSetTicketCb => "ctx_set_ticket_cb",
+            OpKind::ServerReadEarly => "server_read_early",
+            OpKind::KeyUpdate => "key_update",
         }
     }
 
@@ -73,7 +97,11 @@ impl OpKind {
     pub fn moves_bytes(self) -> bool {
         matches!(
             self,
-            OpKind::ServerWrite | OpKind::ServerRead | OpKind::ClientWrite | OpKind::ClientRead
+            OpKind::ServerWrite
+                | OpKind::ServerRead
+                | OpKind::ClientWrite
+                | OpKind::ClientRead
+                | OpKind::ServerReadEarly
         )
     }
 
@@ -108,6 +136,16 @@ impl Op {
             Op::ClientWrite(_) => OpKind::ClientWrite,
             Op::VerifyClientPostHandshake => OpKind::VerifyClientPostHandshake,
             Op::Shutdown => OpKind::Shutdown,
+            Op::Configure(c) => match c {
+                CtxConfig::SetOptions(_) => OpKind::CtxSetOptions,
+                CtxConfig::ClearOptions(_) => OpKind::CtxClearOptions,
+                CtxConfig::Ciphersuites(_) => OpKind::CtxSetCiphersuites,
+                CtxConfig::MaxEarlyData(_) => OpKind::CtxSetMaxEarlyData,
+                CtxConfig::SessionCacheMode(_) => OpKind::CtxSetSessionCacheMode,
+                CtxConfig::TicketCb(..) => OpKind::CtxSetTicketCb,
+            },
+            Op::ServerReadEarly => OpKind::ServerReadEarly,
+            Op::KeyUpdate { .. } => OpKind::KeyUpdate,
         }
     }
 }
@@ -164,7 +202,21 @@ mod tests {
 
     #[test]
     fn an_op_round_trips_through_its_text() {
-        for text in ["connect resume pha", "server_write 16385", "shutdown"] {
+        for text in [
+            "connect resume pha",
+            "server_write 16385",
+            "shutdown",
+            "connect resume=again tls12 psk_ke suites=TLS_AES_256_GCM_SHA384 groups=P-256:X25519 early=7",
+            "ctx_set_options no_ticket no_anti_replay",
+            "ctx_clear_options allow_no_dhe_kex",
+            "ctx_set_ciphersuites TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
+            "ctx_set_max_early_data 4294967295",
+            "ctx_set_session_cache_mode off",
+            "ctx_set_ticket_cb fail use_renew",
+            "server_read_early",
+            "key_update",
+            "key_update requested",
+        ] {
             let op: Op = text.parse().unwrap();
             assert_eq!(op.to_string(), text);
         }

@@ -7,6 +7,7 @@
 //! structure-aware `Arbitrary` implementation used by the fuzzers.
 
 mod bounds;
+pub mod config;
 mod escape;
 pub mod generate;
 mod kind;
@@ -15,6 +16,10 @@ mod parse;
 
 pub use bounds::{
     check_bounds, BoundError, DEFAULT_NUM_TICKETS, MAX_OPS, MAX_TICKETS_IN_EFFECT, MAX_WRITE_LEN,
+};
+pub use config::{
+    CacheMode, CtxConfig, Group, GroupList, Options, Resume, SslOption, Suite, SuiteList,
+    TicketDec, TicketGen, Word, MAX_EARLY_DATA, MAX_EARLY_WRITE,
 };
 pub use escape::{escape_bytes, Escaped};
 pub use kind::{OpKind, UnknownOp};
@@ -29,12 +34,73 @@ use std::fmt;
 /// Flags of a `connect` op, printed in this order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ConnectFlags {
-    /// The client offers the newest ticket it has received and not offered yet.
-    pub resume: bool,
+    /// Which ticket the client offers, if any (`resume`, `resume=again`).
+    pub resume: Resume,
     /// The client allows TLS 1.2 at most.
     pub tls12: bool,
     /// The client enables post-handshake authentication and holds a client certificate.
     pub pha: bool,
+    /// The client offers psk_ke besides psk_dhe_ke (`SSL_OP_ALLOW_NO_DHE_KEX`).
+    pub psk_ke: bool,
+    /// `SSL_set_ciphersuites` on the client.
+    pub suites: Option<SuiteList>,
+    /// `SSL_set1_groups_list` on the client; it sends a key share for the first.
+    pub groups: Option<GroupList>,
+    /// With a resumed session that allows early data, the client's first handshake step writes
+    /// min(N, the session's maximum) bytes of early data; at most [`MAX_EARLY_WRITE`].
+    pub early: Option<u64>,
+}
+
+impl ConnectFlags {
+    /// Whether any version 2 flag is set.
+    pub fn is_v2(&self) -> bool {
+        self.resume == Resume::Again
+            || self.psk_ke
+            || self.suites.is_some()
+            || self.groups.is_some()
+            || self.early.is_some()
+    }
+}
+
+impl fmt::Display for ConnectFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.resume {
+            Resume::No => {}
+            Resume::Newest => f.write_str(" resume")?,
+            Resume::Again => f.write_str(" resume=again")?,
+        }
+        for (on, word) in [
+            (self.tls12, "tls12"),
+            (self.pha, "pha"),
+            (self.psk_ke, "psk_ke"),
+        ] {
+            if on {
+                write!(f, " {word}")?;
+            }
+        }
+        if let Some(suites) = self.suites {
+            write!(f, " suites={suites}")?;
+        }
+        if let Some(groups) = self.groups {
+            write!(f, " groups={groups}")?;
+        }
+        if let Some(n) = self.early {
+            write!(f, " early={n}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for CtxConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CtxConfig::SetOptions(o) | CtxConfig::ClearOptions(o) => write!(f, " {o}"),
+            CtxConfig::Ciphersuites(l) => write!(f, " {l}"),
+            CtxConfig::MaxEarlyData(n) => write!(f, " {n}"),
+            CtxConfig::SessionCacheMode(m) => write!(f, " {}", m.name()),
+            CtxConfig::TicketCb(g, d) => write!(f, " {} {}", g.name(), d.name()),
+        }
+    }
 }
 
 /// One op of the program table.
@@ -56,6 +122,14 @@ pub enum Op {
     ClientWrite(u64),
     VerifyClientPostHandshake,
     Shutdown,
+    /// A version 2 server context op.
+    Configure(CtxConfig),
+    /// `SSL_read_early_data(server)`.
+    ServerReadEarly,
+    /// `SSL_key_update(server, requested ? REQUESTED : NOT_REQUESTED)`.
+    KeyUpdate {
+        requested: bool,
+    },
 }
 
 impl Op {
@@ -68,8 +142,18 @@ impl Op {
     pub fn needs_connection(&self) -> bool {
         !matches!(
             self,
-            Op::CtxSetNumTickets(_) | Op::CtxGetNumTickets | Op::Connect(_)
+            Op::CtxSetNumTickets(_) | Op::CtxGetNumTickets | Op::Connect(_) | Op::Configure(_)
         )
+    }
+
+    /// Whether the op is one of the format's version 2 additions, or a `connect` with a
+    /// version 2 flag.
+    pub fn is_v2(&self) -> bool {
+        match self {
+            Op::Configure(_) | Op::ServerReadEarly | Op::KeyUpdate { .. } => true,
+            Op::Connect(flags) => flags.is_v2(),
+            _ => false,
+        }
     }
 
     /// Whether the server may send tickets during this op (the ops from `handshake` down in the
@@ -87,18 +171,9 @@ impl fmt::Display for Op {
             | Op::SetNumTickets(n)
             | Op::ServerWrite(n)
             | Op::ClientWrite(n) => write!(f, " {n}"),
-            Op::Connect(flags) => {
-                for (on, word) in [
-                    (flags.resume, "resume"),
-                    (flags.tls12, "tls12"),
-                    (flags.pha, "pha"),
-                ] {
-                    if on {
-                        write!(f, " {word}")?;
-                    }
-                }
-                Ok(())
-            }
+            Op::Connect(flags) => write!(f, "{flags}"),
+            Op::Configure(c) => write!(f, "{c}"),
+            Op::KeyUpdate { requested: true } => f.write_str(" requested"),
             _ => Ok(()),
         }
     }

@@ -1,7 +1,11 @@
 //! The `.tkt` parser. Errors carry the file, line and column and name the bad token.
 
+use super::config::List;
 use super::escape::Escaped;
-use super::{check_bounds, ConnectFlags, Op, Program, Stmt, MAX_OPS};
+use super::{
+    check_bounds, CacheMode, ConnectFlags, CtxConfig, Op, Options, Program, Resume, SslOption,
+    Stmt, TicketDec, TicketGen, Word, MAX_OPS,
+};
 use std::fmt;
 
 /// Why a program could not be read. `Display` gives `file:line:column: message`.
@@ -129,6 +133,36 @@ fn parse_op(word: &str, args: &mut Tokens<'_>) -> Result<Op, OpError> {
         "client_write" => counted(Op::ClientWrite, word, args),
         "verify_client_post_handshake" => plain(Op::VerifyClientPostHandshake, args),
         "shutdown" => plain(Op::Shutdown, args),
+        "ctx_set_options" => options(word, args).map(|o| Op::Configure(CtxConfig::SetOptions(o))),
+        "ctx_clear_options" => {
+            options(word, args).map(|o| Op::Configure(CtxConfig::ClearOptions(o)))
+        }
+        "ctx_set_ciphersuites" => {
+            let (col, list) = one_arg(word, "a colon-separated list of cipher suites", args)?;
+            let list = List::parse(list).map_err(|m| (col, m))?;
+            Ok(Op::Configure(CtxConfig::Ciphersuites(list)))
+        }
+        "ctx_set_max_early_data" => {
+            counted(|n| Op::Configure(CtxConfig::MaxEarlyData(n)), word, args)
+        }
+        "ctx_set_session_cache_mode" => {
+            let (col, mode) = one_arg(word, "`off` or `server`", args)?;
+            let mode = word_of::<CacheMode>(mode).map_err(|m| (col, m))?;
+            Ok(Op::Configure(CtxConfig::SessionCacheMode(mode)))
+        }
+        "ctx_set_ticket_cb" => ticket_cb(word, args),
+        "server_read_early" => plain(Op::ServerReadEarly, args),
+        "key_update" => match args.next() {
+            None => Ok(Op::KeyUpdate { requested: false }),
+            Some((_, "requested")) => plain(Op::KeyUpdate { requested: true }, args),
+            Some((col, other)) => Err((
+                col,
+                format!(
+                    "unexpected argument `{}`: `key_update` takes nothing or `requested`",
+                    Escaped(other)
+                ),
+            )),
+        },
         _ => Err((0, format!("unknown op `{}`", Escaped(word)))),
     }
 }
@@ -149,7 +183,7 @@ fn plain(op: Op, args: &mut Tokens<'_>) -> Result<Op, OpError> {
 }
 
 /// An op that takes one number.
-fn counted(make: fn(u64) -> Op, word: &str, args: &mut Tokens<'_>) -> Result<Op, OpError> {
+fn counted(make: impl Fn(u64) -> Op, word: &str, args: &mut Tokens<'_>) -> Result<Op, OpError> {
     let Some((col, arg)) = args.next() else {
         return Err((
             0,
@@ -168,30 +202,127 @@ fn counted(make: fn(u64) -> Op, word: &str, args: &mut Tokens<'_>) -> Result<Op,
     parse_u64(arg).map(make).map_err(|m| (col, m))
 }
 
-/// `connect` and its flags; a flag may appear once, so a long line stops at its fourth token.
+/// `connect` and its flags; a flag may appear once, so a long line stops at the first repeat.
 fn parse_connect(args: &mut Tokens<'_>) -> Result<Op, OpError> {
     let mut flags = ConnectFlags::default();
+    let mut seen: Vec<&str> = Vec::new();
     for (col, arg) in args {
-        let slot = match arg {
-            "resume" => &mut flags.resume,
-            "tls12" => &mut flags.tls12,
-            "pha" => &mut flags.pha,
+        let (name, value) = match arg.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (arg, None),
+        };
+        // `resume` and `resume=again` are one flag written two ways.
+        if seen.contains(&name) {
+            return Err((
+                col,
+                format!("`connect` flag `{}` given twice", Escaped(name)),
+            ));
+        }
+        let bad_value = |what: String| (col, format!("`connect` flag `{}`: {what}", Escaped(arg)));
+        match (name, value) {
+            ("resume", None) => flags.resume = Resume::Newest,
+            ("resume", Some("again")) => flags.resume = Resume::Again,
+            ("resume", Some(_)) => {
+                return Err(bad_value("expected `resume` or `resume=again`".into()))
+            }
+            ("tls12", None) => flags.tls12 = true,
+            ("pha", None) => flags.pha = true,
+            ("psk_ke", None) => flags.psk_ke = true,
+            ("suites", Some(list)) => flags.suites = Some(List::parse(list).map_err(bad_value)?),
+            ("groups", Some(list)) => flags.groups = Some(List::parse(list).map_err(bad_value)?),
+            ("early", Some(n)) => flags.early = Some(parse_u64(n).map_err(bad_value)?),
+            ("tls12" | "pha" | "psk_ke", Some(_)) => {
+                return Err(bad_value("takes no value".into()))
+            }
+            ("suites" | "groups" | "early", None) => {
+                return Err(bad_value(format!("needs a value: `{name}=...`")))
+            }
             _ => {
                 return Err((
                     col,
                     format!(
-                        "unknown `connect` flag `{}` (expected resume, tls12 or pha)",
+                        "unknown `connect` flag `{}` (expected resume, resume=again, tls12, pha, \
+                         psk_ke, suites=LIST, groups=LIST or early=N)",
                         Escaped(arg)
                     ),
                 ))
             }
-        };
-        if *slot {
-            return Err((col, format!("`connect` flag `{arg}` given twice")));
         }
-        *slot = true;
+        seen.push(name);
     }
     Ok(Op::Connect(flags))
+}
+
+/// The one argument of an op that takes exactly one.
+fn one_arg<'a>(word: &str, what: &str, args: &mut Tokens<'a>) -> Result<(u32, &'a str), OpError> {
+    let Some((col, arg)) = args.next() else {
+        return Err((0, format!("`{word}` needs an argument: {what}")));
+    };
+    if let Some((col, extra)) = args.next() {
+        return Err((
+            col,
+            format!(
+                "unexpected argument `{}`: `{word}` takes one argument",
+                Escaped(extra)
+            ),
+        ));
+    }
+    Ok((col, arg))
+}
+
+fn word_of<W: Word>(text: &str) -> Result<W, String> {
+    W::from_name(text).ok_or_else(|| {
+        format!(
+            "`{}` is not a {} (expected {})",
+            Escaped(text),
+            W::WHAT,
+            W::expected()
+        )
+    })
+}
+
+/// One or more options, each at most once.
+fn options(word: &str, args: &mut Tokens<'_>) -> Result<Options, OpError> {
+    let mut options = Options::default();
+    for (col, arg) in args {
+        let o: SslOption = word_of(arg).map_err(|m| (col, m))?;
+        if options.has(o) {
+            return Err((col, format!("option `{arg}` given twice")));
+        }
+        options = options.with(o);
+    }
+    if options.is_empty() {
+        return Err((
+            0,
+            format!(
+                "`{word}` needs one or more options ({})",
+                SslOption::expected()
+            ),
+        ));
+    }
+    Ok(options)
+}
+
+/// `ctx_set_ticket_cb GEN DEC`.
+fn ticket_cb(word: &str, args: &mut Tokens<'_>) -> Result<Op, OpError> {
+    let usage = || {
+        format!(
+            "`{word}` takes two arguments: GEN ({}) and DEC ({})",
+            TicketGen::expected(),
+            TicketDec::expected()
+        )
+    };
+    let (gcol, gen) = args.next().ok_or_else(|| (0, usage()))?;
+    let (dcol, dec) = args.next().ok_or_else(|| (0, usage()))?;
+    if let Some((col, extra)) = args.next() {
+        return Err((
+            col,
+            format!("unexpected argument `{}`: {}", Escaped(extra), usage()),
+        ));
+    }
+    let gen: TicketGen = word_of(gen).map_err(|m| (gcol, m))?;
+    let dec: TicketDec = word_of(dec).map_err(|m| (dcol, m))?;
+    Ok(Op::Configure(CtxConfig::TicketCb(gen, dec)))
 }
 
 fn parse_u64(token: &str) -> Result<u64, String> {

@@ -262,6 +262,10 @@ impl Server for WorkerServer {
         self.version
     }
 
+    fn unsupported(&self, op: &crate::program::Op) -> Option<&'static str> {
+        op.is_v2().then_some(crate::backend::V2_NOT_YET)
+    }
+
     fn reset(&mut self) {
         let mut link = self.link.borrow_mut();
         link.ensure_started();
@@ -285,6 +289,14 @@ impl Server for WorkerServer {
             Some(Reply::Count(v)) => v,
             _ => 0,
         }
+    }
+
+    fn configure(&mut self, _setting: crate::program::CtxConfig) -> i64 {
+        0
+    }
+
+    fn notified(&self) -> u64 {
+        0
     }
 
     fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {
@@ -403,6 +415,18 @@ impl ServerConn for WorkerConn {
 
     fn verify_client_post_handshake(&mut self) -> i64 {
         self.int(Call::VerifyClientPostHandshake)
+    }
+
+    fn read_early_data(&mut self, _buf: &mut [u8]) -> crate::backend::EarlyRead {
+        crate::backend::EarlyRead::Error
+    }
+
+    fn key_update(&mut self, _requested: bool) -> i64 {
+        0
+    }
+
+    fn early_data_status(&self) -> crate::trace::EarlyStatus {
+        crate::trace::EarlyStatus::NotSent
     }
 
     fn shutdown(&mut self) -> i64 {
