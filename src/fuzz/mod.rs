@@ -12,6 +12,7 @@ pub use status::{print_summary, render_status, Summary};
 
 use crate::backend::BackendId;
 use crate::finding::{Finding, Signature};
+use crate::program::usage::Usage;
 use crate::program::{check_bounds, Program};
 use crate::runner::{Results, Runner};
 use crate::store::{self, StoreError};
@@ -56,6 +57,8 @@ pub struct Shared {
     /// this run's hits.
     known: Mutex<HashMap<Signature, Finding>>,
     errors: Mutex<Vec<FuzzError>>,
+    /// How often programs used each version 2 op and flag.
+    usage: Mutex<Usage>,
     started: Instant,
 }
 
@@ -253,6 +256,11 @@ impl Worker<'_> {
     fn one(&mut self, program: Program, seed: bool) {
         let results = self.runner.run(&program);
         self.shared.programs.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .usage
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(&program);
         let skipped = results
             .others
             .iter()
@@ -396,6 +404,7 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
         tls_nanos: AtomicU64::new(0),
         known: Mutex::new(HashMap::new()),
         errors: Mutex::new(Vec::new()),
+        usage: Mutex::new(Usage::default()),
         started: Instant::now(),
     };
     {
@@ -511,6 +520,7 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
         divergent: shared.divergent.into_inner(),
         skipped: shared.skipped.into_inner(),
         jobs: started,
+        usage: shared.usage.into_inner().unwrap_or_else(|e| e.into_inner()),
         signatures: rows,
         errors: shared
             .errors

@@ -16,9 +16,9 @@
 //! [`ConnState`] (the early-data status and the context's new-session callback count).
 
 use crate::backend::{EarlyRead, Outcome};
+use crate::pki::{Identity, PkiParts};
 use crate::program::{CtxConfig, Op};
 use crate::trace::EarlyStatus;
-use crate::pki::{Identity, PkiParts};
 use std::io::{self, Read, Write};
 
 /// The first bytes of a worker's hello.
@@ -102,7 +102,6 @@ pub struct ConnState {
     /// The context's new-session callback calls since its reset, after this call.
     pub notified: u64,
 }
-
 
 /// A call's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -365,7 +364,8 @@ impl Request {
                 o.u8(5).u32(*conn);
             }
             Request::Configure(setting) => {
-                o.u8(7).bytes(Op::Configure(*setting).to_string().as_bytes());
+                o.u8(7)
+                    .bytes(Op::Configure(*setting).to_string().as_bytes());
             }
         }
         o.0
