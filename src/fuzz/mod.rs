@@ -96,6 +96,9 @@ pub enum FuzzError {
     Unavailable(#[from] crate::worker::Unavailable),
     #[error("cannot start worker thread {job}: {source}")]
     Spawn { job: usize, source: std::io::Error },
+    /// ticketdiff itself panicked on a program (a bug of ours, not a divergence).
+    #[error("ticketdiff panicked ({message}) on this program:\n{program}")]
+    Panicked { message: String, program: String },
 }
 
 struct PoolEntry {
@@ -231,6 +234,22 @@ impl Worker<'_> {
                 .is_some_and(|t| self.shared.elapsed() >= t)
     }
 
+    fn report_panic(&self, program: String, payload: &(dyn std::any::Any + Send)) {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let mut errors = self.shared.errors.lock().unwrap_or_else(|e| e.into_inner());
+        // One report per message: the same bug hit again adds nothing.
+        if !errors
+            .iter()
+            .any(|e| matches!(e, FuzzError::Panicked { message: m, .. } if *m == message))
+        {
+            errors.push(FuzzError::Panicked { message, program });
+        }
+    }
+
     /// Runs each seed once (so that its features are known), then fuzzes until done.
     fn run(&mut self, seeds: &[Program]) {
         let mut reported = self.runner.tls_time();
@@ -243,7 +262,20 @@ impl Worker<'_> {
             if program.is_empty() || check_bounds(&program).is_err() {
                 continue;
             }
-            self.one(program, seed);
+            let text = program.to_string();
+            let ran =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.one(program, seed)));
+            if let Err(payload) = ran {
+                // A bug of ticketdiff's own, not a finding: report it with the program and go
+                // on with fresh backends (the old ones may be left mid-call).
+                self.report_panic(text, payload.as_ref());
+                match Runner::with_oracle(self.options.oracle, &self.options.backends) {
+                    Ok(runner) => self.runner = runner,
+                    Err(_) => return,
+                }
+                reported = self.runner.tls_time();
+                continue;
+            }
             let now = self.runner.tls_time();
             self.shared
                 .tls_nanos
