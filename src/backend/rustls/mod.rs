@@ -1,0 +1,100 @@
+//! rustls mapped onto OpenSSL's ticket API the way a faithful compatibility layer would map it.
+//!
+//! The `SSL` object holds the OpenSSL-style settings; the rustls connection is created when the
+//! server first acts (when OpenSSL would read the ClientHello), from a config made of them
+//! (`send_tls13_tickets` is the count). rustls has no on-demand tickets and no post-handshake
+//! authentication, so those calls fail. Nothing here bends rustls toward OpenSSL: where the
+//! two differ, the difference is a finding.
+//!
+//! What the layer does itself is what belongs to OpenSSL's `SSL` object rather than to the
+//! TLS library under it, as a compatibility layer must: the handshake runs inside reads and
+//! writes, `SSL_shutdown` during the handshake fails and changes nothing, `SSL_write` after
+//! `SSL_shutdown` fails, and a full rustls receive buffer is backpressure (the bytes wait on the
+//! wire), not an error.
+//!
+//! The new-session callback: the layer calls it where rustls hands a session out (see
+//! [`sessions`]): for each session its session storage keeps, and for each TLS 1.3 ticket its
+//! ticketer seals, never when the context's cache mode is off. A TLS 1.2 ticket is not a
+//! cached session (OpenSSL gives it no session id and does not call the callback for it).
+
+mod config;
+mod conn;
+mod sessions;
+
+use super::{BackendId, Server, ServerConn};
+use crate::program::{CtxConfig, Op};
+use crate::wire::Endpoint;
+use config::{Configs, Settings};
+use conn::RustlsConn;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// The rustls "context": the settings new connections copy, the program's configs, and the
+/// new-session callback's count.
+pub struct RustlsServer {
+    settings: Settings,
+    configs: Rc<RefCell<Configs>>,
+    notified: Rc<Cell<u64>>,
+}
+
+impl Default for RustlsServer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RustlsServer {
+    pub fn new() -> RustlsServer {
+        RustlsServer {
+            settings: Settings::default(),
+            configs: Rc::new(RefCell::new(Configs::new())),
+            notified: Rc::new(Cell::new(0)),
+        }
+    }
+}
+
+impl Server for RustlsServer {
+    fn id(&self) -> BackendId {
+        BackendId::Rustls
+    }
+
+    fn version(&self) -> &'static str {
+        concat!("rustls ", env!("TICKETDIFF_RUSTLS_VERSION"))
+    }
+
+    fn unsupported(&self, op: &Op) -> Option<&'static str> {
+        op.is_v2().then_some(crate::backend::V2_NOT_YET)
+    }
+
+    fn reset(&mut self) {
+        self.settings = Settings::default();
+        self.configs.borrow_mut().reset();
+        self.notified.set(0);
+    }
+
+    fn ctx_set_num_tickets(&mut self, n: u64) -> i64 {
+        self.settings.num_tickets = n;
+        1
+    }
+
+    fn ctx_get_num_tickets(&self) -> u64 {
+        self.settings.num_tickets
+    }
+
+    fn configure(&mut self, setting: CtxConfig) -> i64 {
+        self.settings.apply(setting)
+    }
+
+    fn notified(&self) -> u64 {
+        self.notified.get()
+    }
+
+    fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {
+        Box::new(RustlsConn::new(
+            self.settings,
+            self.configs.clone(),
+            self.notified.clone(),
+            transport,
+        ))
+    }
+}
