@@ -56,3 +56,115 @@ fn the_count_starts_again_with_each_program() {
     assert_eq!(first[1].notified, 2);
     assert_eq!(second[1].notified, 2);
 }
+
+/// `(ret, issued, resumed, notified)` of each step.
+fn cells(trace: &[Step]) -> Vec<(Option<i128>, u64, Option<bool>, u64)> {
+    trace
+        .iter()
+        .map(|s| (s.ret, s.issued, s.resumed, s.notified))
+        .collect()
+}
+
+fn skip_reason(text: &str) -> Option<String> {
+    let b = registry::backend(BackendId::Rustls).expect("in process");
+    b.skip_reason(&parse(text).unwrap())
+}
+
+#[test]
+fn what_rustls_cannot_do_is_skipped_with_its_reason() {
+    let why = skip_reason("ctx_set_ticket_cb ok use\nconnect\nhandshake\n").unwrap();
+    assert!(
+        why.starts_with("line 1: `ctx_set_ticket_cb ok use`: rustls 0.23 has no ticket callbacks"),
+        "{why}"
+    );
+    let why = skip_reason("connect\nhandshake\nkey_update\n").unwrap();
+    assert!(
+        why.contains("line 3") && why.contains("update_not_requested"),
+        "{why}"
+    );
+    for runs in [
+        "connect\nhandshake\nkey_update requested\n",
+        "ctx_set_options no_ticket no_anti_replay allow_no_dhe_kex\nctx_clear_options no_ticket\n",
+        "ctx_set_ciphersuites TLS_AES_256_GCM_SHA384\nctx_set_max_early_data 16384\n",
+        "ctx_set_session_cache_mode off\nconnect\nserver_read_early\n",
+    ] {
+        assert_eq!(skip_reason(runs), None, "{runs}");
+    }
+}
+
+#[test]
+fn context_ops_return_what_openssl_returns_and_bind_at_connect() {
+    // ctx ops change the next connection only: the first connection's tickets are stateless,
+    // the second connection wants stateful ones and so cannot open them, as on OpenSSL.
+    let program = "ctx_set_ciphersuites TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256\n\
+                   ctx_set_max_early_data 4294967295\nctx_set_max_early_data 0\n\
+                   connect\nctx_set_options no_ticket\nhandshake\n\
+                   connect resume\nhandshake\n";
+    let t = run(program);
+    assert!(t[..3].iter().all(|s| s.ret == Some(1)));
+    assert_eq!(t[5].resumed, Some(false));
+    assert_eq!(t[7].resumed, Some(false));
+    assert_eq!(cells(&t), cells(&run_on(BackendId::Openssl, program)));
+}
+
+#[test]
+fn no_ticket_makes_stateful_tickets_that_a_stateless_context_cannot_open() {
+    let program = "ctx_set_options no_ticket\nconnect\nhandshake\nconnect resume\nhandshake\n\
+                   ctx_clear_options no_ticket\nconnect resume\nhandshake\n";
+    let t = run(program);
+    assert_eq!(t[2].issued, 2);
+    assert_eq!(t[2].notified, 2, "each stored session notifies");
+    assert_eq!(t[4].resumed, Some(true), "a stateful ticket resumes");
+    assert_eq!(
+        t[7].resumed,
+        Some(false),
+        "the ticketer cannot open a session id"
+    );
+    let oracle = run_on(BackendId::Openssl, program);
+    assert_eq!(oracle[4].resumed, Some(true));
+    assert_eq!(oracle[7].resumed, Some(false));
+}
+
+#[test]
+fn with_the_cache_off_tickets_go_out_unnotified_and_stateful_ones_not_at_all() {
+    let program = "ctx_set_session_cache_mode off\nconnect\nhandshake\nconnect resume\nhandshake\n\
+                   ctx_set_options no_ticket\nconnect\nhandshake\n";
+    let t = run(program);
+    assert_eq!(cells(&t)[2], (Some(1), 2, Some(false), 0));
+    assert_eq!(t[4].resumed, Some(true), "stateless tickets need no cache");
+    // rustls sends no stateful ticket it could not store; OpenSSL sends ones it cannot resume.
+    assert_eq!(t[7].issued, t[4].issued);
+    let oracle = run_on(BackendId::Openssl, program);
+    assert_eq!(cells(&t)[..4], cells(&oracle)[..4]);
+    assert!(oracle[7].issued > oracle[4].issued);
+}
+
+#[test]
+fn rustls_resumes_only_with_the_very_suite_of_the_session() {
+    let sha384 = "ctx_set_ciphersuites TLS_AES_128_GCM_SHA256\nconnect\nhandshake\n\
+                  ctx_set_ciphersuites TLS_AES_256_GCM_SHA384\nconnect resume\nhandshake\n";
+    assert_eq!(run(sha384)[5].resumed, Some(false));
+    let sha256 = "ctx_set_ciphersuites TLS_AES_128_GCM_SHA256\nconnect\nhandshake\n\
+                  ctx_set_ciphersuites TLS_CHACHA20_POLY1305_SHA256\nconnect resume\nhandshake\n";
+    // OpenSSL resumes a session of another suite with the same hash; rustls (`can_resume`)
+    // wants the same suite.
+    assert_eq!(run(sha256)[5].resumed, Some(false));
+    assert_eq!(run_on(BackendId::Openssl, sha256)[5].resumed, Some(true));
+}
+
+#[test]
+fn read_early_data_and_key_update_follow_openssl_without_early_data() {
+    // Without early data from the client: would-block before the ClientHello, FINISH after it,
+    // failure once finished or after the handshake; a requested key update once established,
+    // after which both directions still carry data.
+    let program = "ctx_set_max_early_data 1000\nconnect\nserver_read_early\nclient_step\n\
+                   server_read_early\nserver_read_early\nhandshake\nserver_read_early\n\
+                   key_update requested\nserver_write 5\nclient_read\nclient_write 7\nserver_read\n\
+                   connect\nkey_update requested\nhandshake\nkey_update requested\n";
+    let t = run(program);
+    let rets: Vec<_> = t.iter().map(|s| s.ret).collect();
+    let expected = [1, 0, -1, -1, 0, -1, 1, -1, 1, 5, 5, 7, 7, 0, 0, 1, 1];
+    assert_eq!(rets, expected.map(Some));
+    assert_eq!(t[6].early, Some(ticketdiff::trace::EarlyStatus::NotSent));
+    assert_eq!(t, run_on(BackendId::Openssl, program));
+}

@@ -1,6 +1,7 @@
 //! One `SSL` over a rustls `ServerConnection`.
 
 use super::config::{Configs, Settings};
+use super::early::{whole_record, Early, Phase};
 use super::sessions::Counts;
 use crate::backend::{EarlyRead, Outcome, ServerConn};
 use crate::trace::EarlyStatus;
@@ -24,6 +25,7 @@ pub(super) struct RustlsConn {
     seen: Counts,
     /// NewSessionTicket messages this connection sent.
     tickets: u64,
+    early: Early,
     /// rustls errors are final; so are OpenSSL's.
     failed: bool,
     close_sent: bool,
@@ -46,15 +48,16 @@ impl RustlsConn {
             transport,
             seen,
             tickets: 0,
+            early: Early::default(),
             failed: false,
             close_sent: false,
             peer_closed: false,
         }
     }
 
-    /// Creates the rustls connection if need be, then moves every byte it can in both
-    /// directions. `false` once the connection has failed.
-    fn pump(&mut self) -> bool {
+    /// Creates the rustls connection if it does not exist yet. `false` once the connection has
+    /// failed.
+    fn ensure_conn(&mut self) -> bool {
         if self.failed {
             return false;
         }
@@ -68,28 +71,112 @@ impl RustlsConn {
                 }
             }
         }
-        let conn = self.conn.as_mut().expect("created above");
+        true
+    }
+
+    /// Hands rustls what it read and notes what came of it; `false` if the connection failed
+    /// (the alert rustls queued still goes out at the next flush).
+    fn process(&mut self) -> bool {
+        let conn = self.conn.as_mut().expect("created before reading");
+        match conn.process_new_packets() {
+            Ok(state) => {
+                self.peer_closed |= state.peer_has_closed();
+                self.early.accepted |= conn.early_data().is_some();
+                true
+            }
+            Err(_) => {
+                self.failed = true;
+                false
+            }
+        }
+    }
+
+    /// Creates the rustls connection if need be, then moves every byte it can in both
+    /// directions: the application has gone on with the handshake. `false` once the connection
+    /// has failed.
+    fn pump(&mut self) -> bool {
+        self.early.phase = Phase::Passed;
+        if !self.ensure_conn() {
+            return false;
+        }
         let mut ok = true;
         loop {
+            let conn = self.conn.as_mut().expect("created above");
             match conn.read_tls(&mut self.transport) {
                 Ok(0) => break,
-                Ok(_) => match conn.process_new_packets() {
-                    Ok(state) => self.peer_closed |= state.peer_has_closed(),
-                    Err(_) => {
-                        // The alert rustls queued still goes out.
-                        self.failed = true;
+                Ok(_) => {
+                    if !self.process() {
                         ok = false;
                         break;
                     }
-                },
+                }
                 // Nothing on the wire, or rustls's receive buffers are full until the
                 // application reads: either way the rest waits on the wire.
                 Err(_) => break,
             }
         }
-        flush(conn, &mut self.transport);
-        self.count_handouts();
+        self.flush();
         ok
+    }
+
+    /// As far as `SSL_read_early_data` goes: hands rustls whole records one at a time until the
+    /// ClientHello has been processed and, if early data was accepted, until its end. `false`
+    /// once the connection has failed.
+    fn pump_early(&mut self) -> bool {
+        if !self.ensure_conn() {
+            return false;
+        }
+        let mut ok = true;
+        while !self.early_done() {
+            let pending = self.transport.peek_pending();
+            let Some(len) = whole_record(&pending) else {
+                break;
+            };
+            let conn = self.conn.as_mut().expect("created above");
+            let mut record = &pending[..len];
+            match conn.read_tls(&mut record) {
+                Ok(read) if read > 0 => self.transport.consume_pending(read),
+                _ => break,
+            }
+            if !self.process() {
+                ok = false;
+                break;
+            }
+            let before = self.early.unread.len();
+            if let Some(mut data) = self.conn.as_mut().and_then(|c| c.early_data()) {
+                let mut chunk = [0u8; 4096];
+                while let Ok(n @ 1..) = data.read(&mut chunk) {
+                    self.early.unread.extend(&chunk[..n]);
+                }
+            }
+            let gave = self.early.unread.len() - before;
+            self.early.after_record(pending[0], gave);
+        }
+        self.flush();
+        ok
+    }
+
+    /// Whether `SSL_read_early_data` has nothing more to wait for: the ClientHello was
+    /// processed without accepting early data, or the accepted early data has ended.
+    fn early_done(&self) -> bool {
+        let hello_done = self
+            .conn
+            .as_ref()
+            .is_some_and(|c| c.handshake_kind().is_some());
+        if self.early.accepted {
+            self.early.ended
+        } else {
+            hello_done
+        }
+    }
+
+    /// Writes what rustls has for the wire, as far as the wire takes it, and counts what it
+    /// handed out meanwhile.
+    fn flush(&mut self) {
+        if let Some(conn) = self.conn.as_mut() {
+            flush(conn, &mut self.transport);
+        }
+        self.count_handouts();
     }
 
     /// Attributes the sessions rustls handed out since the last look to this connection (one
@@ -173,7 +260,7 @@ impl ServerConn for RustlsConn {
             Ok(n) => Outcome::Done(n),
             Err(_) => Outcome::Failed,
         };
-        flush(conn, &mut self.transport);
+        self.flush();
         outcome
     }
 
@@ -195,16 +282,44 @@ impl ServerConn for RustlsConn {
         0
     }
 
-    fn read_early_data(&mut self, _buf: &mut [u8]) -> EarlyRead {
+    fn read_early_data(&mut self, buf: &mut [u8]) -> EarlyRead {
+        if matches!(self.early.phase, Phase::Finished | Phase::Passed) {
+            return EarlyRead::Error;
+        }
+        self.early.phase = Phase::Reading;
+        if !self.pump_early() {
+            return EarlyRead::Error;
+        }
+        if !self.early.unread.is_empty() {
+            return EarlyRead::Read(self.early.take(buf));
+        }
+        if self.early_done() {
+            self.early.phase = Phase::Finished;
+            return EarlyRead::Finish;
+        }
         EarlyRead::Error
     }
 
-    fn key_update(&mut self, _requested: bool) -> i64 {
-        0
+    fn key_update(&mut self, requested: bool) -> i64 {
+        // `unsupported` keeps `key_update` without `requested` away: rustls's one way to send a
+        // KeyUpdate, `refresh_traffic_keys`, always requests the peer's. It queues the message;
+        // it goes out at the next call that moves bytes, as OpenSSL's does.
+        debug_assert!(requested);
+        if !self.established() {
+            return 0;
+        }
+        let conn = self.conn.as_mut().expect("established");
+        conn.refresh_traffic_keys().is_ok().into()
     }
 
     fn early_data_status(&self) -> EarlyStatus {
-        EarlyStatus::NotSent
+        // rustls does not tell its server whether the client offered early data it did not
+        // accept: what it did not accept reads as not sent.
+        if self.early.accepted {
+            EarlyStatus::Accepted
+        } else {
+            EarlyStatus::NotSent
+        }
     }
 
     fn shutdown(&mut self) -> i64 {
@@ -217,7 +332,7 @@ impl ServerConn for RustlsConn {
         if !self.close_sent {
             conn.send_close_notify();
             self.close_sent = true;
-            flush(conn, &mut self.transport);
+            self.flush();
         }
         let (sent, received) = self.shutdown_state();
         (sent && received).into()

@@ -19,6 +19,7 @@
 
 mod config;
 mod conn;
+mod early;
 mod sessions;
 
 use super::{BackendId, Server, ServerConn};
@@ -28,6 +29,16 @@ use config::{Configs, Settings};
 use conn::RustlsConn;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+
+/// Why programs with `ctx_set_ticket_cb` are skipped.
+pub const NO_TICKET_CALLBACKS: &str = "rustls 0.23 has no ticket callbacks: its `ProducesTickets` \
+     only seals and opens tickets, with no way to use, renew, ignore or abort a decrypted ticket \
+     (SSL_CTX_set_session_ticket_cb)";
+
+/// Why programs with `key_update` (not requested) are skipped.
+pub const NO_UNREQUESTED_KEY_UPDATE: &str = "rustls 0.23 sends a KeyUpdate only through \
+     `refresh_traffic_keys`, which always requests the peer's update: it cannot send \
+     update_not_requested (SSL_KEY_UPDATE_NOT_REQUESTED)";
 
 /// The rustls "context": the settings new connections copy, the program's configs, and the
 /// new-session callback's count.
@@ -63,7 +74,11 @@ impl Server for RustlsServer {
     }
 
     fn unsupported(&self, op: &Op) -> Option<&'static str> {
-        op.is_v2().then_some(crate::backend::V2_NOT_YET)
+        match op {
+            Op::Configure(CtxConfig::TicketCb(..)) => Some(NO_TICKET_CALLBACKS),
+            Op::KeyUpdate { requested: false } => Some(NO_UNREQUESTED_KEY_UPDATE),
+            _ => None,
+        }
     }
 
     fn reset(&mut self) {
