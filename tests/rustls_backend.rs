@@ -168,3 +168,35 @@ fn read_early_data_and_key_update_follow_openssl_without_early_data() {
     assert_eq!(t[6].early, Some(ticketdiff::trace::EarlyStatus::NotSent));
     assert_eq!(t, run_on(BackendId::Openssl, program));
 }
+
+#[test]
+fn what_belongs_to_openssls_ssl_object_matches_the_oracle() {
+    for program in [
+        // The cache mode and the suites are read from the context live, not copied at SSL_new.
+        "ctx_set_session_cache_mode off\nconnect\nctx_set_session_cache_mode server\nhandshake\n",
+        "connect\nhandshake\nconnect resume\nset_num_tickets 0\n\
+         ctx_set_ciphersuites TLS_AES_128_GCM_SHA256\nhandshake\n",
+        // SSL_read_early_data's states: started before the ClientHello it goes on after the
+        // handshake; reads and writes fail while it waits; after FINISH the server may shut
+        // down before the client's Finished, not write; TLS 1.2 runs the whole handshake.
+        "connect\nserver_read_early\nhandshake\nserver_read_early\n",
+        "connect\nserver_read_early\nclient_write 0\nserver_read\nclient_read\nserver_step\n",
+        "connect\nserver_read_early\nclient_step\nserver_write 0\nclient_write 0\n",
+        "connect\nclient_step\nserver_read_early\nshutdown\nclient_read\nshutdown\n",
+        "connect\nclient_step\nserver_read_early\nserver_write 3\nhandshake\nclient_read\n",
+        "connect tls12\nclient_read\nserver_read_early\nhandshake\nserver_read_early\n",
+    ] {
+        // (TLS 1.2's one notification differs, as `a_tls12_session_is_cached_beside_its_ticket`
+        // shows; everything else is equal.)
+        let view = |t: Vec<Step>| -> Vec<_> {
+            t.into_iter()
+                .map(|s| (s.ret, s.issued, s.received, s.resumed, s.early))
+                .collect()
+        };
+        assert_eq!(
+            view(run(program)),
+            view(run_on(BackendId::Openssl, program)),
+            "{program}"
+        );
+    }
+}

@@ -15,10 +15,10 @@ use std::sync::Arc;
 pub(super) struct Settings {
     pub num_tickets: u64,
     pub options: Options,
-    /// `None`: the default TLS 1.3 suites.
+    /// `None`: the default TLS 1.3 suites. Set from the context's when the rustls connection is
+    /// made.
     pub suites: Option<SuiteList>,
     pub max_early_data: u32,
-    pub cache: CacheMode,
 }
 
 impl Default for Settings {
@@ -28,25 +28,25 @@ impl Default for Settings {
             options: Options::default(),
             suites: None,
             max_early_data: 0,
-            cache: CacheMode::Server,
         }
     }
 }
 
 impl Settings {
-    /// Applies a context op; its `ret`, OpenSSL's. The ticket callbacks never reach here: the
-    /// backend skips programs that set them.
+    /// Applies a context op other than the cache mode and the suites (which OpenSSL reads from
+    /// the context live); its `ret`, OpenSSL's. The ticket callbacks never reach
+    /// here: the backend skips programs that set them.
     pub fn apply(&mut self, op: CtxConfig) -> i64 {
         match op {
             CtxConfig::SetOptions(o) => self.options = self.options.union(o),
             CtxConfig::ClearOptions(o) => self.options = self.options.minus(o),
-            CtxConfig::Ciphersuites(list) => self.suites = Some(list),
             CtxConfig::MaxEarlyData(n) => match u32::try_from(n) {
                 Ok(n) => self.max_early_data = n,
                 Err(_) => return 0,
             },
-            CtxConfig::SessionCacheMode(mode) => self.cache = mode,
-            CtxConfig::TicketCb(..) => return 0,
+            CtxConfig::Ciphersuites(_)
+            | CtxConfig::SessionCacheMode(_)
+            | CtxConfig::TicketCb(..) => return 0,
         }
         1
     }
@@ -56,12 +56,6 @@ impl Settings {
     /// rustls itself only accepts early data with stateful tickets.
     pub fn stateful(&self) -> bool {
         self.options.no_ticket || (self.max_early_data > 0 && !self.options.no_anti_replay)
-    }
-
-    /// Whether the new-session callback is called: OpenSSL calls it from its session cache,
-    /// only when the cache mode includes `SSL_SESS_CACHE_SERVER`.
-    pub fn notifies(&self) -> bool {
-        self.cache == CacheMode::Server
     }
 }
 
@@ -145,6 +139,17 @@ impl Configs {
         self.bases = bases;
     }
 
+    /// `SSL_CTX_set_session_cache_mode`: it takes effect at once, on every connection.
+    pub fn set_cache_mode(&self, mode: CacheMode) {
+        self.store.set_keeps_new(mode == CacheMode::Server);
+    }
+
+    /// Whether the new-session callback is called now: OpenSSL calls it from its session
+    /// cache, only when the context's cache mode includes `SSL_SESS_CACHE_SERVER`.
+    pub fn notifies(&self) -> bool {
+        self.store.keeps_new()
+    }
+
     /// The config for a connection that starts with these settings.
     pub fn get(&mut self, settings: Settings) -> Arc<ServerConfig> {
         if let Some(config) = self.by_settings.get(&settings) {
@@ -162,7 +167,7 @@ impl Configs {
             // OpenSSL issues stateless tickets by default; so does the compatibility layer.
             self.ticketer.clone()
         };
-        config.session_storage = Arc::new(self.store.view(settings.cache == CacheMode::Server));
+        config.session_storage = Arc::new(self.store.clone());
         config.max_early_data_size = settings.max_early_data;
         let config = Arc::new(config);
         self.by_settings.insert(settings, config.clone());

@@ -4,6 +4,7 @@ use super::config::{Configs, Settings};
 use super::early::{whole_record, Early, Phase};
 use super::sessions::Counts;
 use crate::backend::{EarlyRead, Outcome, ServerConn};
+use crate::program::SuiteList;
 use crate::trace::EarlyStatus;
 use crate::wire::Endpoint;
 use rustls::{HandshakeKind, ProtocolVersion, ServerConnection};
@@ -21,6 +22,9 @@ pub(super) struct RustlsConn {
     /// The context's new-session callback count.
     notified: Rc<Cell<u64>>,
     transport: Endpoint,
+    /// The context's TLS 1.3 suites, read when the rustls connection is made: OpenSSL's `SSL`
+    /// reads them from its context while it has none of its own.
+    live_suites: Rc<Cell<Option<SuiteList>>>,
     /// The program's handouts when this connection last looked.
     seen: Counts,
     /// NewSessionTicket messages this connection sent.
@@ -37,6 +41,7 @@ impl RustlsConn {
         settings: Settings,
         configs: Rc<RefCell<Configs>>,
         notified: Rc<Cell<u64>>,
+        live_suites: Rc<Cell<Option<SuiteList>>>,
         transport: Endpoint,
     ) -> RustlsConn {
         let seen = configs.borrow().handouts.now();
@@ -45,6 +50,7 @@ impl RustlsConn {
             conn: None,
             configs,
             notified,
+            live_suites,
             transport,
             seen,
             tickets: 0,
@@ -62,6 +68,7 @@ impl RustlsConn {
             return false;
         }
         if self.conn.is_none() {
+            self.settings.suites = self.live_suites.get();
             let config = self.configs.borrow_mut().get(self.settings);
             match ServerConnection::new(config) {
                 Ok(conn) => self.conn = Some(conn),
@@ -95,7 +102,7 @@ impl RustlsConn {
     /// directions: the application has gone on with the handshake. `false` once the connection
     /// has failed.
     fn pump(&mut self) -> bool {
-        self.early.phase = Phase::Passed;
+        self.early.began = true;
         if !self.ensure_conn() {
             return false;
         }
@@ -119,15 +126,16 @@ impl RustlsConn {
         ok
     }
 
-    /// As far as `SSL_read_early_data` goes: hands rustls whole records one at a time until the
-    /// ClientHello has been processed and, if early data was accepted, until its end. `false`
-    /// once the connection has failed.
+    /// As far as `SSL_read_early_data` goes: hands rustls whole records one at a time until
+    /// the handshake has reached the early-data point and, if early data was accepted, until
+    /// its end. `false` once the connection has failed.
     fn pump_early(&mut self) -> bool {
         if !self.ensure_conn() {
             return false;
         }
         let mut ok = true;
-        while !self.early_done() {
+        self.drain_early();
+        while !(self.at_early_point() && self.early_ended()) {
             let pending = self.transport.peek_pending();
             let Some(len) = whole_record(&pending) else {
                 break;
@@ -142,32 +150,45 @@ impl RustlsConn {
                 ok = false;
                 break;
             }
-            let before = self.early.unread.len();
-            if let Some(mut data) = self.conn.as_mut().and_then(|c| c.early_data()) {
-                let mut chunk = [0u8; 4096];
-                while let Ok(n @ 1..) = data.read(&mut chunk) {
-                    self.early.unread.extend(&chunk[..n]);
-                }
-            }
-            let gave = self.early.unread.len() - before;
+            let gave = self.drain_early();
             self.early.after_record(pending[0], gave);
         }
         self.flush();
         ok
     }
 
-    /// Whether `SSL_read_early_data` has nothing more to wait for: the ClientHello was
-    /// processed without accepting early data, or the accepted early data has ended.
-    fn early_done(&self) -> bool {
-        let hello_done = self
-            .conn
-            .as_ref()
-            .is_some_and(|c| c.handshake_kind().is_some());
-        if self.early.accepted {
-            self.early.ended
-        } else {
-            hello_done
+    /// Moves the early data rustls has decrypted into the layer's buffer; how many bytes.
+    fn drain_early(&mut self) -> usize {
+        let before = self.early.unread.len();
+        if let Some(mut data) = self.conn.as_mut().and_then(|c| c.early_data()) {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = data.read(&mut chunk) {
+                self.early.unread.extend(&chunk[..n]);
+            }
         }
+        self.early.unread.len() - before
+    }
+
+    /// Whether `SSL_accept` inside `SSL_read_early_data` would have returned: in TLS 1.3 once
+    /// the ClientHello is processed (the server's flight then goes out), in TLS 1.2 (no early
+    /// data) at the end of the handshake.
+    fn at_early_point(&self) -> bool {
+        let Some(conn) = self.conn.as_ref() else {
+            return false;
+        };
+        match conn.protocol_version() {
+            Some(ProtocolVersion::TLSv1_3) => conn.handshake_kind().is_some(),
+            Some(_) => !conn.is_handshaking(),
+            None => false,
+        }
+    }
+
+    /// Whether no early data remains to arrive: none was accepted, or its end was read, or the
+    /// handshake went past it.
+    fn early_ended(&self) -> bool {
+        !self.early.accepted
+            || self.early.ended
+            || self.conn.as_ref().is_some_and(|c| !c.is_handshaking())
     }
 
     /// Writes what rustls has for the wire, as far as the wire takes it, and counts what it
@@ -194,7 +215,7 @@ impl RustlsConn {
         // TLS 1.3: each sealed ticket and each stored session is a NewSessionTicket. TLS 1.2:
         // a sealed ticket is one, a stored session is a session id in the ServerHello.
         let (tickets, notified) = if tls13 {
-            let sealed = if self.settings.notifies() {
+            let sealed = if self.configs.borrow().notifies() {
                 new.sealed
             } else {
                 0
@@ -209,6 +230,14 @@ impl RustlsConn {
 
     fn established(&self) -> bool {
         !self.failed && self.conn.as_ref().is_some_and(|c| !c.is_handshaking())
+    }
+
+    /// Whether `SSL_shutdown` may send close_notify: once established, and already after
+    /// `SSL_read_early_data` returned FINISH (measured: OpenSSL then shuts down before the
+    /// client's Finished, though its `SSL_write` still waits for it).
+    fn may_shut_down(&self) -> bool {
+        self.established()
+            || (!self.failed && self.conn.is_some() && self.early.phase == Phase::Finished)
     }
 }
 
@@ -249,7 +278,7 @@ impl ServerConn for RustlsConn {
     }
 
     fn write(&mut self, data: &[u8]) -> Outcome {
-        if self.close_sent || !self.pump() {
+        if self.close_sent || self.early.phase.blocks_write() || !self.pump() {
             return Outcome::Failed;
         }
         if !self.established() {
@@ -265,7 +294,7 @@ impl ServerConn for RustlsConn {
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Outcome {
-        if !self.pump() {
+        if self.early.phase.blocks_read() || !self.pump() {
             return Outcome::Failed;
         }
         let conn = self.conn.as_mut().expect("created by pump");
@@ -283,21 +312,31 @@ impl ServerConn for RustlsConn {
     }
 
     fn read_early_data(&mut self, buf: &mut [u8]) -> EarlyRead {
-        if matches!(self.early.phase, Phase::Finished | Phase::Passed) {
-            return EarlyRead::Error;
+        match self.early.phase {
+            Phase::None if self.early.began => return EarlyRead::Error,
+            Phase::None => self.early.phase = Phase::AcceptRetry,
+            Phase::AcceptRetry | Phase::ReadRetry => {}
+            Phase::Finished => return EarlyRead::Error,
         }
-        self.early.phase = Phase::Reading;
         if !self.pump_early() {
             return EarlyRead::Error;
         }
-        if !self.early.unread.is_empty() {
-            return EarlyRead::Read(self.early.take(buf));
+        if self.early.phase == Phase::AcceptRetry {
+            if !self.at_early_point() {
+                return EarlyRead::Error;
+            }
+            self.early.phase = Phase::ReadRetry;
         }
-        if self.early_done() {
-            self.early.phase = Phase::Finished;
-            return EarlyRead::Finish;
+        if self.early.accepted {
+            if !self.early.unread.is_empty() {
+                return EarlyRead::Read(self.early.take(buf));
+            }
+            if !self.early_ended() {
+                return EarlyRead::Error;
+            }
         }
-        EarlyRead::Error
+        self.early.phase = Phase::Finished;
+        EarlyRead::Finish
     }
 
     fn key_update(&mut self, requested: bool) -> i64 {
@@ -324,11 +363,11 @@ impl ServerConn for RustlsConn {
 
     fn shutdown(&mut self) -> i64 {
         // As `SSL_shutdown` does during a handshake: fail, and touch nothing.
-        if !self.established() {
+        if !self.may_shut_down() {
             return -1;
         }
         self.pump();
-        let conn = self.conn.as_mut().expect("established");
+        let conn = self.conn.as_mut().expect("may shut down");
         if !self.close_sent {
             conn.send_close_notify();
             self.close_sent = true;

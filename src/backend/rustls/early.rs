@@ -8,24 +8,41 @@
 
 use std::collections::VecDeque;
 
-/// Where the application is with `SSL_read_early_data`.
+/// Where the `SSL` is with `SSL_read_early_data`: OpenSSL's `early_data_state` on a server,
+/// which belongs to the `SSL` object, so the layer keeps it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) enum Phase {
-    /// The server has not acted yet: `SSL_read_early_data` may start.
+    /// `SSL_EARLY_DATA_NONE`: never called. It may start only before the handshake has.
     #[default]
-    Untouched,
-    /// `SSL_read_early_data` was called and has not returned FINISH.
-    Reading,
-    /// It returned FINISH; calling it again fails.
+    None,
+    /// `SSL_EARLY_DATA_ACCEPT_RETRY`: called, the handshake has not reached the point where
+    /// early data is read (TLS 1.3: the server's flight written; TLS 1.2: the end). `SSL_read`
+    /// and `SSL_write` fail here without doing anything.
+    AcceptRetry,
+    /// `SSL_EARLY_DATA_READ_RETRY`: early data accepted and being read. `SSL_write` fails here.
+    ReadRetry,
+    /// `SSL_EARLY_DATA_FINISHED_READING`: FINISH was returned; calling it again fails.
     Finished,
-    /// The application went on with the handshake (or began with it): calling it fails.
-    Passed,
+}
+
+impl Phase {
+    /// Whether `SSL_write` fails without doing anything.
+    pub fn blocks_write(self) -> bool {
+        matches!(self, Phase::AcceptRetry | Phase::ReadRetry)
+    }
+
+    /// Whether `SSL_read` fails without doing anything.
+    pub fn blocks_read(self) -> bool {
+        self == Phase::AcceptRetry
+    }
 }
 
 /// The early-data side of one connection.
 #[derive(Debug, Default)]
 pub(super) struct Early {
     pub phase: Phase,
+    /// Whether the handshake has begun (the server has acted) outside `SSL_read_early_data`.
+    pub began: bool,
     /// Whether rustls accepted the client's early data (`early_data()` was `Some`).
     pub accepted: bool,
     /// Whether the EndOfEarlyData has been handed to rustls.

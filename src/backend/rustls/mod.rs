@@ -23,7 +23,7 @@ mod early;
 mod sessions;
 
 use super::{BackendId, Server, ServerConn};
-use crate::program::{CtxConfig, Op};
+use crate::program::{CtxConfig, Op, SuiteList};
 use crate::wire::Endpoint;
 use config::{Configs, Settings};
 use conn::RustlsConn;
@@ -46,6 +46,8 @@ pub struct RustlsServer {
     settings: Settings,
     configs: Rc<RefCell<Configs>>,
     notified: Rc<Cell<u64>>,
+    /// The TLS 1.3 suites, which connections read live (see [`RustlsConn`]).
+    suites: Rc<Cell<Option<SuiteList>>>,
 }
 
 impl Default for RustlsServer {
@@ -60,6 +62,7 @@ impl RustlsServer {
             settings: Settings::default(),
             configs: Rc::new(RefCell::new(Configs::new())),
             notified: Rc::new(Cell::new(0)),
+            suites: Rc::new(Cell::new(None)),
         }
     }
 }
@@ -85,6 +88,7 @@ impl Server for RustlsServer {
         self.settings = Settings::default();
         self.configs.borrow_mut().reset();
         self.notified.set(0);
+        self.suites.set(None);
     }
 
     fn ctx_set_num_tickets(&mut self, n: u64) -> i64 {
@@ -97,7 +101,17 @@ impl Server for RustlsServer {
     }
 
     fn configure(&mut self, setting: CtxConfig) -> i64 {
-        self.settings.apply(setting)
+        match setting {
+            CtxConfig::SessionCacheMode(mode) => {
+                self.configs.borrow().set_cache_mode(mode);
+                1
+            }
+            CtxConfig::Ciphersuites(list) => {
+                self.suites.set(Some(list));
+                1
+            }
+            other => self.settings.apply(other),
+        }
     }
 
     fn notified(&self) -> u64 {
@@ -109,6 +123,7 @@ impl Server for RustlsServer {
             self.settings,
             self.configs.clone(),
             self.notified.clone(),
+            self.suites.clone(),
             transport,
         ))
     }

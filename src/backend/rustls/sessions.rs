@@ -6,7 +6,7 @@
 //! session, so they are where it calls the application's new-session callback.
 
 use rustls::server::{ProducesTickets, ServerSessionMemoryCache, StoresServerSessions};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// How many entries the layer's session cache keeps: rustls's own default cache's size.
@@ -96,12 +96,14 @@ impl ProducesTickets for Ticketer {
 
 /// The program's session cache (OpenSSL's `SSL_CTX` session cache), counting what it keeps.
 /// With the cache mode off it keeps nothing new, but still finds what it kept before, as
-/// OpenSSL's cache does with `SSL_SESS_CACHE_OFF` (its internal lookup stays on).
+/// OpenSSL's cache does with `SSL_SESS_CACHE_OFF` (its internal lookup stays on). The mode is
+/// the context's at the moment of storing, not a copy taken at `SSL_new`: OpenSSL reads it
+/// from the context every time.
 #[derive(Debug)]
 pub(super) struct Store {
     cache: Arc<ServerSessionMemoryCache>,
     handouts: Arc<Handouts>,
-    keeps_new: bool,
+    keeps_new: Arc<AtomicBool>,
 }
 
 impl Store {
@@ -109,24 +111,34 @@ impl Store {
         Store {
             cache: ServerSessionMemoryCache::new(CACHE_SIZE),
             handouts,
-            keeps_new: true,
+            keeps_new: Arc::new(AtomicBool::new(true)),
         }
     }
 
-    /// The same cache, seen by a context whose cache mode is `off` (`keeps_new` false) or
-    /// `server`.
-    pub fn view(&self, keeps_new: bool) -> Store {
+    /// Sets the context's cache mode: `server` (true) or `off`.
+    pub fn set_keeps_new(&self, on: bool) {
+        self.keeps_new.store(on, Ordering::Relaxed);
+    }
+
+    pub fn keeps_new(&self) -> bool {
+        self.keeps_new.load(Ordering::Relaxed)
+    }
+}
+
+/// Every config of a program shares the one cache.
+impl Clone for Store {
+    fn clone(&self) -> Store {
         Store {
             cache: self.cache.clone(),
             handouts: self.handouts.clone(),
-            keeps_new,
+            keeps_new: self.keeps_new.clone(),
         }
     }
 }
 
 impl StoresServerSessions for Store {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
-        let kept = self.keeps_new && self.cache.put(key, value);
+        let kept = self.keeps_new() && self.cache.put(key, value);
         if kept {
             self.handouts.stored.fetch_add(1, Ordering::Relaxed);
         }
@@ -139,6 +151,6 @@ impl StoresServerSessions for Store {
         self.cache.take(key)
     }
     fn can_cache(&self) -> bool {
-        self.keeps_new
+        self.keeps_new()
     }
 }
