@@ -200,3 +200,23 @@ fn what_belongs_to_openssls_ssl_object_matches_the_oracle() {
         );
     }
 }
+
+#[test]
+fn early_data_on_a_stateful_ticket_is_read_as_on_the_oracle() {
+    // max_early_data with anti-replay: stateful tickets, and rustls accepts 0-RTT on them. A
+    // single-use ticket offered again is refused by both; rustls cannot tell that early data
+    // was offered and refused, so it reports it not sent.
+    let program = "ctx_set_max_early_data 1000\nconnect\nhandshake\nconnect resume early=500\n\
+                   client_step\nserver_read_early\nserver_read_early\nhandshake\n\
+                   server_read_early\nconnect resume=again early=10\nclient_step\n\
+                   server_read_early\nhandshake\n";
+    let t = run(program);
+    let oracle = run_on(BackendId::Openssl, program);
+    let rets = |t: &[Step]| t.iter().map(|s| s.ret).collect::<Vec<_>>();
+    assert_eq!(rets(&t), rets(&oracle));
+    assert_eq!(t[5].ret, Some(500));
+    use ticketdiff::trace::EarlyStatus::*;
+    assert_eq!((t[7].resumed, t[7].early), (Some(true), Some(Accepted)));
+    assert_eq!((t[12].resumed, t[12].early), (Some(false), Some(NotSent)));
+    assert_eq!(oracle[12].early, Some(Rejected));
+}
