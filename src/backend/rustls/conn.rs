@@ -142,9 +142,12 @@ impl RustlsConn {
             };
             let conn = self.conn.as_mut().expect("created above");
             let mut record = &pending[..len];
-            match conn.read_tls(&mut record) {
-                Ok(read) if read > 0 => self.transport.consume_pending(read),
-                _ => break,
+            while let Ok(1..) = conn.read_tls(&mut record) {}
+            self.transport.consume_pending(len - record.len());
+            if !record.is_empty() {
+                // rustls takes no more now; what it took is processed, the rest waits.
+                self.process();
+                break;
             }
             if !self.process() {
                 ok = false;
