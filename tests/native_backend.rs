@@ -140,3 +140,29 @@ fn native_direct_expectations() {
         ]
     );
 }
+
+/// The new-session callback fires for every ticket the server makes, as OpenSSL's does: a
+/// ticket the record layer refuses (made during a pending application write, fatal) is not
+/// issued but has notified.
+#[test]
+fn native_notifies_each_ticket_made_even_one_refused() {
+    let program = "connect pha\nhandshake\nverify_client_post_handshake\nserver_write 71637\n\
+                   new_session_ticket\nhandshake\nserver_read\nnew_session_ticket\n";
+    let t = run("native", program);
+    let f: Vec<_> = t.iter().map(|s| (s.ret, s.issued, s.notified)).collect();
+    assert_eq!(
+        f,
+        [
+            (Some(0), 0, 0),
+            (Some(1), 2, 2),
+            (Some(1), 2, 2),
+            (Some(-1), 2, 2),
+            (Some(1), 2, 2),
+            (Some(1), 2, 2),
+            // The queued request's ticket is made, notified, then refused: fatal.
+            (Some(-1), 2, 3),
+            (Some(0), 2, 3),
+        ]
+    );
+    assert_eq!(t, run("openssl", program));
+}

@@ -12,6 +12,7 @@ use crate::native::ServerConfig;
 use crate::pki::pki;
 use crate::program::{Op, DEFAULT_NUM_TICKETS};
 use crate::wire::Endpoint;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The server's clock for every connection: a fixed instant (2023-11-14T22:13:20Z).
@@ -25,6 +26,8 @@ pub struct NativeServer {
     ctx: SslContext,
     /// Connections made in this program: each one's seed.
     connections: u64,
+    /// Calls of the context's new-session callback since the last reset.
+    notified: Arc<AtomicU64>,
 }
 
 impl Default for NativeServer {
@@ -53,9 +56,16 @@ pub fn server_config() -> ServerConfig {
 
 impl NativeServer {
     pub fn new() -> NativeServer {
+        let ctx = SslContext::new(Arc::new(server_config()));
+        let notified = Arc::new(AtomicU64::new(0));
+        let counter = notified.clone();
+        ctx.set_new_session_callback(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
         NativeServer {
-            ctx: SslContext::new(Arc::new(server_config())),
+            ctx,
             connections: 0,
+            notified,
         }
     }
 }
@@ -82,6 +92,7 @@ impl Server for NativeServer {
     fn reset(&mut self) {
         self.ctx.set_num_tickets(DEFAULT_NUM_TICKETS);
         self.connections = 0;
+        self.notified.store(0, Ordering::Relaxed);
     }
 
     fn ctx_set_num_tickets(&mut self, n: u64) -> i64 {
@@ -97,7 +108,7 @@ impl Server for NativeServer {
     }
 
     fn notified(&self) -> u64 {
-        0
+        self.notified.load(Ordering::Relaxed)
     }
 
     fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {

@@ -69,6 +69,12 @@ impl SslContext {
         self.config.num_tickets()
     }
 
+    /// `SSL_CTX_sess_set_new_cb`: `cb` is called once per ticket made, when it is made (see
+    /// [`super::tickets`]).
+    pub fn set_new_session_callback(&self, cb: impl Fn() + Send + Sync + 'static) {
+        self.config.set_new_session_callback(Some(Arc::new(cb)));
+    }
+
     /// `SSL_new` + `SSL_set_accept_state` + `SSL_set_bio`: copies the context's count now.
     pub fn new_ssl<T: Read + Write>(&self, transport: T, seed: [u8; 32], now_ms: u64) -> Ssl<T> {
         let mut conn = ServerConnection::new(self.config.clone(), seed, now_ms);

@@ -5,6 +5,11 @@ pub use super::certs::ConfigError;
 use super::suites::{CipherSuite, NamedGroup, ALL_SUITES};
 use super::ticket::TicketKey;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// A new-session callback (OpenSSL's `SSL_CTX_sess_set_new_cb`): called once per ticket the
+/// server makes, see [`super::tickets::notifies`].
+pub type NewSessionCallback = Arc<dyn Fn() + Send + Sync>;
 
 /// Everything a [`super::ServerConnection`] needs that does not change per connection.
 pub struct ServerConfig {
@@ -44,6 +49,9 @@ pub struct ServerConfig {
     /// default: only `psk_dhe_ke` counts, and a client offering `psk_ke` alone gets a full
     /// handshake.
     pub allow_psk_ke: bool,
+    /// The new-session callback, read when each ticket is made (OpenSSL reads it from the
+    /// session context at that time, not at `SSL_new`).
+    new_session_cb: RwLock<Option<NewSessionCallback>>,
 }
 
 /// A PSK agreed outside TLS, for SHA-256 suites (as `s_server -psk` makes its session with
@@ -85,6 +93,7 @@ impl ServerConfig {
             client_ca_names: Vec::new(),
             external_psks: Vec::new(),
             allow_psk_ke: false,
+            new_session_cb: RwLock::new(None),
         }
     }
 
@@ -108,5 +117,25 @@ impl ServerConfig {
     /// The context's N (OpenSSL's `SSL_CTX_get_num_tickets`).
     pub fn num_tickets(&self) -> u64 {
         self.num_tickets.load(Ordering::Relaxed)
+    }
+
+    /// Sets (or removes) the new-session callback (OpenSSL's `SSL_CTX_sess_set_new_cb`).
+    pub fn set_new_session_callback(&self, cb: Option<NewSessionCallback>) {
+        *self
+            .new_session_cb
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = cb;
+    }
+
+    /// Calls the new-session callback, if one is set.
+    pub(crate) fn notify_new_session(&self) {
+        let cb = self
+            .new_session_cb
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(cb) = cb {
+            cb();
+        }
     }
 }

@@ -155,6 +155,9 @@ impl Core {
         let msg = msgs::new_session_ticket(lifetime_s, age_add, &nonce, &ticket);
         self.send_handshake(&msg)?;
         self.tickets.note_written();
+        if super::tickets::notifies() {
+            self.config.notify_new_session();
+        }
         Ok(())
     }
 

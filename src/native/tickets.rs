@@ -30,6 +30,13 @@
 //!   requests remain, then, on a connection that was not resumed, while `N > sent`: max(k,
 //!   N - sent) tickets in all (the "top-up"); on a resumed connection, k. The man page's "never
 //!   more than 1" holds only for the resumed handshake itself.
+//! - "To be notified when the ticket itself is sent, a new-session callback can be registered
+//!   with SSL_CTX_sess_set_new_cb(3) that will be invoked as the ticket or tickets are
+//!   generated": OpenSSL calls it once per TLS 1.3 ticket it *makes*
+//!   (`tls_construct_new_session_ticket` → `ssl_update_cache`), before the record layer takes
+//!   the message, so a ticket the record layer then refuses (a handshake write during a pending
+//!   application write: fatal) has notified all the same ([`notifies`]). TLS 1.2 tickets
+//!   notify nothing (measured: 0 calls; the native server has no TLS 1.2).
 //! - When requests may be made and when the state machine flushes them (write, read,
 //!   `SSL_do_handshake`; not while an application write is pending) is OpenSSL's state
 //!   machine, not a ticket count: see [`super::api`].
@@ -118,4 +125,9 @@ impl TicketPolicy {
     pub fn reset_sent(&mut self) {
         self.sent = 0;
     }
+}
+
+/// Whether a ticket just made calls the new-session callback (see the module comment).
+pub fn notifies() -> bool {
+    true
 }
