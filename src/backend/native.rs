@@ -7,10 +7,11 @@
 //! is well within the server's tolerance).
 
 use super::{BackendId, Outcome, Server, ServerConn};
-use crate::native::api::{Ssl, SslContext};
+use crate::native::api::{SessionCacheMode, Ssl, SslContext, SslOptions};
+use crate::native::tickets::{TicketCallbacks, TicketReturn, TicketStatus};
 use crate::native::ServerConfig;
 use crate::pki::pki;
-use crate::program::{Op, DEFAULT_NUM_TICKETS};
+use crate::program::{CacheMode, CtxConfig, Op, Options, TicketDec, TicketGen};
 use crate::wire::Endpoint;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub fn server_config() -> ServerConfig {
         .native_server_config([0x5a; 32])
         .expect("native server config");
     config.require_client_cert = false;
+    // OpenSSL's default: the client's order decides (no SSL_OP_CIPHER_SERVER_PREFERENCE).
+    config.server_preference = false;
     // OpenSSL 3's default TLS 1.3 suite order.
     config.suites = vec![
         &crate::native::suites::TLS_AES_256_GCM_SHA384,
@@ -80,17 +83,19 @@ impl Server for NativeServer {
     }
 
     fn unsupported(&self, op: &Op) -> Option<&'static str> {
-        if op.is_v2() {
-            return Some(crate::backend::V2_NOT_YET);
-        }
         match op {
             Op::Connect(flags) if flags.tls12 => Some(TLS12_SKIP_REASON),
+            Op::ServerReadEarly | Op::KeyUpdate { .. } => Some(crate::backend::V2_NOT_YET),
             _ => None,
         }
     }
 
     fn reset(&mut self) {
-        self.ctx.set_num_tickets(DEFAULT_NUM_TICKETS);
+        // The configuration's own settings are OpenSSL's defaults: a context as new.
+        self.ctx = SslContext::new(self.ctx.config().clone());
+        self.ctx.set_session_cache_mode(SessionCacheMode::Server);
+        self.ctx.set_session_ticket_cb(None);
+        self.ctx.flush_sessions();
         self.connections = 0;
         self.notified.store(0, Ordering::Relaxed);
     }
@@ -103,8 +108,34 @@ impl Server for NativeServer {
         self.ctx.num_tickets()
     }
 
-    fn configure(&mut self, _setting: crate::program::CtxConfig) -> i64 {
-        0
+    fn configure(&mut self, setting: CtxConfig) -> i64 {
+        match setting {
+            CtxConfig::SetOptions(o) => {
+                self.ctx.set_options(ssl_options(o));
+            }
+            CtxConfig::ClearOptions(o) => {
+                self.ctx.clear_options(ssl_options(o));
+            }
+            CtxConfig::Ciphersuites(list) => {
+                return self.ctx.set_ciphersuites(&list.to_string()).into()
+            }
+            // A valid program's value fits; a larger one is truncated, as C passes it to
+            // OpenSSL's `uint32_t`.
+            CtxConfig::MaxEarlyData(n) => return self.ctx.set_max_early_data(n as u32).into(),
+            CtxConfig::SessionCacheMode(mode) => {
+                self.ctx.set_session_cache_mode(match mode {
+                    CacheMode::Off => SessionCacheMode::Off,
+                    CacheMode::Server => SessionCacheMode::Server,
+                });
+            }
+            CtxConfig::TicketCb(gen, dec) => {
+                return self
+                    .ctx
+                    .set_session_ticket_cb(Some(ticket_callbacks(gen, dec)))
+                    .into()
+            }
+        }
+        1
     }
 
     fn notified(&self) -> u64 {
@@ -118,6 +149,33 @@ impl Server for NativeServer {
         Box::new(NativeConn {
             ssl: self.ctx.new_ssl(transport, seed, NOW_MS),
         })
+    }
+}
+
+/// A program's options as `SSL_OP_*` bits.
+fn ssl_options(o: Options) -> SslOptions {
+    let bit = |on: bool, b: SslOptions| if on { b } else { SslOptions::default() };
+    bit(o.no_ticket, SslOptions::NO_TICKET)
+        | bit(o.no_anti_replay, SslOptions::NO_ANTI_REPLAY)
+        | bit(o.allow_no_dhe_kex, SslOptions::ALLOW_NO_DHE_KEX)
+}
+
+/// The program's ticket callbacks: the generate one returns `gen`; the decrypt one returns
+/// `dec` for a ticket that decrypted and `IGNORE_RENEW` for any other.
+fn ticket_callbacks(gen: TicketGen, dec: TicketDec) -> TicketCallbacks {
+    let ret = match dec {
+        TicketDec::Use => TicketReturn::Use,
+        TicketDec::UseRenew => TicketReturn::UseRenew,
+        TicketDec::Ignore => TicketReturn::Ignore,
+        TicketDec::IgnoreRenew => TicketReturn::IgnoreRenew,
+        TicketDec::Abort => TicketReturn::Abort,
+    };
+    TicketCallbacks {
+        generate: Arc::new(move || gen == TicketGen::Ok),
+        decrypt: Arc::new(move |status| match status {
+            TicketStatus::SuccessRenew => ret,
+            TicketStatus::NoDecrypt => TicketReturn::IgnoreRenew,
+        }),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The sans-IO server connection: bytes in, bytes out.
 
-use super::config::ServerConfig;
+use super::config::{ConnSettings, ServerConfig};
 use super::core::Core;
 use super::error::{AlertDescription, Error};
 use super::handshake::{ExpectClientHello, State};
@@ -54,9 +54,21 @@ impl ServerConnection {
     /// A connection using `config`, deterministic randomness from `seed`, and `now_ms`
     /// (milliseconds since the Unix epoch) as the current time.
     pub fn new(config: Arc<ServerConfig>, seed: [u8; 32], now_ms: u64) -> Self {
+        let settings = config.settings();
+        Self::with_settings(config, settings, seed, now_ms)
+    }
+
+    /// A connection with `settings` instead of the ones `config` holds (for an API layer whose
+    /// context changes them between connections).
+    pub fn with_settings(
+        config: Arc<ServerConfig>,
+        settings: ConnSettings,
+        seed: [u8; 32],
+        now_ms: u64,
+    ) -> Self {
         ServerConnection {
             state: State::ExpectClientHello(ExpectClientHello),
-            core: Core::new(config, seed, now_ms),
+            core: Core::new(config, settings, seed, now_ms),
             error: None,
         }
     }

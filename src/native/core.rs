@@ -2,15 +2,16 @@
 //! the record writer. The handshake states (`handshake.rs`) act on it, the connection
 //! (`conn.rs`) owns it and drives the states; it uses neither, so the three form no cycle.
 
-use super::config::ServerConfig;
+use super::config::{ConnSettings, ServerConfig};
 use super::error::{AlertDescription, Error};
 use super::key_schedule::Secret;
 use super::msgs::{self, content};
 use super::record::{self, RecordCipher, MAX_FRAGMENT};
 use super::rng::SeededRng;
+use super::session_cache::SessionId;
 use super::suites::{CipherSuite, NamedGroup};
 use super::ticket::TicketState;
-use super::tickets::TicketPolicy;
+use super::tickets::{self, TicketKind, TicketPolicy};
 use std::sync::Arc;
 
 /// Bytes of undecryptable (early data) records skipped before giving up with `bad_record_mac`.
@@ -45,6 +46,8 @@ pub struct HandshakeInfo {
 /// Everything but the handshake state: keys, buffers, counters.
 pub(crate) struct Core {
     pub(crate) config: Arc<ServerConfig>,
+    /// What the connection copied from its context when it was made.
+    pub(crate) settings: ConnSettings,
     pub(crate) rng: SeededRng,
     pub(crate) now_ms: u64,
     pub(super) read_cipher: Option<RecordCipher>,
@@ -66,10 +69,16 @@ pub(crate) struct Core {
 
 impl Core {
     /// A core before the ClientHello: no keys, nothing buffered, `config`'s ticket count.
-    pub(super) fn new(config: Arc<ServerConfig>, seed: [u8; 32], now_ms: u64) -> Core {
-        let num_tickets = config.num_tickets();
+    pub(super) fn new(
+        config: Arc<ServerConfig>,
+        settings: ConnSettings,
+        seed: [u8; 32],
+        now_ms: u64,
+    ) -> Core {
+        let num_tickets = settings.num_tickets;
         Core {
             config,
+            settings,
             rng: SeededRng::new(seed),
             now_ms,
             read_cipher: None,
@@ -150,12 +159,36 @@ impl Core {
             issued_ms: self.now_ms,
             lifetime_s,
             peer_cert: self.info.peer_certificates.first().cloned(),
+            max_early_data: self.settings.max_early_data,
         };
-        let ticket = self.config.ticket_key.seal(&state, self.rng.array());
-        let msg = msgs::new_session_ticket(lifetime_s, age_add, &nonce, &ticket);
+        if let Some(cbs) = self.config.ticket_callbacks() {
+            if !(cbs.generate)() {
+                return Err(Error::Internal("the ticket generate callback failed"));
+            }
+        }
+        let kind = self.settings.ticket_kind();
+        let mut session_id: SessionId = [0; 32];
+        let ticket = match kind {
+            TicketKind::Stateless => self.config.ticket_key.seal(&state, self.rng.array()),
+            TicketKind::Stateful => {
+                session_id = self.rng.array();
+                session_id.to_vec()
+            }
+        };
+        let msg = msgs::new_session_ticket(
+            lifetime_s,
+            age_add,
+            &nonce,
+            &ticket,
+            self.settings.max_early_data,
+        );
         self.send_handshake(&msg)?;
         self.tickets.note_written();
-        if super::tickets::notifies() {
+        let cache_server = self.config.cache_server();
+        if tickets::cached(kind, cache_server) {
+            self.config.session_cache().add(session_id, state);
+        }
+        if tickets::notifies(cache_server) {
             self.config.notify_new_session();
         }
         Ok(())

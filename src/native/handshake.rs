@@ -150,9 +150,12 @@ impl ExpectClientHello {
         let suite = psk::choose_suite(core, &ch)
             .ok_or(Error::HandshakeFailure("no common cipher suite"))?;
         check_key_shares(&ch)?;
-        // Only psk_ke skips the key exchange (and an HRR); tickets are opened again later.
-        if psk::psk_ke_offered(core, &ch) && psk::choose(core, &ch, suite).is_some_and(|p| !p.dhe) {
-            return complete_client_hello(core, &ch, msg, suite, None, None);
+        // Looked at once per ClientHello (a lookup may use a ticket up); after an HRR the
+        // second ClientHello's offer is looked at again, as OpenSSL does.
+        let psk = psk::choose(core, &ch, suite)?;
+        // Only psk_ke skips the key exchange (and an HRR).
+        if psk.chosen.as_ref().is_some_and(|p| !p.dhe) {
+            return complete_client_hello(core, &ch, msg, suite, None, None, psk);
         }
         if ch.supported_groups.is_none() {
             return Err(Error::MissingExtension("supported_groups"));
@@ -167,7 +170,7 @@ impl ExpectClientHello {
             .copied()
             .find(|g| shares.iter().any(|(id, _)| *id == g.id()));
         if let Some(group) = with_share {
-            return complete_client_hello(core, &ch, msg, suite, Some(group), None);
+            return complete_client_hello(core, &ch, msg, suite, Some(group), None, psk);
         }
         let group = core
             .config
@@ -263,6 +266,7 @@ impl ExpectSecondClientHello {
         if ch.psk.is_none() && ch.signature_algorithms.is_none() {
             return Err(Error::MissingExtension("signature_algorithms"));
         }
+        let psk = psk::choose(core, &ch, self.suite)?;
         complete_client_hello(
             core,
             &ch,
@@ -270,6 +274,7 @@ impl ExpectSecondClientHello {
             self.suite,
             Some(self.group),
             Some(self.transcript),
+            psk,
         )
     }
 }
@@ -314,10 +319,12 @@ fn complete_client_hello(
     suite: &'static CipherSuite,
     group: Option<NamedGroup>,
     transcript: Option<Transcript>,
+    choice: psk::PskChoice,
 ) -> Result<State, Error> {
     let hrr_sent = transcript.is_some();
     let mut transcript = transcript.unwrap_or_else(|| Transcript::new(suite));
-    let psk = psk::choose(core, ch, suite);
+    core.tickets.expected = choice.tickets_expected;
+    let psk = choice.chosen;
     // With psk_ke the client's key shares are not looked at (nor is a group chosen).
     let group = match &psk {
         Some(p) if !p.dhe => None,
@@ -532,7 +539,7 @@ impl ExpectFinished {
             resumed: self.resumed,
         };
         // End-of-handshake tickets: N re-read before each one (see `tickets.rs`).
-        core.tickets.start_after_finished();
+        core.tickets.start_after_handshake();
         est.auto_issue_tickets(core)?;
         Ok(State::Established(Box::new(est)))
     }

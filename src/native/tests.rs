@@ -94,6 +94,7 @@ fn tickets_round_trip_and_reject_tampering() {
         issued_ms: 123_456,
         lifetime_s: 7200,
         peer_cert: None,
+        max_early_data: 0,
     };
     let t = key.seal(&st, [1; 12]);
     assert_eq!(t.len(), 208, "as long as OpenSSL 3.0's ticket");
