@@ -4,25 +4,64 @@
 use crate::backend::openssl::{ca_store, parsed_pki};
 use crate::backend::Outcome;
 use crate::openssl_ffi as ffi;
-use crate::program::{ConnectFlags, Resume};
+use crate::program::{ConnectFlags, Options, Resume, SslOption, MAX_WRITE_LEN};
 use crate::wire::Endpoint;
 use openssl::ssl::{
     Ssl, SslContext, SslMethod, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
 };
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// The sessions a program's clients have received, oldest first, each offered at most once.
+/// The bytes every write sends. One buffer for the whole process, so a write retried after
+/// would-block passes the same pointer, as OpenSSL requires without
+/// `SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`, whatever the allocator does. Here rather than in the
+/// harness because the client's early data comes from it too.
+static WRITE_DATA: [u8; MAX_WRITE_LEN as usize] = [b'x'; MAX_WRITE_LEN as usize];
+
+/// The first `len` bytes of the one buffer every write sends from.
+pub fn write_data(len: u64) -> &'static [u8] {
+    &WRITE_DATA[..len.min(MAX_WRITE_LEN) as usize]
+}
+
+/// One ticket a client received.
+struct Received {
+    /// The session OpenSSL handed over, offered by `resume` (as in version 1).
+    session: ffi::ClientSession,
+    /// A copy made on arrival, never given to OpenSSL: an OpenSSL client marks a TLS 1.3
+    /// session not resumable once it has been used (and when a connection ends badly), so
+    /// `resume=again` offers copies of this.
+    on_arrival: ffi::ClientSession,
+    offered: bool,
+}
+
+/// The sessions a program's clients have received, oldest first, each offered at most once by
+/// `resume`.
 #[derive(Default)]
 pub struct Sessions {
-    received: Vec<(ffi::ClientSession, bool)>,
+    received: Vec<Received>,
+    /// The arrival copy of the ticket the previous `connect` offered, if it offered one.
+    previous_offer: Option<ffi::ClientSession>,
 }
 
 impl Sessions {
-    /// The newest session not offered yet, now marked offered.
-    fn take_newest(&mut self) -> Option<ffi::ClientSession> {
-        let (session, offered) = self.received.iter_mut().rev().find(|(_, o)| !*o)?;
-        *offered = true;
-        Some(session.clone())
+    /// The newest session not offered yet, now marked offered, and its arrival copy.
+    fn take_newest(&mut self) -> Option<(ffi::ClientSession, ffi::ClientSession)> {
+        let r = self.received.iter_mut().rev().find(|r| !r.offered)?;
+        r.offered = true;
+        Some((r.session.clone(), r.on_arrival.clone()))
+    }
+
+    /// What a `connect` with `resume` offers: the session, and the arrival copy the next
+    /// `resume=again` offers again. Every offer is a fresh copy of that arrival copy, so a
+    /// third offer sees the ticket as it arrived too.
+    fn offer(&mut self, resume: Resume) -> Option<(ffi::ClientSession, ffi::ClientSession)> {
+        match resume {
+            Resume::No => None,
+            Resume::Newest => self.take_newest(),
+            Resume::Again => {
+                let copy = self.previous_offer.take()?;
+                Some((copy.dup(), copy))
+            }
+        }
     }
 }
 
@@ -33,11 +72,11 @@ fn sessions_index() -> openssl::ex_data::Index<Ssl, SharedSessions> {
     *INDEX.get_or_init(|| Ssl::new_ex_index().expect("SSL ex_data index"))
 }
 
-/// Why the client cannot do what these flags ask, if it cannot.
-pub fn unsupported(flags: &ConnectFlags) -> Option<&'static str> {
-    flags
-        .is_v2()
-        .then_some("the client does not implement the format's version 2 `connect` flags yet")
+/// Why the client cannot do what these flags ask, if it cannot: the OpenSSL client does every
+/// flag of the format, so never. Kept as the one place to say so should a client come that
+/// cannot.
+pub fn unsupported(_flags: &ConnectFlags) -> Option<&'static str> {
+    None
 }
 
 /// The client `SSL_CTX`, one per thread's harness.
@@ -62,14 +101,21 @@ impl ClientContext {
         ffi::on_new_session(&mut b, |ssl, session| {
             if let Some(store) = ssl.ex_data(sessions_index()) {
                 let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-                store.received.push((session, false));
+                let on_arrival = session.dup();
+                store.received.push(Received {
+                    session,
+                    on_arrival,
+                    offered: false,
+                });
             }
         });
         ClientContext { ctx: b.build() }
     }
 
-    /// A new client for one connection. With `flags.resume` it offers the newest session in
-    /// `sessions` not offered before; the second value says whether it offered one.
+    /// A new client for one connection, set up as `flags` say. With `resume` it offers the
+    /// newest session in `sessions` not offered before, with `resume=again` a copy of the one
+    /// the previous connection offered, as it arrived; the second value says whether it offered
+    /// one.
     pub fn connect(
         &self,
         transport: Endpoint,
@@ -90,14 +136,41 @@ impl ClientContext {
             ssl.set_private_key(&p.client_key).expect("client key");
             ffi::enable_post_handshake_auth(&ssl);
         }
-        let offered = flags.resume == Resume::Newest
-            && match sessions.lock().take_newest() {
-                Some(session) => ffi::set_session(&mut ssl, &session),
-                None => false,
-            };
+        if flags.psk_ke {
+            ffi::set_options(&ssl, Options::default().with(SslOption::AllowNoDheKex));
+        }
+        if let Some(suites) = flags.suites {
+            let ok = ffi::set_ciphersuites(&ssl, &suites.to_string());
+            assert!(ok, "SSL_set_ciphersuites refused `{suites}`");
+        }
+        if let Some(groups) = flags.groups {
+            let ok = ffi::set_groups_list(&ssl, &groups.to_string());
+            assert!(ok, "SSL_set1_groups_list refused `{groups}`");
+        }
+        let mut store = sessions.lock();
+        let offer = store.offer(flags.resume);
+        let offered = offer
+            .as_ref()
+            .is_some_and(|(session, _)| ffi::set_session(&mut ssl, session));
+        store.previous_offer = offer.filter(|_| offered).map(|(_, copy)| copy);
+        drop(store);
+        let early = match (flags.early, offered) {
+            (Some(n), true) => {
+                let max = ssl.session().map_or(0, |s| s.max_early_data());
+                (max > 0).then(|| write_data(n.min(max.into())))
+            }
+            _ => None,
+        };
         let counter = ffi::count_new_session_tickets(&mut ssl);
         let stream = SslStream::new(ssl, transport).expect("SSL_set_bio");
-        (ClientConn { stream, counter }, offered)
+        (
+            ClientConn {
+                stream,
+                counter,
+                early,
+            },
+            offered,
+        )
     }
 }
 
@@ -115,14 +188,33 @@ impl SharedSessionStore {
 pub struct ClientConn {
     stream: SslStream<Endpoint>,
     counter: Arc<ffi::TicketCounter>,
+    /// The early data the first handshake step writes, if it is due (`early=N` with an offered
+    /// session that allows early data).
+    early: Option<&'static [u8]>,
 }
 
 /// Size of each `SSL_read_ex` buffer: one full TLS record.
 pub const READ_BUFFER: usize = 16 * 1024;
 
 impl ClientConn {
+    /// One client handshake step: `SSL_do_handshake`, except that the first step of a
+    /// connection with early data due is `SSL_write_early_data` instead.
+    ///
+    /// `SSL_write_early_data` returns 1 once it has written the ClientHello and the early data;
+    /// the handshake is then not finished (the client waits for the server's flight), so that
+    /// success is reported as `WouldBlock`: a `client_step` returns -1, "wants more I/O", as
+    /// `SSL_do_handshake` would at that point, and the `handshake` loop goes on because the
+    /// ClientHello is in flight. Its would-block (a wire too full for the early data) is
+    /// `WouldBlock` too, and a failure is `Failed` (ret 0). Either way the step is taken once:
+    /// the next step is `SSL_do_handshake`.
     pub fn do_handshake(&mut self) -> Outcome {
-        ffi::do_handshake(self.stream.ssl())
+        match self.early.take() {
+            Some(data) => match ffi::write_early_data(self.stream.ssl(), data) {
+                Outcome::Done(_) => Outcome::WouldBlock,
+                other => other,
+            },
+            None => ffi::do_handshake(self.stream.ssl()),
+        }
     }
 
     /// Bytes on the wire in either direction, not yet read.

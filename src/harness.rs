@@ -3,22 +3,14 @@
 
 use crate::backend::{Backend, BackendId, EarlyRead, Outcome, Server, ServerConn, Unfinished};
 use crate::client::{ClientConn, ClientContext, SharedSessionStore, READ_BUFFER};
-use crate::program::{ConnectFlags, Op, Program, MAX_WRITE_LEN};
+use crate::program::{ConnectFlags, Op, Program};
 use crate::trace::{EarlyStatus, Step, Trace};
 use crate::wire::wire;
 
 /// Rounds of `handshake` before a handshake that makes no progress is called failed.
 const MAX_HANDSHAKE_ROUNDS: usize = 64;
 
-/// The bytes every write sends. One buffer for the whole process, so a write retried after
-/// would-block passes the same pointer, as OpenSSL requires without
-/// `SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`, whatever the allocator does.
-static WRITE_DATA: [u8; MAX_WRITE_LEN as usize] = [b'x'; MAX_WRITE_LEN as usize];
-
-/// The first `len` bytes of the one buffer every write sends from.
-pub fn write_data(len: u64) -> &'static [u8] {
-    &WRITE_DATA[..len.min(MAX_WRITE_LEN) as usize]
-}
+pub use crate::client::write_data;
 
 /// A server backend driven by programs.
 pub struct Harness<S: Server> {

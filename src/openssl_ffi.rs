@@ -6,13 +6,15 @@
 
 #![allow(unsafe_code)]
 
-use crate::backend::Outcome;
-use foreign_types::ForeignTypeRef;
+use crate::backend::{EarlyRead, Outcome};
+use crate::program::{CacheMode, Options, SslOption, TicketDec, TicketGen};
+use crate::trace::EarlyStatus;
+use foreign_types::{ForeignType, ForeignTypeRef};
 use openssl::ssl::{
     Ssl, SslContext, SslContextBuilder, SslContextRef, SslRef, SslSession, SslSessionRef,
 };
 use openssl_sys as sys;
-use std::ffi::{c_int, c_long, c_void};
+use std::ffi::{c_int, c_long, c_uchar, c_void, CString};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -32,7 +34,45 @@ extern "C" {
     fn SSL_set_post_handshake_auth(s: *mut sys::SSL, val: c_int);
     fn SSL_set_msg_callback(s: *mut sys::SSL, cb: Option<MsgCallback>);
     fn SSL_CTX_flush_sessions(ctx: *mut sys::SSL_CTX, tm: c_long);
+    fn SSL_CTX_set_session_ticket_cb(
+        ctx: *mut sys::SSL_CTX,
+        gen_cb: Option<GenerateTicketCallback>,
+        dec_cb: Option<DecryptTicketCallback>,
+        arg: *mut c_void,
+    ) -> c_int;
+    fn SSL_key_update(s: *mut sys::SSL, updatetype: c_int) -> c_int;
+    fn SSL_get_early_data_status(s: *const sys::SSL) -> c_int;
+    fn SSL_SESSION_dup(src: *const sys::SSL_SESSION) -> *mut sys::SSL_SESSION;
+    fn SSL_set_options(s: *mut sys::SSL, op: u64) -> u64;
 }
+
+type GenerateTicketCallback = unsafe extern "C" fn(s: *mut sys::SSL, arg: *mut c_void) -> c_int;
+type DecryptTicketCallback = unsafe extern "C" fn(
+    s: *mut sys::SSL,
+    ss: *mut sys::SSL_SESSION,
+    keyname: *const c_uchar,
+    keyname_length: usize,
+    status: c_int,
+    arg: *mut c_void,
+) -> c_int;
+
+// `SSL_OP_*` as OpenSSL 3 defines them (64-bit; the crate's type follows the version).
+const SSL_OP_ALLOW_NO_DHE_KEX: u64 = 1 << 10;
+const SSL_OP_NO_TICKET: u64 = 1 << 14;
+const SSL_OP_NO_ANTI_REPLAY: u64 = 1 << 24;
+const SSL_SESS_CACHE_OFF: c_long = 0;
+const SSL_SESS_CACHE_SERVER: c_long = 2;
+const SSL_KEY_UPDATE_NOT_REQUESTED: c_int = 0;
+const SSL_KEY_UPDATE_REQUESTED: c_int = 1;
+const SSL_EARLY_DATA_REJECTED: c_int = 1;
+const SSL_EARLY_DATA_ACCEPTED: c_int = 2;
+const SSL_TICKET_SUCCESS: c_int = 5;
+const SSL_TICKET_SUCCESS_RENEW: c_int = 6;
+const SSL_TICKET_RETURN_ABORT: c_int = 0;
+const SSL_TICKET_RETURN_IGNORE: c_int = 1;
+const SSL_TICKET_RETURN_IGNORE_RENEW: c_int = 2;
+const SSL_TICKET_RETURN_USE: c_int = 3;
+const SSL_TICKET_RETURN_USE_RENEW: c_int = 4;
 
 const SSL3_RT_HANDSHAKE: c_int = 22;
 const NEW_SESSION_TICKET: u8 = 4;
@@ -64,13 +104,15 @@ pub fn do_handshake(ssl: &SslRef) -> Outcome {
     outcome(ssl, ret, 0)
 }
 
-/// `SSL_write_ex`, including with an empty buffer (which the crate's `ssl_write` skips).
-pub fn write_ex(ssl: &SslRef, buf: &[u8]) -> Outcome {
+/// `SSL_write_ex` and `SSL_write_early_data`, which take the same arguments.
+type WriteCall = unsafe extern "C" fn(*mut sys::SSL, *const c_void, usize, *mut usize) -> c_int;
+
+fn write_with(call: WriteCall, ssl: &SslRef, buf: &[u8]) -> Outcome {
     clear_errors();
     let mut written = 0usize;
     // SAFETY: live SSL; `buf` is valid for `buf.len()` bytes; `written` outlives the call.
     let ret = unsafe {
-        sys::SSL_write_ex(
+        call(
             ssl.as_ptr(),
             buf.as_ptr() as *const c_void,
             buf.len(),
@@ -80,19 +122,33 @@ pub fn write_ex(ssl: &SslRef, buf: &[u8]) -> Outcome {
     outcome(ssl, ret, written)
 }
 
-/// `SSL_read_ex`.
-pub fn read_ex(ssl: &SslRef, buf: &mut [u8]) -> Outcome {
+/// `SSL_write_ex`, including with an empty buffer (which the crate's `ssl_write` skips).
+pub fn write_ex(ssl: &SslRef, buf: &[u8]) -> Outcome {
+    write_with(sys::SSL_write_ex, ssl, buf)
+}
+
+/// `SSL_read_ex` and `SSL_read_early_data`, which take the same arguments.
+type ReadCall = unsafe extern "C" fn(*mut sys::SSL, *mut c_void, usize, *mut usize) -> c_int;
+
+/// The call's return value and the bytes it read.
+fn read_with(call: ReadCall, ssl: &SslRef, buf: &mut [u8]) -> (c_int, usize) {
     clear_errors();
     let mut read = 0usize;
     // SAFETY: live SSL; `buf` is writable for `buf.len()` bytes; `read` outlives the call.
     let ret = unsafe {
-        sys::SSL_read_ex(
+        call(
             ssl.as_ptr(),
             buf.as_mut_ptr() as *mut c_void,
             buf.len(),
             &mut read,
         )
     };
+    (ret, read)
+}
+
+/// `SSL_read_ex`.
+pub fn read_ex(ssl: &SslRef, buf: &mut [u8]) -> Outcome {
+    let (ret, read) = read_with(sys::SSL_read_ex, ssl, buf);
     outcome(ssl, ret, read)
 }
 
@@ -261,4 +317,183 @@ pub fn count_new_session_tickets(ssl: &mut SslRef) -> Arc<TicketCounter> {
     // SAFETY: live SSL; the callback only reads its arguments and the ex_data set above.
     unsafe { SSL_set_msg_callback(ssl.as_ptr(), Some(count_tickets)) };
     counter
+}
+
+/// The `SSL_OP_*` bits of these options.
+fn option_bits(options: Options) -> u64 {
+    options
+        .iter()
+        .map(|o| match o {
+            SslOption::NoTicket => SSL_OP_NO_TICKET,
+            SslOption::NoAntiReplay => SSL_OP_NO_ANTI_REPLAY,
+            SslOption::AllowNoDheKex => SSL_OP_ALLOW_NO_DHE_KEX,
+        })
+        .fold(0, |bits, bit| bits | bit)
+}
+
+// The context setters below change a built context in place, like `ctx_set_num_tickets` and
+// for the same reason (the program's context keeps its session cache and ticket keys between
+// ops); they are crate-private and take `&mut` on the same terms.
+
+/// `SSL_CTX_set_options`.
+pub(crate) fn ctx_set_options(ctx: &mut SslContextRef, options: Options) {
+    // SAFETY: live SSL_CTX; a plain bit-or in OpenSSL; sole user (see `ctx_set_num_tickets`).
+    unsafe { sys::SSL_CTX_set_options(ctx.as_ptr(), option_bits(options) as _) };
+}
+
+/// `SSL_CTX_clear_options`.
+pub(crate) fn ctx_clear_options(ctx: &mut SslContextRef, options: Options) {
+    // SAFETY: as `ctx_set_options`.
+    unsafe { sys::SSL_CTX_clear_options(ctx.as_ptr(), option_bits(options) as _) };
+}
+
+/// `SSL_CTX_set_ciphersuites`, its return value.
+pub(crate) fn ctx_set_ciphersuites(ctx: &mut SslContextRef, list: &str) -> i32 {
+    let Ok(list) = CString::new(list) else {
+        return 0;
+    };
+    clear_errors();
+    // SAFETY: live SSL_CTX, NUL-terminated string that outlives the call; sole user.
+    unsafe { sys::SSL_CTX_set_ciphersuites(ctx.as_ptr(), list.as_ptr()) }
+}
+
+/// `SSL_CTX_set_max_early_data`, its return value.
+pub(crate) fn ctx_set_max_early_data(ctx: &mut SslContextRef, n: u32) -> i32 {
+    // SAFETY: live SSL_CTX; a plain assignment; sole user.
+    unsafe { sys::SSL_CTX_set_max_early_data(ctx.as_ptr(), n) }
+}
+
+/// `SSL_CTX_set_session_cache_mode`.
+pub(crate) fn ctx_set_session_cache_mode(ctx: &mut SslContextRef, mode: CacheMode) {
+    let mode = match mode {
+        CacheMode::Off => SSL_SESS_CACHE_OFF,
+        CacheMode::Server => SSL_SESS_CACHE_SERVER,
+    };
+    // SAFETY: live SSL_CTX; a plain assignment; sole user.
+    unsafe { sys::SSL_CTX_set_session_cache_mode(ctx.as_ptr(), mode) };
+}
+
+/// The program's two ticket callback results, carried in the callbacks' `arg` pointer itself
+/// (no allocation whose lifetime would have to match the context's): the decrypt result's
+/// `SSL_TICKET_RETURN_*` in the low byte, whether generation succeeds in the next one.
+fn ticket_cb_arg(gen: TicketGen, dec: TicketDec) -> *mut c_void {
+    let ret = match dec {
+        TicketDec::Use => SSL_TICKET_RETURN_USE,
+        TicketDec::UseRenew => SSL_TICKET_RETURN_USE_RENEW,
+        TicketDec::Ignore => SSL_TICKET_RETURN_IGNORE,
+        TicketDec::IgnoreRenew => SSL_TICKET_RETURN_IGNORE_RENEW,
+        TicketDec::Abort => SSL_TICKET_RETURN_ABORT,
+    } as usize;
+    let ok = usize::from(gen == TicketGen::Ok);
+    // The value is never dereferenced: an integer in pointer clothing.
+    (ok << 8 | ret) as *mut c_void
+}
+
+unsafe extern "C" fn generate_ticket(_s: *mut sys::SSL, arg: *mut c_void) -> c_int {
+    ((arg as usize) >> 8 & 1) as c_int
+}
+
+unsafe extern "C" fn decrypt_ticket(
+    _s: *mut sys::SSL,
+    _ss: *mut sys::SSL_SESSION,
+    _keyname: *const c_uchar,
+    _keyname_length: usize,
+    status: c_int,
+    arg: *mut c_void,
+) -> c_int {
+    match status {
+        SSL_TICKET_SUCCESS | SSL_TICKET_SUCCESS_RENEW => (arg as usize & 0xff) as c_int,
+        _ => SSL_TICKET_RETURN_IGNORE_RENEW,
+    }
+}
+
+/// `SSL_CTX_set_session_ticket_cb` with callbacks returning what the program chose.
+pub(crate) fn ctx_set_ticket_cb(ctx: &mut SslContextRef, gen: TicketGen, dec: TicketDec) -> i32 {
+    // SAFETY: live SSL_CTX; sole user; the callbacks never dereference `arg` (see
+    // `ticket_cb_arg`) and only read their integer arguments.
+    unsafe {
+        SSL_CTX_set_session_ticket_cb(
+            ctx.as_ptr(),
+            Some(generate_ticket),
+            Some(decrypt_ticket),
+            ticket_cb_arg(gen, dec),
+        )
+    }
+}
+
+/// One `SSL_read_early_data` (server side).
+pub fn read_early_data(ssl: &SslRef, buf: &mut [u8]) -> EarlyRead {
+    match read_with(sys::SSL_read_early_data, ssl, buf) {
+        (sys::SSL_READ_EARLY_DATA_SUCCESS, read) => EarlyRead::Read(read),
+        (sys::SSL_READ_EARLY_DATA_FINISH, _) => EarlyRead::Finish,
+        _ => EarlyRead::Error,
+    }
+}
+
+/// One `SSL_write_early_data` (client side).
+pub fn write_early_data(ssl: &SslRef, buf: &[u8]) -> Outcome {
+    write_with(sys::SSL_write_early_data, ssl, buf)
+}
+
+/// `SSL_key_update`, its return value.
+pub fn key_update(ssl: &SslRef, requested: bool) -> i32 {
+    let kind = if requested {
+        SSL_KEY_UPDATE_REQUESTED
+    } else {
+        SSL_KEY_UPDATE_NOT_REQUESTED
+    };
+    clear_errors();
+    // SAFETY: live SSL.
+    unsafe { SSL_key_update(ssl.as_ptr(), kind) }
+}
+
+/// `SSL_get_early_data_status`.
+pub fn early_data_status(ssl: &SslRef) -> EarlyStatus {
+    // SAFETY: live SSL; a plain read.
+    match unsafe { SSL_get_early_data_status(ssl.as_ptr()) } {
+        SSL_EARLY_DATA_ACCEPTED => EarlyStatus::Accepted,
+        SSL_EARLY_DATA_REJECTED => EarlyStatus::Rejected,
+        _ => EarlyStatus::NotSent,
+    }
+}
+
+/// `SSL_set_options` on one `SSL`.
+pub fn set_options(ssl: &SslRef, options: Options) {
+    // SAFETY: live SSL; a plain bit-or.
+    unsafe { SSL_set_options(ssl.as_ptr(), option_bits(options)) };
+}
+
+/// `SSL_set_ciphersuites`, whether it succeeded.
+pub fn set_ciphersuites(ssl: &SslRef, list: &str) -> bool {
+    let Ok(list) = CString::new(list) else {
+        return false;
+    };
+    clear_errors();
+    // SAFETY: live SSL; NUL-terminated string that outlives the call.
+    unsafe { sys::SSL_set_ciphersuites(ssl.as_ptr(), list.as_ptr()) == 1 }
+}
+
+/// `SSL_set1_groups_list`, whether it succeeded.
+pub fn set_groups_list(ssl: &SslRef, list: &str) -> bool {
+    let Ok(list) = CString::new(list) else {
+        return false;
+    };
+    clear_errors();
+    // SAFETY: live SSL; NUL-terminated string that outlives the call (OpenSSL copies it).
+    unsafe { sys::SSL_set1_groups_list(ssl.as_ptr(), list.as_ptr()) == 1 }
+}
+
+impl ClientSession {
+    /// `SSL_SESSION_dup`: a copy that later use of `self` does not touch, for the same
+    /// context.
+    pub fn dup(&self) -> ClientSession {
+        // SAFETY: a live session; `SSL_SESSION_dup` returns a new session we own, or null.
+        let copy = unsafe { SSL_SESSION_dup(self.session.as_ptr()) };
+        assert!(!copy.is_null(), "SSL_SESSION_dup: out of memory");
+        ClientSession {
+            // SAFETY: `copy` is a non-null session with one reference, now owned here.
+            session: unsafe { SslSession::from_ptr(copy) },
+            ctx: self.ctx.clone(),
+        }
+    }
 }

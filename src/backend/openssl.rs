@@ -1,8 +1,10 @@
 //! The oracle: an OpenSSL 3 server, the library the other backends are compared with.
 
-use super::{BackendId, Outcome, Server, ServerConn};
+use super::{BackendId, EarlyRead, Outcome, Server, ServerConn};
 use crate::openssl_ffi as ffi;
 use crate::pki::pki;
+use crate::program::CtxConfig;
+use crate::trace::EarlyStatus;
 use crate::wire::Endpoint;
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslStream, SslVerifyMode};
@@ -56,6 +58,9 @@ pub struct OpensslServer {
     ctx: SslContext,
     /// Calls of the context's new-session callback since the last reset.
     notified: Arc<AtomicU64>,
+    /// Whether a program changed a setting that `reset` cannot put back by itself: the
+    /// context is then built anew, so that no program sees another's settings.
+    configured: bool,
 }
 
 impl Default for OpensslServer {
@@ -66,30 +71,35 @@ impl Default for OpensslServer {
 
 impl OpensslServer {
     pub fn new() -> OpensslServer {
-        let p = parsed_pki();
-        let mut b = SslContext::builder(SslMethod::tls_server()).expect("SSL_CTX_new");
-        b.set_certificate(&p.server_cert)
-            .expect("server certificate");
-        b.set_private_key(&p.server_key).expect("server key");
-        // Post-handshake authentication needs the server to verify peers, but only when
-        // `SSL_verify_client_post_handshake` asks: no CertificateRequest in the handshake.
-        b.set_verify(SslVerifyMode::PEER | SslVerifyMode::POST_HANDSHAKE);
-        b.set_cert_store(ca_store());
-        b.set_session_id_context(SESSION_ID_CONTEXT)
-            .expect("session id context");
-        // Pinned so that every OpenSSL version picks the same group as the other backends.
-        b.set_groups_list("X25519:P-256").expect("groups");
-        // The man page's way to learn that a ticket was sent: count the calls, keep nothing.
         let notified = Arc::new(AtomicU64::new(0));
-        let counter = notified.clone();
-        b.set_new_session_callback(move |_, _session| {
-            counter.fetch_add(1, Ordering::Relaxed);
-        });
         OpensslServer {
-            ctx: b.build(),
+            ctx: server_context(notified.clone()),
             notified,
+            configured: false,
         }
     }
+}
+
+/// A server context with default settings, counting its new-session callback in `notified`.
+fn server_context(notified: Arc<AtomicU64>) -> SslContext {
+    let p = parsed_pki();
+    let mut b = SslContext::builder(SslMethod::tls_server()).expect("SSL_CTX_new");
+    b.set_certificate(&p.server_cert)
+        .expect("server certificate");
+    b.set_private_key(&p.server_key).expect("server key");
+    // Post-handshake authentication needs the server to verify peers, but only when
+    // `SSL_verify_client_post_handshake` asks: no CertificateRequest in the handshake.
+    b.set_verify(SslVerifyMode::PEER | SslVerifyMode::POST_HANDSHAKE);
+    b.set_cert_store(ca_store());
+    b.set_session_id_context(SESSION_ID_CONTEXT)
+        .expect("session id context");
+    // Pinned so that every OpenSSL version picks the same group as the other backends.
+    b.set_groups_list("X25519:P-256").expect("groups");
+    // The man page's way to learn that a ticket was sent: count the calls, keep nothing.
+    b.set_new_session_callback(move |_, _session| {
+        notified.fetch_add(1, Ordering::Relaxed);
+    });
+    b.build()
 }
 
 impl Server for OpensslServer {
@@ -101,13 +111,13 @@ impl Server for OpensslServer {
         openssl::version::version()
     }
 
-    fn unsupported(&self, op: &crate::program::Op) -> Option<&'static str> {
-        op.is_v2().then_some(crate::backend::V2_NOT_YET)
-    }
-
     fn reset(&mut self) {
-        ffi::ctx_set_num_tickets(&mut self.ctx, crate::program::DEFAULT_NUM_TICKETS);
-        ffi::ctx_flush_sessions(&self.ctx);
+        if std::mem::take(&mut self.configured) {
+            self.ctx = server_context(self.notified.clone());
+        } else {
+            ffi::ctx_set_num_tickets(&mut self.ctx, crate::program::DEFAULT_NUM_TICKETS);
+            ffi::ctx_flush_sessions(&self.ctx);
+        }
         self.notified.store(0, Ordering::Relaxed);
     }
 
@@ -119,8 +129,24 @@ impl Server for OpensslServer {
         self.ctx.num_tickets() as u64
     }
 
-    fn configure(&mut self, _setting: crate::program::CtxConfig) -> i64 {
-        0
+    fn configure(&mut self, setting: CtxConfig) -> i64 {
+        self.configured = true;
+        let ctx = &mut self.ctx;
+        match setting {
+            CtxConfig::SetOptions(options) => ffi::ctx_set_options(ctx, options),
+            CtxConfig::ClearOptions(options) => ffi::ctx_clear_options(ctx, options),
+            CtxConfig::Ciphersuites(list) => {
+                return ffi::ctx_set_ciphersuites(ctx, &list.to_string()).into()
+            }
+            CtxConfig::MaxEarlyData(n) => {
+                // A valid program's value fits (the bound is `u32::MAX`); a larger one reaches
+                // OpenSSL's `uint32_t` parameter as C would pass it: truncated.
+                return ffi::ctx_set_max_early_data(ctx, n as u32).into();
+            }
+            CtxConfig::SessionCacheMode(mode) => ffi::ctx_set_session_cache_mode(ctx, mode),
+            CtxConfig::TicketCb(gen, dec) => return ffi::ctx_set_ticket_cb(ctx, gen, dec).into(),
+        }
+        1
     }
 
     fn notified(&self) -> u64 {
@@ -170,16 +196,16 @@ impl ServerConn for OpensslConn {
         ffi::verify_client_post_handshake(self.stream.ssl()).into()
     }
 
-    fn read_early_data(&mut self, _buf: &mut [u8]) -> crate::backend::EarlyRead {
-        crate::backend::EarlyRead::Error
+    fn read_early_data(&mut self, buf: &mut [u8]) -> EarlyRead {
+        ffi::read_early_data(self.stream.ssl(), buf)
     }
 
-    fn key_update(&mut self, _requested: bool) -> i64 {
-        0
+    fn key_update(&mut self, requested: bool) -> i64 {
+        ffi::key_update(self.stream.ssl(), requested).into()
     }
 
-    fn early_data_status(&self) -> crate::trace::EarlyStatus {
-        crate::trace::EarlyStatus::NotSent
+    fn early_data_status(&self) -> EarlyStatus {
+        ffi::early_data_status(self.stream.ssl())
     }
 
     fn shutdown(&mut self) -> i64 {
