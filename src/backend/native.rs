@@ -8,10 +8,12 @@
 
 use super::{BackendId, Outcome, Server, ServerConn};
 use crate::native::api::{SessionCacheMode, Ssl, SslContext, SslOptions};
+use crate::native::conn::EarlyDataStatus;
 use crate::native::tickets::{TicketCallbacks, TicketReturn, TicketStatus};
 use crate::native::ServerConfig;
 use crate::pki::pki;
 use crate::program::{CacheMode, CtxConfig, Op, Options, TicketDec, TicketGen};
+use crate::trace::EarlyStatus;
 use crate::wire::Endpoint;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -93,9 +95,7 @@ impl Server for NativeServer {
     fn reset(&mut self) {
         // The configuration's own settings are OpenSSL's defaults: a context as new.
         self.ctx = SslContext::new(self.ctx.config().clone());
-        self.ctx.set_session_cache_mode(SessionCacheMode::Server);
-        self.ctx.set_session_ticket_cb(None);
-        self.ctx.flush_sessions();
+        self.ctx.reset_shared();
         self.connections = 0;
         self.notified.store(0, Ordering::Relaxed);
     }
@@ -220,8 +220,12 @@ impl ServerConn for NativeConn {
         0
     }
 
-    fn early_data_status(&self) -> crate::trace::EarlyStatus {
-        crate::trace::EarlyStatus::NotSent
+    fn early_data_status(&self) -> EarlyStatus {
+        match self.ssl.early_data_status() {
+            EarlyDataStatus::NotSent => EarlyStatus::NotSent,
+            EarlyDataStatus::Rejected => EarlyStatus::Rejected,
+            EarlyDataStatus::Accepted => EarlyStatus::Accepted,
+        }
     }
 
     fn shutdown(&mut self) -> i64 {

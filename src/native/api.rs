@@ -23,7 +23,7 @@
 //!   pass at least the bytes already committed (else: fatal, "bad length").
 
 use super::config::{ConnSettings, ServerConfig};
-use super::conn::ServerConnection;
+use super::conn::{EarlyDataStatus, ServerConnection};
 use super::error::Error;
 use super::msgs::content::HANDSHAKE;
 use super::record::{HEADER_LEN, MAX_CIPHERTEXT, MAX_FRAGMENT};
@@ -46,8 +46,8 @@ pub enum Outcome {
 }
 
 /// An `SSL_CTX`: the configuration every connection shares, with what `SSL_new` copies (the
-/// ticket count, options, suites, `max_early_data`) and what connections read when they use it
-/// (the session cache and its mode, the ticket and new-session callbacks).
+/// ticket count, options, `max_early_data`) and what connections read when they use it (the
+/// suites, the session cache and its mode, the ticket and new-session callbacks).
 #[derive(Clone)]
 pub struct SslContext {
     config: Arc<ServerConfig>,
@@ -135,8 +135,9 @@ impl SslContext {
     }
 
     /// `SSL_CTX_set_ciphersuites`: colon-separated standard names; 1, or 0 (nothing changed)
-    /// if one is not a suite this server has.
-    pub fn set_ciphersuites(&mut self, list: &str) -> i32 {
+    /// if one is not a suite this server has. Connections read the list when the ClientHello
+    /// arrives, so it reaches those already made (measured on OpenSSL 3.0.19).
+    pub fn set_ciphersuites(&self, list: &str) -> i32 {
         let mut suites = Vec::new();
         for name in list.split(':').filter(|n| !n.is_empty()) {
             match ALL_SUITES.iter().find(|s| s.name == name) {
@@ -145,7 +146,7 @@ impl SslContext {
                 None => return 0,
             }
         }
-        self.settings.suites = suites;
+        self.config.set_suites(Some(suites));
         1
     }
 
@@ -182,6 +183,15 @@ impl SslContext {
     pub fn set_session_ticket_cb(&self, cbs: Option<TicketCallbacks>) -> i32 {
         self.config.set_ticket_callbacks(cbs);
         1
+    }
+
+    /// Puts back what the context's configuration says for everything connections read from
+    /// the context when they use it: suites, cache mode, no ticket callbacks, an empty cache.
+    pub fn reset_shared(&self) {
+        self.config.set_suites(None);
+        self.set_session_cache_mode(SessionCacheMode::Server);
+        self.set_session_ticket_cb(None);
+        self.flush_sessions();
     }
 
     /// `SSL_CTX_flush_sessions` with every session expired: the session cache is emptied.
@@ -317,6 +327,11 @@ impl<T: Read + Write> Ssl<T> {
     /// NewSessionTicket messages written on this connection.
     pub fn tickets_written(&self) -> u64 {
         self.tickets_issued
+    }
+
+    /// `SSL_get_early_data_status`.
+    pub fn early_data_status(&self) -> EarlyDataStatus {
+        self.conn.info().early_data
     }
 
     /// `SSL_session_reused`.

@@ -26,8 +26,12 @@ pub struct ServerConfig {
     pub ticket_lifetime_s: u32,
     /// How far the client's ticket age may be from the server's view, in milliseconds.
     pub ticket_age_tolerance_ms: u64,
-    /// Cipher suites in order of preference.
+    /// Cipher suites in order of preference (see also [`ServerConfig::set_suites`]).
     pub suites: Vec<&'static CipherSuite>,
+    /// Suites set after the configuration was shared (OpenSSL's `SSL_CTX_set_ciphersuites`,
+    /// which reaches connections already made: they read the context's list when the
+    /// ClientHello arrives); they replace `suites`.
+    live_suites: RwLock<Option<Vec<&'static CipherSuite>>>,
     /// Whether the server's order of `suites` decides (OpenSSL's
     /// `SSL_OP_CIPHER_SERVER_PREFERENCE`); else the client's order among `suites` does, as
     /// OpenSSL does by default. On by default.
@@ -108,6 +112,7 @@ impl ServerConfig {
             ticket_lifetime_s: 7200,
             ticket_age_tolerance_ms: 10_000,
             suites: ALL_SUITES.to_vec(),
+            live_suites: RwLock::new(None),
             server_preference: true,
             groups: vec![NamedGroup::X25519, NamedGroup::Secp256r1],
             client_auth_roots: Vec::new(),
@@ -152,13 +157,27 @@ impl ServerConfig {
     pub fn settings(&self) -> ConnSettings {
         ConnSettings {
             num_tickets: self.num_tickets(),
-            suites: self.suites.clone(),
             server_preference: self.server_preference,
             allow_psk_ke: self.allow_psk_ke,
             stateful_tickets: self.stateful_tickets,
             max_early_data: self.max_early_data,
             anti_replay: self.anti_replay,
         }
+    }
+
+    /// Replaces the suites (`None`: back to `suites`), for every connection from now on,
+    /// including those already made.
+    pub fn set_suites(&self, suites: Option<Vec<&'static CipherSuite>>) {
+        *self.live_suites.write().unwrap_or_else(|e| e.into_inner()) = suites;
+    }
+
+    /// The suites in effect.
+    pub fn current_suites(&self) -> Vec<&'static CipherSuite> {
+        self.live_suites
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| self.suites.clone())
     }
 
     /// The session cache of stateful tickets.
@@ -218,7 +237,6 @@ impl ServerConfig {
 pub struct ConnSettings {
     /// N, the ticket count.
     pub num_tickets: u64,
-    pub suites: Vec<&'static CipherSuite>,
     pub server_preference: bool,
     pub allow_psk_ke: bool,
     pub stateful_tickets: bool,

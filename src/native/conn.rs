@@ -10,7 +10,7 @@ use super::suites::{CipherSuite, NamedGroup};
 use super::tickets::TicketPolicy;
 use std::sync::Arc;
 
-pub use super::core::{HandshakeInfo, MAX_EARLY_DATA_SKIP};
+pub use super::core::{EarlyDataStatus, HandshakeInfo, MAX_EARLY_DATA_SKIP};
 
 /// Largest ClientHello body accepted: the largest one the encoding allows (OpenSSL's
 /// `CLIENT_HELLO_MAX_LENGTH`: version, random, a 32-byte session id, 2^16-2 bytes of suites,

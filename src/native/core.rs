@@ -14,8 +14,14 @@ use super::ticket::TicketState;
 use super::tickets::{self, TicketKind, TicketPolicy};
 use std::sync::Arc;
 
-/// Bytes of undecryptable (early data) records skipped before giving up with `bad_record_mac`.
-pub const MAX_EARLY_DATA_SKIP: usize = 1 << 16;
+/// The most early data a server takes in (OpenSSL's default `recv_max_early_data`: one full
+/// record).
+pub const RECV_MAX_EARLY_DATA: usize = 1 << 14;
+
+/// Bytes of undecryptable (early data) records skipped before giving up: OpenSSL counts each
+/// skipped record's ciphertext against `recv_max_early_data` plus six records' overhead
+/// (`EARLY_DATA_CIPHERTEXT_OVERHEAD`, 6 * (16 + 1) + 2).
+pub const MAX_EARLY_DATA_SKIP: usize = RECV_MAX_EARLY_DATA + 6 * 17 + 2;
 
 /// What the handshake negotiated, and what happened after it.
 #[derive(Clone, Debug, Default)]
@@ -41,6 +47,18 @@ pub struct HandshakeInfo {
     pub external_psk: Option<Vec<u8>>,
     /// Whether the handshake used a PSK without (EC)DHE (`psk_ke`).
     pub psk_ke: bool,
+    /// What became of the client's early data.
+    pub early_data: EarlyDataStatus,
+}
+
+/// What became of the client's early data (OpenSSL's `SSL_get_early_data_status`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EarlyDataStatus {
+    /// The client sent no early_data extension.
+    #[default]
+    NotSent,
+    Rejected,
+    Accepted,
 }
 
 /// Everything but the handshake state: keys, buffers, counters.

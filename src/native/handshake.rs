@@ -2,7 +2,7 @@
 //! returns the next state; everything it sends goes through [`Core`].
 
 use super::certs;
-use super::core::{Core, MAX_EARLY_DATA_SKIP};
+use super::core::{Core, EarlyDataStatus, MAX_EARLY_DATA_SKIP};
 use super::error::Error;
 use super::kex;
 use super::key_schedule::{Schedule, Secret, Transcript};
@@ -128,6 +128,10 @@ impl ExpectClientHello {
         let ch = ClientHello::decode(&msg[4..])?;
         check_versions(&ch)?;
         check_compression(&ch)?;
+        if ch.early_data {
+            // Rejected unless accepted below; it stays rejected through an HRR.
+            core.info.early_data = EarlyDataStatus::Rejected;
+        }
         if ch.cookie.is_some() {
             return Err(Error::IllegalParameter("cookie in initial ClientHello"));
         }

@@ -187,7 +187,7 @@ pub(crate) fn choose(
 /// server's order (with `server_preference`) or in the client's (OpenSSL's default); with
 /// external PSKs, the first SHA-256 one of those, if any (OpenSSL's `prefer_sha256`).
 pub(crate) fn choose_suite(core: &Core, ch: &ClientHello) -> Option<&'static CipherSuite> {
-    let allowed = &core.settings.suites;
+    let allowed = core.config.current_suites();
     let offered: Vec<&'static CipherSuite> = match core.settings.server_preference {
         true => allowed
             .iter()
