@@ -543,3 +543,18 @@ fn ctx_ciphersuites_reach_an_existing_connection() {
         ("handshake", "1 2/2 full n2 not_sent"),
     ]);
 }
+
+#[test]
+fn no_ticket_on_tls12_resumes_by_session_id_and_notifies_per_cached_session() {
+    check(&[
+        ("ctx_set_options no_ticket", "1 0/0 - n0 -"),
+        ("connect tls12", "0 0/0 - n0 -"),
+        ("handshake", "1 0/0 full n1 not_sent"),
+        ("connect resume tls12", "1 0/0 - n1 -"),
+        ("handshake", "1 0/0 resumed n1 not_sent"),
+        ("ctx_clear_options no_ticket", "1 0/0 resumed n1 not_sent"),
+        // A TLS 1.2 ticket is not cached: not notified.
+        ("connect tls12", "0 0/0 - n1 -"),
+        ("handshake", "1 1/1 full n1 not_sent"),
+    ]);
+}
