@@ -87,7 +87,7 @@ impl Server for NativeServer {
     fn unsupported(&self, op: &Op) -> Option<&'static str> {
         match op {
             Op::Connect(flags) if flags.tls12 => Some(TLS12_SKIP_REASON),
-            Op::ServerReadEarly | Op::KeyUpdate { .. } => Some(crate::backend::V2_NOT_YET),
+            Op::ServerReadEarly => Some(crate::backend::V2_NOT_YET),
             _ => None,
         }
     }
@@ -216,8 +216,8 @@ impl ServerConn for NativeConn {
         crate::backend::EarlyRead::Error
     }
 
-    fn key_update(&mut self, _requested: bool) -> i64 {
-        0
+    fn key_update(&mut self, requested: bool) -> i64 {
+        self.ssl.key_update(requested).into()
     }
 
     fn early_data_status(&self) -> EarlyStatus {

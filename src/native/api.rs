@@ -227,6 +227,7 @@ impl SslContext {
             app_pos: 0,
             in_init: true,
             pha: Pha::Unrequested,
+            key_update: None,
             fatal: false,
             sent_shutdown: false,
             received_shutdown: false,
@@ -291,6 +292,8 @@ pub struct Ssl<T> {
     /// OpenSSL's `SSL_in_init`.
     in_init: bool,
     pha: Pha,
+    /// A key update waits to be written (`SSL_key_update`): whether it asks the client for one.
+    key_update: Option<bool>,
     /// A fatal error ended the connection.
     fatal: bool,
     sent_shutdown: bool,
@@ -545,6 +548,12 @@ impl<T: Read + Write> Ssl<T> {
             // transport interrupted) ends this run of the state machine.
             return self.write_ticket_run();
         }
+        if let Some(requested) = self.key_update.take() {
+            // OpenSSL's `TLS_ST_OK` transition writes a pending key update first; like a
+            // CertificateRequest it ends this run of the state machine.
+            let written = self.conn.write_key_update(requested);
+            return self.write_post_handshake_message(written);
+        }
         if self.pha == Pha::RequestPending {
             // The CertificateRequest ends this run of the state machine; queued tickets wait
             // for the next trigger that sets `in_init` (a write).
@@ -552,20 +561,11 @@ impl<T: Read + Write> Ssl<T> {
                 self.bad_write_retry();
                 return Outcome::Failed;
             }
-            if let Err(e) = self.conn.request_client_auth() {
-                self.fail(e);
-                return Outcome::Failed;
+            let written = self.conn.request_client_auth();
+            if written.is_ok() {
+                self.pha = Pha::Requested;
             }
-            self.pha = Pha::Requested;
-            self.in_init = false;
-            return match self.emit(Pending::Handshake) {
-                Err(()) => Outcome::Failed,
-                Ok(false) => {
-                    self.in_init = true;
-                    Outcome::WouldBlock
-                }
-                Ok(true) => Outcome::Done(0),
-            };
+            return self.write_post_handshake_message(written);
         }
         if self.conn.ticket_policy().queued > 0 {
             self.conn.start_ticket_flush();
@@ -573,6 +573,25 @@ impl<T: Read + Write> Ssl<T> {
         }
         self.in_init = false;
         Outcome::Done(0)
+    }
+
+    /// Ends a run of the state machine that made one post-handshake message (`made`: a
+    /// KeyUpdate or a CertificateRequest, or the error that made it fail): it leaves `in_init`
+    /// once the message is on the transport.
+    fn write_post_handshake_message(&mut self, made: Result<(), Error>) -> Outcome {
+        if let Err(e) = made {
+            self.fail(e);
+            return Outcome::Failed;
+        }
+        self.in_init = false;
+        match self.emit(Pending::Handshake) {
+            Err(()) => Outcome::Failed,
+            Ok(false) => {
+                self.in_init = true;
+                Outcome::WouldBlock
+            }
+            Ok(true) => Outcome::Done(0),
+        }
     }
 
     /// Writes the tickets due, one at a time, each handed to the transport before the policy
@@ -649,6 +668,20 @@ impl<T: Read + Write> Ssl<T> {
             return 0;
         }
         self.pha = Pha::RequestPending;
+        self.in_init = true;
+        1
+    }
+
+    /// `SSL_key_update`: 1 if the handshake is finished (`SSL_is_init_finished`: nothing else
+    /// waits to be written, no ticket request, no CertificateRequest) and no record waits in
+    /// the write buffer; the KeyUpdate is then written by the next `SSL_do_handshake`,
+    /// `SSL_read` or `SSL_write`, and until then the connection is in init, so
+    /// `SSL_new_session_ticket` and `SSL_verify_client_post_handshake` return 0.
+    pub fn key_update(&mut self, requested: bool) -> i32 {
+        if !self.is_init_finished() || self.wbuf_pos < self.wbuf.len() {
+            return 0;
+        }
+        self.key_update = Some(requested);
         self.in_init = true;
         1
     }

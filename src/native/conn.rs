@@ -355,6 +355,17 @@ impl ServerConnection {
         self.core.send_key_update(request_peer)
     }
 
+    /// Sends a KeyUpdate whatever was sent before, close_notify included (for an API layer
+    /// that decides itself when it may be written, as OpenSSL writes what was queued before
+    /// `SSL_shutdown` after the close_notify).
+    pub fn write_key_update(&mut self, request_peer: bool) -> Result<(), Error> {
+        self.check_usable()?;
+        match self.core.send_key_update(request_peer) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
     /// Writes one NewSessionTicket now (handshake must be finished).
     pub fn send_ticket_now(&mut self) -> Result<(), Error> {
         self.check_usable()?;

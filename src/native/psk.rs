@@ -19,13 +19,6 @@ pub(crate) struct ChosenPsk {
     pub external: Option<Vec<u8>>,
     /// `psk_dhe_ke`; `psk_ke` (no key exchange) when false.
     pub dhe: bool,
-    /// The suite the session was made with (its early data is protected with it).
-    pub suite: u16,
-    /// The early data the session allows.
-    pub max_early_data: u32,
-    /// Whether it may carry early data: the client's first identity, its age plausible
-    /// (OpenSSL's `early_data_ok`).
-    pub early_data_ok: bool,
 }
 
 /// What the ClientHello's pre_shared_key came to.
@@ -57,13 +50,6 @@ fn uses_dhe(core: &Core, ch: &ClientHello) -> Option<bool> {
             .as_ref()
             .is_some_and(|offered| core.config.groups.iter().any(|g| offered.contains(&g.id())));
     Some(dhe_offered && common_group)
-}
-
-/// OpenSSL's window for a ticket age that allows early data: the client's age at most the
-/// server's plus a second (the session time has second granularity), and at most 10 s less.
-fn age_allows_early_data(client_age_ms: u64, server_age_ms: u64) -> bool {
-    let expire = server_age_ms + 1000;
-    client_age_ms <= expire && client_age_ms + 10_000 >= expire
 }
 
 /// The session behind a ticket identity, if any, as the ticket rules ([`tickets`]) say: a
@@ -140,9 +126,6 @@ pub(crate) fn choose(
                 peer_cert: None,
                 external: Some(p.identity.clone()),
                 dhe,
-                suite: super::suites::TLS_AES_128_GCM_SHA256.id,
-                max_early_data: 0,
-                early_data_ok: index == 0,
             })));
         }
         let Some(t) = open_ticket(core, identity, &mut resumption)? else {
@@ -170,9 +153,6 @@ pub(crate) fn choose(
                 peer_cert: t.peer_cert,
                 external: None,
                 dhe,
-                suite: t.suite,
-                max_early_data: t.max_early_data,
-                early_data_ok: index == 0 && age_allows_early_data(client_age, server_age),
             }),
             tickets_expected: resumption.tickets_expected,
         });
