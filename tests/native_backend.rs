@@ -166,3 +166,27 @@ fn native_notifies_each_ticket_made_even_one_refused() {
     );
     assert_eq!(t, run("openssl", program));
 }
+
+/// Version 2 rules the native server shares with the oracle, each program compared step by
+/// step: stateful tickets, the decrypt callback's IGNORE (a full handshake with no ticket), a
+/// fatal error taking the connection's stateful session out of the cache (found by the
+/// fuzzer), key updates blocking ticket requests, a suite whose hash differs from the ticket's.
+#[test]
+fn native_agrees_with_the_oracle_on_version_2_rules() {
+    for program in [
+        "ctx_set_options no_ticket\nconnect\nhandshake\nconnect resume\nhandshake\n\
+         ctx_set_session_cache_mode off\nconnect\nhandshake\nconnect resume\nhandshake\n",
+        "connect\nhandshake\nctx_set_ticket_cb ok ignore\nconnect resume\nhandshake\n\
+         ctx_set_ticket_cb fail use\nconnect\nhandshake\n",
+        "ctx_set_options no_ticket\nconnect\nhandshake\nserver_write 65536\nserver_write 0\n\
+         connect resume\nhandshake\n",
+        "connect\nhandshake\nkey_update requested\nnew_session_ticket\nserver_write 0\n\
+         new_session_ticket\nserver_read\nclient_read\nserver_read\n",
+        "connect suites=TLS_AES_128_GCM_SHA256\nhandshake\n\
+         connect resume suites=TLS_AES_256_GCM_SHA384\nhandshake\n",
+    ] {
+        let native = run("native", program);
+        assert_eq!(native, run("openssl", program), "{program}");
+        assert!(native.iter().any(|s| s.issued > 0), "{program}");
+    }
+}

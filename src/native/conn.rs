@@ -111,6 +111,12 @@ impl ServerConnection {
         if let Some(alert) = e.alert() {
             self.core.send_alert(alert);
         }
+        // A fatal alert, sent or received, takes the connection's session out of the cache.
+        if let Some(id) = self.core.session_id.take() {
+            if super::tickets::fatal_forgets_session() {
+                self.core.config.session_cache().remove(&id);
+            }
+        }
         self.state = State::Failed;
         self.core.inbuf.clear();
         self.core.hs_buf.clear();

@@ -77,6 +77,9 @@ pub(crate) struct Core {
     pub(crate) early_data_skip_budget: usize,
     pub(crate) skip_plain_app_data: bool,
     pub(crate) tickets: TicketPolicy,
+    /// The id of the session the connection holds (OpenSSL's `s->session`): the one it resumed
+    /// from the cache, then that of each stateful ticket it makes.
+    pub(crate) session_id: Option<SessionId>,
     pub(crate) info: HandshakeInfo,
     pub(super) peer_closed: bool,
     pub(super) sent_close: bool,
@@ -108,6 +111,7 @@ impl Core {
             early_data_skip_budget: 0,
             skip_plain_app_data: false,
             tickets: TicketPolicy::new(num_tickets),
+            session_id: None,
             info: HandshakeInfo::default(),
             peer_closed: false,
             sent_close: false,
@@ -190,6 +194,7 @@ impl Core {
             TicketKind::Stateless => self.config.ticket_key.seal(&state, self.rng.array()),
             TicketKind::Stateful => {
                 session_id = self.rng.array();
+                self.session_id = Some(session_id);
                 session_id.to_vec()
             }
         };

@@ -364,6 +364,7 @@ fn complete_client_hello(
             core.info.peer_certificates = vec![cert.clone()];
         }
         core.info.external_psk = p.external.clone();
+        core.session_id = p.session_id;
         core.info.psk_ke = !p.dhe;
     }
     let certified = match resumed {

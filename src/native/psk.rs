@@ -4,6 +4,7 @@
 use super::core::Core;
 use super::error::Error;
 use super::msgs::{ClientHello, PSK_DHE_KE, PSK_KE};
+use super::session_cache::SessionId;
 use super::suites::CipherSuite;
 use super::ticket::TicketState;
 use super::tickets::{self, Lookup, Resumption, TicketKind, TicketStatus};
@@ -19,6 +20,8 @@ pub(crate) struct ChosenPsk {
     pub external: Option<Vec<u8>>,
     /// `psk_dhe_ke`; `psk_ke` (no key exchange) when false.
     pub dhe: bool,
+    /// The cached session's id, for a stateful ticket.
+    pub session_id: Option<SessionId>,
 }
 
 /// What the ClientHello's pre_shared_key came to.
@@ -126,6 +129,7 @@ pub(crate) fn choose(
                 peer_cert: None,
                 external: Some(p.identity.clone()),
                 dhe,
+                session_id: None,
             })));
         }
         let Some(t) = open_ticket(core, identity, &mut resumption)? else {
@@ -153,6 +157,10 @@ pub(crate) fn choose(
                 peer_cert: t.peer_cert,
                 external: None,
                 dhe,
+                session_id: match core.settings.ticket_kind() {
+                    TicketKind::Stateful => identity.as_slice().try_into().ok(),
+                    TicketKind::Stateless => None,
+                },
             }),
             tickets_expected: resumption.tickets_expected,
         });

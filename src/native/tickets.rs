@@ -49,7 +49,10 @@
 //!   the new-session callback fires under the same mode, for every kind ([`notifies`]). So with
 //!   the cache off, stateful tickets go out but cannot resume, and nothing notifies. Lookups do
 //!   not depend on the mode. With anti-replay and `max_early_data > 0`, resuming takes the
-//!   session out of the cache: a single use ([`single_use`]).
+//!   session out of the cache: a single use ([`single_use`]). A fatal alert, sent or received
+//!   (`ssl3_send_alert`, `ssl3_read_bytes`), takes the connection's current session out too:
+//!   the one it resumed, then the one of its newest ticket ([`fatal_forgets_session`]; found
+//!   by the fuzzer: a stateful ticket from a connection that failed does not resume).
 //! - Whether a handshake ends with tickets (OpenSSL's `ticket_expected`, [`Resumption`]): yes
 //!   unless the client's pre_shared_key was looked at (it offered a usable PSK mode); then no,
 //!   until an identity sets it: a stateful lookup always does; a stateless ticket that does not
@@ -189,6 +192,11 @@ pub fn single_use(s: &ConnSettings) -> bool {
 /// Whether a ticket just made puts its session in the cache.
 pub fn cached(kind: TicketKind, cache_server: bool) -> bool {
     cache_server && kind == TicketKind::Stateful
+}
+
+/// Whether a fatal alert takes the connection's current session out of the cache.
+pub fn fatal_forgets_session() -> bool {
+    true
 }
 
 /// Whether a ticket just made calls the new-session callback (see the module comment).
