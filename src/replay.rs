@@ -25,6 +25,8 @@ pub struct FileReport {
     pub notes: Vec<String>,
     /// The signature, when the file is a saved entry.
     pub signature: Option<Signature>,
+    /// Whether the file was replayed; a stray file (a dead writer's temporary) is only noted.
+    pub replayed: bool,
 }
 
 impl FileReport {
@@ -40,6 +42,7 @@ pub fn replay_file(runner: &mut Runner, path: &Path) -> FileReport {
         failures: Vec::new(),
         notes: Vec::new(),
         signature: None,
+        replayed: true,
     };
     let name = path.display().to_string();
     let text = match read_text(path, &name) {
@@ -221,6 +224,7 @@ pub fn replay_with(paths: &[PathBuf], oracle: BackendId) -> Result<Vec<FileRepor
                         .into(),
                 ],
                 signature: None,
+                replayed: false,
             });
         }
     }

@@ -27,11 +27,14 @@ pub struct Step {
 }
 
 /// `SSL_get_early_data_status` on the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EarlyStatus {
     Accepted,
     Rejected,
+    #[default]
     NotSent,
 }
 

@@ -163,8 +163,8 @@ fn print_then_parse_is_the_identity_on_generated_programs() {
         assert_eq!(back, program, "{text}");
         distinct_ops.extend(program.ops().map(|o| o.name()));
     }
+    // The generator reaches the whole table.
     assert_eq!(distinct_ops.len(), OpKind::ALL.len(), "{distinct_ops:?}");
-    assert_eq!(distinct_ops.len(), 16, "{distinct_ops:?}");
 }
 
 #[test]

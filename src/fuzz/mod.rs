@@ -12,6 +12,7 @@ pub use status::{print_summary, render_status, Summary};
 
 use crate::backend::BackendId;
 use crate::finding::{Finding, Signature};
+use crate::program::usage::Usage;
 use crate::program::{check_bounds, Program};
 use crate::runner::{Results, Runner};
 use crate::store::{self, StoreError};
@@ -56,6 +57,8 @@ pub struct Shared {
     /// this run's hits.
     known: Mutex<HashMap<Signature, Finding>>,
     errors: Mutex<Vec<FuzzError>>,
+    /// How often programs used each version 2 op and flag.
+    usage: Mutex<Usage>,
     started: Instant,
 }
 
@@ -93,6 +96,9 @@ pub enum FuzzError {
     Unavailable(#[from] crate::worker::Unavailable),
     #[error("cannot start worker thread {job}: {source}")]
     Spawn { job: usize, source: std::io::Error },
+    /// ticketdiff itself panicked on a program (a bug of ours, not a divergence).
+    #[error("ticketdiff panicked ({message}) on this program:\n{program}")]
+    Panicked { message: String, program: String },
 }
 
 struct PoolEntry {
@@ -228,6 +234,22 @@ impl Worker<'_> {
                 .is_some_and(|t| self.shared.elapsed() >= t)
     }
 
+    fn report_panic(&self, program: String, payload: &(dyn std::any::Any + Send)) {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let mut errors = self.shared.errors.lock().unwrap_or_else(|e| e.into_inner());
+        // One report per message: the same bug hit again adds nothing.
+        if !errors
+            .iter()
+            .any(|e| matches!(e, FuzzError::Panicked { message: m, .. } if *m == message))
+        {
+            errors.push(FuzzError::Panicked { message, program });
+        }
+    }
+
     /// Runs each seed once (so that its features are known), then fuzzes until done.
     fn run(&mut self, seeds: &[Program]) {
         let mut reported = self.runner.tls_time();
@@ -240,7 +262,20 @@ impl Worker<'_> {
             if program.is_empty() || check_bounds(&program).is_err() {
                 continue;
             }
-            self.one(program, seed);
+            let text = program.to_string();
+            let ran =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.one(program, seed)));
+            if let Err(payload) = ran {
+                // A bug of ticketdiff's own, not a finding: report it with the program and go
+                // on with fresh backends (the old ones may be left mid-call).
+                self.report_panic(text, payload.as_ref());
+                match Runner::with_oracle(self.options.oracle, &self.options.backends) {
+                    Ok(runner) => self.runner = runner,
+                    Err(_) => return,
+                }
+                reported = self.runner.tls_time();
+                continue;
+            }
             let now = self.runner.tls_time();
             self.shared
                 .tls_nanos
@@ -253,6 +288,11 @@ impl Worker<'_> {
     fn one(&mut self, program: Program, seed: bool) {
         let results = self.runner.run(&program);
         self.shared.programs.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .usage
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(&program);
         let skipped = results
             .others
             .iter()
@@ -396,6 +436,7 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
         tls_nanos: AtomicU64::new(0),
         known: Mutex::new(HashMap::new()),
         errors: Mutex::new(Vec::new()),
+        usage: Mutex::new(Usage::default()),
         started: Instant::now(),
     };
     {
@@ -511,6 +552,7 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
         divergent: shared.divergent.into_inner(),
         skipped: shared.skipped.into_inner(),
         jobs: started,
+        usage: shared.usage.into_inner().unwrap_or_else(|e| e.into_inner()),
         signatures: rows,
         errors: shared
             .errors

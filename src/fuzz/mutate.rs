@@ -4,9 +4,12 @@
 
 use super::rng::Rng;
 use crate::program::generate::{
-    arbitrary_count, arbitrary_len, arbitrary_op, make_valid, MAX_GENERATED_OPS,
+    arbitrary_config, arbitrary_count, arbitrary_early, arbitrary_len, arbitrary_list,
+    arbitrary_op, make_valid, MAX_GENERATED_OPS,
 };
-use crate::program::{Op, Program, Resume, MAX_WRITE_LEN};
+use crate::program::{
+    ConnectFlags, CtxConfig, Group, Op, Program, Resume, Suite, MAX_EARLY_WRITE, MAX_WRITE_LEN,
+};
 use arbitrary::Unstructured;
 
 /// A fresh op or value drawn the way the generator draws them.
@@ -145,25 +148,59 @@ fn mutate_once(ops: &mut Vec<Op>, other: Option<&Program>, rng: &mut Rng) {
         }
         6 if n > 0 => {
             let at = rng.below(n);
-            if let Op::Connect(mut flags) = ops[at] {
-                match rng.below(3) {
-                    0 => {
-                        flags.resume = match flags.resume {
-                            Resume::No => Resume::Newest,
-                            Resume::Newest if rng.below(4) == 0 => Resume::Again,
-                            _ => Resume::No,
-                        }
-                    }
-                    1 => flags.tls12 = !flags.tls12,
-                    _ => flags.pha = !flags.pha,
-                }
-                ops[at] = Op::Connect(flags);
+            if let Op::Connect(flags) = ops[at] {
+                ops[at] = Op::Connect(toggle_flag(flags, rng));
+            } else if let Op::Configure(_) = ops[at] {
+                ops[at] = Op::Configure(with_unstructured(rng, |u| {
+                    arbitrary_config(u).unwrap_or(CtxConfig::MaxEarlyData(16384))
+                }));
             } else {
                 ops[at] = random_op(rng);
             }
         }
         _ => ops.push(random_op(rng)),
     }
+}
+
+/// `flags` with one flag turned on, off or to another value.
+fn toggle_flag(mut flags: ConnectFlags, rng: &mut Rng) -> ConnectFlags {
+    match rng.below(7) {
+        0 => {
+            flags.resume = match flags.resume {
+                Resume::No => Resume::Newest,
+                Resume::Newest if rng.chance(1, 3) => Resume::Again,
+                Resume::Again => Resume::Newest,
+                _ => Resume::No,
+            }
+        }
+        1 => flags.tls12 = !flags.tls12,
+        2 => flags.pha = !flags.pha,
+        3 => flags.psk_ke = !flags.psk_ke,
+        4 => {
+            flags.suites = match flags.suites {
+                Some(_) => None,
+                None => with_unstructured(rng, |u| arbitrary_list::<Suite>(u).ok()),
+            }
+        }
+        5 => {
+            flags.groups = match flags.groups {
+                Some(_) => None,
+                None => with_unstructured(rng, |u| arbitrary_list::<Group>(u).ok()),
+            }
+        }
+        _ => {
+            flags.early = match flags.early {
+                Some(_) => None,
+                None => Some(with_unstructured(rng, |u| {
+                    arbitrary_early(u, MAX_EARLY_WRITE).unwrap_or(1)
+                })),
+            };
+            if flags.early.is_some() && flags.resume == Resume::No {
+                flags.resume = Resume::Newest;
+            }
+        }
+    }
+    flags
 }
 
 /// The op at `at` changed so that it may no longer diverge where it did: a write with another

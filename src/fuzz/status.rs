@@ -2,8 +2,10 @@
 
 use super::Shared;
 use crate::finding::Finding;
+use crate::program::usage::Usage;
 use crate::table::Table;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -18,6 +20,8 @@ pub struct Summary {
     /// Backend runs skipped (the program used something a backend cannot run).
     pub skipped: u64,
     pub jobs: usize,
+    /// How often programs used each version 2 op and flag.
+    pub usage: Usage,
     /// Share of the workers' time spent inside the TLS libraries.
     pub tls_share: f64,
     /// Signatures found or hit in this run, new ones first.
@@ -64,6 +68,8 @@ struct JsonSummary<'a> {
     divergent_programs: u64,
     skipped_runs: u64,
     new_signatures: usize,
+    v2_programs: u64,
+    v2_uses: BTreeMap<String, u64>,
     signatures: &'a [Finding],
     errors: Vec<String>,
 }
@@ -80,6 +86,13 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, json: bool) -> std::io::R
             divergent_programs: s.divergent,
             skipped_runs: s.skipped,
             new_signatures: s.new_signatures(),
+            v2_programs: s.usage.v2_programs,
+            v2_uses: s
+                .usage
+                .by_use
+                .iter()
+                .map(|(u, n)| (u.to_string(), *n))
+                .collect(),
             signatures: &s.signatures,
             errors: s.errors.iter().map(|e| e.to_string()).collect(),
         };
@@ -101,6 +114,22 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, json: bool) -> std::io::R
         s.skipped,
         s.new_signatures()
     )?;
+    if s.usage.v2_programs > 0 {
+        let share = |n: u64| 100.0 * n as f64 / s.programs.max(1) as f64;
+        let uses: Vec<String> = s
+            .usage
+            .by_use
+            .iter()
+            .map(|(u, n)| format!("{u} {n} ({:.1}%)", share(*n)))
+            .collect();
+        writeln!(
+            out,
+            "version 2: {} programs ({:.1}%) used a version 2 op or flag: {}",
+            s.usage.v2_programs,
+            share(s.usage.v2_programs),
+            uses.join(", ")
+        )?;
+    }
     if !s.signatures.is_empty() {
         let mut table = Table::new(&[
             "backend",

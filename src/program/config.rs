@@ -9,6 +9,9 @@ pub trait Word: Copy + Eq + 'static {
     const ALL: &'static [Self];
     /// What the list items are, for error messages.
     const WHAT: &'static str;
+    /// Whether a list may name a word once only (OpenSSL refuses a group list that repeats
+    /// one).
+    const DISTINCT: bool = false;
     fn name(self) -> &'static str;
 
     fn from_name(s: &str) -> Option<Self> {
@@ -57,6 +60,7 @@ pub enum Group {
 impl Word for Group {
     const ALL: &'static [Group] = &[Group::X25519, Group::P256];
     const WHAT: &'static str = "group";
+    const DISTINCT: bool = true;
 
     fn name(self) -> &'static str {
         match self {
@@ -119,6 +123,13 @@ impl<W: Word> List<W> {
                     W::expected()
                 ));
             };
+            if W::DISTINCT && words.contains(&w) {
+                return Err(format!(
+                    "{} `{part}` given twice (a list of {}s names each once)",
+                    W::WHAT,
+                    W::WHAT
+                ));
+            }
             if words.len() == MAX_LIST_ITEMS {
                 return Err(format!("a list has at most {MAX_LIST_ITEMS} {}s", W::WHAT));
             }
@@ -357,12 +368,19 @@ mod tests {
             "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"
         );
         assert_eq!(GroupList::parse("P-256").unwrap().first(), Group::P256);
-        for bad in ["", "X25519:", "x25519", "X25519:P-384"] {
+        for bad in [
+            "",
+            "X25519:",
+            "x25519",
+            "X25519:P-384",
+            "X25519:P-256:X25519",
+        ] {
             let e = GroupList::parse(bad).unwrap_err();
             assert!(e.contains("group"), "{bad}: {e}");
         }
-        let nine = ["X25519"; 9].join(":");
-        assert!(GroupList::parse(&nine).unwrap_err().contains("at most 8"));
+        let nine = ["TLS_AES_128_GCM_SHA256"; 9].join(":");
+        assert!(SuiteList::parse(&nine).unwrap_err().contains("at most 8"));
+        assert!(SuiteList::parse(&["TLS_AES_128_GCM_SHA256"; 8].join(":")).is_ok());
     }
 
     #[test]

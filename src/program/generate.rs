@@ -50,11 +50,14 @@ pub fn arbitrary_early(u: &mut Unstructured<'_>, max: u64) -> Result<u64> {
 }
 
 /// A list of one to three words, mostly of one.
-fn arbitrary_list<W: Word>(u: &mut Unstructured<'_>) -> Result<super::config::List<W>> {
+pub fn arbitrary_list<W: Word>(u: &mut Unstructured<'_>) -> Result<super::config::List<W>> {
     let n = *u.choose(&[1usize, 1, 1, 2, 2, 3])?;
     let mut words = Vec::with_capacity(n);
     for _ in 0..n {
-        words.push(*u.choose(W::ALL)?);
+        let w = *u.choose(W::ALL)?;
+        if !(W::DISTINCT && words.contains(&w)) {
+            words.push(w);
+        }
     }
     Ok(super::config::List::new(&words).expect("one to three words"))
 }

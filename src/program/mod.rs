@@ -13,6 +13,7 @@ pub mod generate;
 mod kind;
 mod load;
 mod parse;
+pub mod usage;
 
 pub use bounds::{
     check_bounds, BoundError, DEFAULT_NUM_TICKETS, MAX_OPS, MAX_TICKETS_IN_EFFECT, MAX_WRITE_LEN,

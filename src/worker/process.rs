@@ -8,9 +8,11 @@
 use super::protocol::{
     read_frame, write_frame, Call, ConnState, Hello, Reply, Request, Value, VERSION,
 };
-use crate::backend::{BackendId, Failure, Outcome, Server, ServerConn};
+use crate::backend::{BackendId, EarlyRead, Failure, Outcome, Server, ServerConn};
+use crate::program::CtxConfig;
+use crate::trace::EarlyStatus;
 use crate::wire::Endpoint;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, BufReader, BufWriter};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -178,6 +180,8 @@ struct Link {
     failure: Option<Failure>,
     timeout: Duration,
     next_conn: u32,
+    /// The context's new-session callback count, as of the last call's reply.
+    notified: u64,
 }
 
 impl Link {
@@ -247,6 +251,7 @@ impl WorkerServer {
                 failure: None,
                 timeout: call_timeout(),
                 next_conn: 0,
+                notified: 0,
             })),
             version,
         })
@@ -262,14 +267,11 @@ impl Server for WorkerServer {
         self.version
     }
 
-    fn unsupported(&self, op: &crate::program::Op) -> Option<&'static str> {
-        op.is_v2().then_some(crate::backend::V2_NOT_YET)
-    }
-
     fn reset(&mut self) {
         let mut link = self.link.borrow_mut();
         link.ensure_started();
         link.next_conn = 0;
+        link.notified = 0;
         link.request(&Request::Reset);
     }
 
@@ -291,12 +293,15 @@ impl Server for WorkerServer {
         }
     }
 
-    fn configure(&mut self, _setting: crate::program::CtxConfig) -> i64 {
-        0
+    fn configure(&mut self, setting: CtxConfig) -> i64 {
+        match self.link.borrow_mut().request(&Request::Configure(setting)) {
+            Some(Reply::Int(v)) => v,
+            _ => 0,
+        }
     }
 
     fn notified(&self) -> u64 {
-        0
+        self.link.borrow().notified
     }
 
     fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {
@@ -311,7 +316,7 @@ impl Server for WorkerServer {
             link: self.link.clone(),
             conn,
             transport,
-            state: ConnState::default(),
+            state: Cell::new(ConnState::default()),
         })
     }
 
@@ -325,18 +330,20 @@ struct WorkerConn {
     link: Rc<RefCell<Link>>,
     conn: u32,
     transport: Endpoint,
-    /// As of the last call: the getters between calls read it.
-    state: ConnState,
+    /// As of the last call: the getters between calls read it. In a cell so that a getter
+    /// (`&self`) makes its call like any other.
+    state: Cell<ConnState>,
 }
 
 impl WorkerConn {
     /// Makes a call, mirroring what the server read and wrote onto the wire.
-    fn call(&mut self, call: Call) -> Value {
+    fn call(&self, call: Call) -> Value {
+        let transport = &self.transport;
         let request = Request::Call {
             conn: self.conn,
             call,
-            incoming: self.transport.peek_pending(),
-            room: self.transport.room() as u32,
+            incoming: transport.peek_pending(),
+            room: transport.room() as u32,
         };
         let reply = self.link.borrow_mut().request(&request);
         let Some(Reply::Called {
@@ -348,25 +355,26 @@ impl WorkerConn {
         else {
             return Value::None;
         };
-        self.transport.consume_pending(consumed as usize);
-        if let Err(e) = self.transport.deliver(&written) {
+        transport.consume_pending(consumed as usize);
+        if let Err(e) = transport.deliver(&written) {
             self.link
                 .borrow_mut()
                 .fail(Failure::Crashed(format!("wrote past the wire's room: {e}")));
             return Value::None;
         }
-        self.state = state;
+        self.link.borrow_mut().notified = state.notified;
+        self.state.set(state);
         value
     }
 
-    fn int(&mut self, call: Call) -> i64 {
+    fn int(&self, call: Call) -> i64 {
         match self.call(call) {
             Value::Int(v) => v,
             _ => 0,
         }
     }
 
-    fn outcome(&mut self, call: Call) -> Outcome {
+    fn outcome(&self, call: Call) -> Outcome {
         match self.call(call) {
             Value::Outcome(o) => o,
             _ => Outcome::Failed,
@@ -380,18 +388,8 @@ impl ServerConn for WorkerConn {
     }
 
     fn get_num_tickets(&self) -> u64 {
-        // A getter takes `&self`; the call moves nothing on the wire.
-        let request = Request::Call {
-            conn: self.conn,
-            call: Call::GetNumTickets,
-            incoming: Vec::new(),
-            room: 0,
-        };
-        match self.link.borrow_mut().request(&request) {
-            Some(Reply::Called {
-                value: Value::Count(v),
-                ..
-            }) => v,
+        match self.call(Call::GetNumTickets) {
+            Value::Count(v) => v,
             _ => 0,
         }
     }
@@ -417,16 +415,20 @@ impl ServerConn for WorkerConn {
         self.int(Call::VerifyClientPostHandshake)
     }
 
-    fn read_early_data(&mut self, _buf: &mut [u8]) -> crate::backend::EarlyRead {
-        crate::backend::EarlyRead::Error
+    fn read_early_data(&mut self, buf: &mut [u8]) -> EarlyRead {
+        // The bytes stay in the worker, as for `read`.
+        match self.call(Call::ReadEarly(buf.len() as u32)) {
+            Value::Early(read) => read,
+            _ => EarlyRead::Error,
+        }
     }
 
-    fn key_update(&mut self, _requested: bool) -> i64 {
-        0
+    fn key_update(&mut self, requested: bool) -> i64 {
+        self.int(Call::KeyUpdate(requested))
     }
 
-    fn early_data_status(&self) -> crate::trace::EarlyStatus {
-        crate::trace::EarlyStatus::NotSent
+    fn early_data_status(&self) -> EarlyStatus {
+        self.state.get().early
     }
 
     fn shutdown(&mut self) -> i64 {
@@ -434,19 +436,20 @@ impl ServerConn for WorkerConn {
     }
 
     fn shutdown_state(&self) -> (bool, bool) {
-        (self.state.shutdown_sent, self.state.shutdown_received)
+        let state = self.state.get();
+        (state.shutdown_sent, state.shutdown_received)
     }
 
     fn handshake_finished(&self) -> bool {
-        self.state.handshake_finished
+        self.state.get().handshake_finished
     }
 
     fn session_reused(&self) -> bool {
-        self.state.session_reused
+        self.state.get().session_reused
     }
 
     fn tickets_issued(&self) -> u64 {
-        self.state.tickets_issued
+        self.state.get().tickets_issued
     }
 
     fn close(&mut self) {

@@ -1,4 +1,4 @@
-//! The worker protocol, version 1: how ticketdiff drives a server library in another process.
+//! The worker protocol, version 2: how ticketdiff drives a server library in another process.
 //!
 //! Both directions carry frames: a `u32` little-endian length, then that many bytes. The
 //! worker speaks first, once: a [`Hello`]. Then ticketdiff sends a [`Request`] and the worker
@@ -10,15 +10,21 @@
 //! many of those bytes the server read and which bytes it wrote. Only the server acts during a
 //! call, so the worker's copy of the wire is the wire, and the two 64 KiB queues keep their
 //! exact semantics (record-at-a-time reads, writes that block when full).
+//!
+//! Version 2 added the program language's version 2: [`Request::Configure`] (a context op, as
+//! its canonical text), the calls [`Call::ReadEarly`] and [`Call::KeyUpdate`], and two fields of
+//! [`ConnState`] (the early-data status and the context's new-session callback count).
 
-use crate::backend::Outcome;
+use crate::backend::{EarlyRead, Outcome};
 use crate::pki::{Identity, PkiParts};
+use crate::program::{CtxConfig, Op};
+use crate::trace::EarlyStatus;
 use std::io::{self, Read, Write};
 
 /// The first bytes of a worker's hello.
 pub const MAGIC: [u8; 4] = *b"TDW\0";
 /// The protocol version this build speaks; a worker with another is refused.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// The largest frame either side accepts: the wire's 64 KiB and a margin.
 pub const MAX_FRAME: usize = 1 << 20;
 
@@ -45,6 +51,10 @@ pub enum Call {
     VerifyClientPostHandshake,
     Shutdown,
     Close,
+    /// One `SSL_read_early_data` into a buffer of this many bytes.
+    ReadEarly(u32),
+    /// `SSL_key_update`, requested or not.
+    KeyUpdate(bool),
 }
 
 /// What ticketdiff asks. The first request is always [`Request::Setup`].
@@ -76,6 +86,8 @@ pub enum Request {
     Drop {
         conn: u32,
     },
+    /// A version 2 context op.
+    Configure(CtxConfig),
 }
 
 /// A connection's state after a call, for the getters the harness asks between calls.
@@ -86,6 +98,9 @@ pub struct ConnState {
     pub tickets_issued: u64,
     pub shutdown_sent: bool,
     pub shutdown_received: bool,
+    pub early: EarlyStatus,
+    /// The context's new-session callback calls since its reset, after this call.
+    pub notified: u64,
 }
 
 /// A call's value.
@@ -94,6 +109,7 @@ pub enum Value {
     Int(i64),
     Count(u64),
     Outcome(Outcome),
+    Early(EarlyRead),
     None,
 }
 
@@ -266,6 +282,8 @@ impl Call {
             Call::VerifyClientPostHandshake => o.u8(6),
             Call::Shutdown => o.u8(7),
             Call::Close => o.u8(8),
+            Call::ReadEarly(n) => o.u8(9).u32(n),
+            Call::KeyUpdate(requested) => o.u8(10).bool(requested),
         };
     }
 
@@ -280,6 +298,8 @@ impl Call {
             6 => Call::VerifyClientPostHandshake,
             7 => Call::Shutdown,
             8 => Call::Close,
+            9 => Call::ReadEarly(i.u32()?),
+            10 => Call::KeyUpdate(i.bool()?),
             t => return Err(bad(format!("call {t}"))),
         })
     }
@@ -296,6 +316,8 @@ impl Call {
             Call::VerifyClientPostHandshake => "verify_client_post_handshake",
             Call::Shutdown => "shutdown",
             Call::Close => "close",
+            Call::ReadEarly(_) => "read_early_data",
+            Call::KeyUpdate(_) => "key_update",
         }
     }
 }
@@ -341,6 +363,10 @@ impl Request {
             Request::Drop { conn } => {
                 o.u8(5).u32(*conn);
             }
+            Request::Configure(setting) => {
+                o.u8(7)
+                    .bytes(Op::Configure(*setting).to_string().as_bytes());
+            }
         }
         o.0
     }
@@ -359,6 +385,13 @@ impl Request {
                 room: i.u32()?,
             },
             5 => Request::Drop { conn: i.u32()? },
+            7 => {
+                let text = i.string()?;
+                match text.parse::<Op>() {
+                    Ok(Op::Configure(setting)) => Request::Configure(setting),
+                    _ => return Err(bad(format!("`{text}` is not a context op"))),
+                }
+            }
             6 => {
                 let host = i.string()?;
                 let ca_cert_der = i.bytes()?;
@@ -399,6 +432,23 @@ fn encode_outcome(o: &mut Out, outcome: Outcome) {
         Outcome::Closed => o.u8(2),
         Outcome::Failed => o.u8(3),
     };
+}
+
+fn early_code(e: EarlyStatus) -> u8 {
+    match e {
+        EarlyStatus::Accepted => 0,
+        EarlyStatus::Rejected => 1,
+        EarlyStatus::NotSent => 2,
+    }
+}
+
+fn decode_early(code: u8) -> io::Result<EarlyStatus> {
+    Ok(match code {
+        0 => EarlyStatus::Accepted,
+        1 => EarlyStatus::Rejected,
+        2 => EarlyStatus::NotSent,
+        t => return Err(bad(format!("early-data status {t}"))),
+    })
 }
 
 fn decode_outcome(i: &mut In<'_>) -> io::Result<Outcome> {
@@ -445,13 +495,22 @@ impl Reply {
                     Value::None => {
                         o.u8(3);
                     }
+                    Value::Early(read) => {
+                        match read {
+                            EarlyRead::Read(n) => o.u8(4).u8(0).u64(n as u64),
+                            EarlyRead::Finish => o.u8(4).u8(1),
+                            EarlyRead::Error => o.u8(4).u8(2),
+                        };
+                    }
                 }
                 o.u32(*consumed).bytes(written);
                 o.bool(state.handshake_finished)
                     .bool(state.session_reused)
                     .u64(state.tickets_issued)
                     .bool(state.shutdown_sent)
-                    .bool(state.shutdown_received);
+                    .bool(state.shutdown_received)
+                    .u8(early_code(state.early))
+                    .u64(state.notified);
             }
             Reply::Refused(why) => {
                 o.u8(4).bytes(why.as_bytes());
@@ -472,6 +531,12 @@ impl Reply {
                     1 => Value::Count(i.u64()?),
                     2 => Value::Outcome(decode_outcome(&mut i)?),
                     3 => Value::None,
+                    4 => Value::Early(match i.u8()? {
+                        0 => EarlyRead::Read(i.u64()? as usize),
+                        1 => EarlyRead::Finish,
+                        2 => EarlyRead::Error,
+                        t => return Err(bad(format!("early read {t}"))),
+                    }),
                     t => return Err(bad(format!("value {t}"))),
                 };
                 Reply::Called {
@@ -484,6 +549,8 @@ impl Reply {
                         tickets_issued: i.u64()?,
                         shutdown_sent: i.bool()?,
                         shutdown_received: i.bool()?,
+                        early: decode_early(i.u8()?)?,
+                        notified: i.u64()?,
                     },
                 }
             }
@@ -519,6 +586,23 @@ mod tests {
                 room: 0,
             },
             Request::Drop { conn: 7 },
+            Request::Configure(CtxConfig::TicketCb(
+                crate::program::TicketGen::Fail,
+                crate::program::TicketDec::UseRenew,
+            )),
+            Request::Configure(CtxConfig::MaxEarlyData(u32::MAX as u64)),
+            Request::Call {
+                conn: 2,
+                call: Call::KeyUpdate(true),
+                incoming: Vec::new(),
+                room: 10,
+            },
+            Request::Call {
+                conn: 2,
+                call: Call::ReadEarly(16384),
+                incoming: vec![23],
+                room: 10,
+            },
         ];
         for r in requests {
             let back = Request::decode(&r.encode()).unwrap();
@@ -548,7 +632,21 @@ mod tests {
                     tickets_issued: 2,
                     shutdown_sent: true,
                     shutdown_received: false,
+                    early: EarlyStatus::Accepted,
+                    notified: 3,
                 },
+            },
+            Reply::Called {
+                value: Value::Early(EarlyRead::Read(100)),
+                consumed: 0,
+                written: Vec::new(),
+                state: ConnState::default(),
+            },
+            Reply::Called {
+                value: Value::Early(EarlyRead::Finish),
+                consumed: 0,
+                written: Vec::new(),
+                state: ConnState::default(),
             },
             Reply::Called {
                 value: Value::Int(-1),
@@ -576,6 +674,10 @@ mod tests {
         long.push(0);
         assert!(Request::decode(&long).is_err());
         assert!(Request::decode(&[9]).is_err());
+        let mut not_config = vec![7];
+        not_config.extend_from_slice(&9u32.to_le_bytes());
+        not_config.extend_from_slice(b"handshake");
+        assert!(Request::decode(&not_config).is_err());
         assert!(Hello::decode(b"HTTP/1.1 200 OK").is_err());
         let mut framed = Vec::new();
         write_frame(&mut framed, &good).unwrap();

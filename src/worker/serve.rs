@@ -50,6 +50,7 @@ impl Worker {
             }
             Request::CtxSetNumTickets(n) => Reply::Int(self.server.ctx_set_num_tickets(n)),
             Request::CtxGetNumTickets => Reply::Count(self.server.ctx_get_num_tickets()),
+            Request::Configure(setting) => Reply::Int(self.server.configure(setting)),
             Request::Accept { conn } => {
                 let (_, end) = wire();
                 let ssl = self.server.accept(end.clone());
@@ -85,6 +86,8 @@ impl Worker {
                         tickets_issued: ssl.tickets_issued(),
                         shutdown_sent,
                         shutdown_received,
+                        early: ssl.early_data_status(),
+                        notified: self.server.notified(),
                     },
                 }
             }
@@ -120,6 +123,12 @@ fn perform(ssl: &mut dyn ServerConn, call: Call) -> Value {
             ssl.close();
             Value::None
         }
+        Call::ReadEarly(len) => {
+            let mut buf = [0u8; READ_BUFFER];
+            let len = (len as usize).min(READ_BUFFER);
+            Value::Early(ssl.read_early_data(&mut buf[..len]))
+        }
+        Call::KeyUpdate(requested) => Value::Int(ssl.key_update(requested)),
     }
 }
 
