@@ -140,3 +140,53 @@ fn native_direct_expectations() {
         ]
     );
 }
+
+/// The new-session callback fires for every ticket the server makes, as OpenSSL's does: a
+/// ticket the record layer refuses (made during a pending application write, fatal) is not
+/// issued but has notified.
+#[test]
+fn native_notifies_each_ticket_made_even_one_refused() {
+    let program = "connect pha\nhandshake\nverify_client_post_handshake\nserver_write 71637\n\
+                   new_session_ticket\nhandshake\nserver_read\nnew_session_ticket\n";
+    let t = run("native", program);
+    let f: Vec<_> = t.iter().map(|s| (s.ret, s.issued, s.notified)).collect();
+    assert_eq!(
+        f,
+        [
+            (Some(0), 0, 0),
+            (Some(1), 2, 2),
+            (Some(1), 2, 2),
+            (Some(-1), 2, 2),
+            (Some(1), 2, 2),
+            (Some(1), 2, 2),
+            // The queued request's ticket is made, notified, then refused: fatal.
+            (Some(-1), 2, 3),
+            (Some(0), 2, 3),
+        ]
+    );
+    assert_eq!(t, run("openssl", program));
+}
+
+/// Version 2 rules the native server shares with the oracle, each program compared step by
+/// step: stateful tickets, the decrypt callback's IGNORE (a full handshake with no ticket), a
+/// fatal error taking the connection's stateful session out of the cache (found by the
+/// fuzzer), key updates blocking ticket requests, a suite whose hash differs from the ticket's.
+#[test]
+fn native_agrees_with_the_oracle_on_version_2_rules() {
+    for program in [
+        "ctx_set_options no_ticket\nconnect\nhandshake\nconnect resume\nhandshake\n\
+         ctx_set_session_cache_mode off\nconnect\nhandshake\nconnect resume\nhandshake\n",
+        "connect\nhandshake\nctx_set_ticket_cb ok ignore\nconnect resume\nhandshake\n\
+         ctx_set_ticket_cb fail use\nconnect\nhandshake\n",
+        "ctx_set_options no_ticket\nconnect\nhandshake\nserver_write 65536\nserver_write 0\n\
+         connect resume\nhandshake\n",
+        "connect\nhandshake\nkey_update requested\nnew_session_ticket\nserver_write 0\n\
+         new_session_ticket\nserver_read\nclient_read\nserver_read\n",
+        "connect suites=TLS_AES_128_GCM_SHA256\nhandshake\n\
+         connect resume suites=TLS_AES_256_GCM_SHA384\nhandshake\n",
+    ] {
+        let native = run("native", program);
+        assert_eq!(native, run("openssl", program), "{program}");
+        assert!(native.iter().any(|s| s.issued > 0), "{program}");
+    }
+}

@@ -7,11 +7,15 @@
 //! is well within the server's tolerance).
 
 use super::{BackendId, Outcome, Server, ServerConn};
-use crate::native::api::{Ssl, SslContext};
+use crate::native::api::{SessionCacheMode, Ssl, SslContext, SslOptions};
+use crate::native::conn::EarlyDataStatus;
+use crate::native::tickets::{TicketCallbacks, TicketReturn, TicketStatus};
 use crate::native::ServerConfig;
 use crate::pki::pki;
-use crate::program::{Op, DEFAULT_NUM_TICKETS};
+use crate::program::{CacheMode, CtxConfig, Op, Options, TicketDec, TicketGen};
+use crate::trace::EarlyStatus;
 use crate::wire::Endpoint;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The server's clock for every connection: a fixed instant (2023-11-14T22:13:20Z).
@@ -25,6 +29,8 @@ pub struct NativeServer {
     ctx: SslContext,
     /// Connections made in this program: each one's seed.
     connections: u64,
+    /// Calls of the context's new-session callback since the last reset.
+    notified: Arc<AtomicU64>,
 }
 
 impl Default for NativeServer {
@@ -42,6 +48,8 @@ pub fn server_config() -> ServerConfig {
         .native_server_config([0x5a; 32])
         .expect("native server config");
     config.require_client_cert = false;
+    // OpenSSL's default: the client's order decides (no SSL_OP_CIPHER_SERVER_PREFERENCE).
+    config.server_preference = false;
     // OpenSSL 3's default TLS 1.3 suite order.
     config.suites = vec![
         &crate::native::suites::TLS_AES_256_GCM_SHA384,
@@ -53,9 +61,16 @@ pub fn server_config() -> ServerConfig {
 
 impl NativeServer {
     pub fn new() -> NativeServer {
+        let ctx = SslContext::new(Arc::new(server_config()));
+        let notified = Arc::new(AtomicU64::new(0));
+        let counter = notified.clone();
+        ctx.set_new_session_callback(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
         NativeServer {
-            ctx: SslContext::new(Arc::new(server_config())),
+            ctx,
             connections: 0,
+            notified,
         }
     }
 }
@@ -70,18 +85,19 @@ impl Server for NativeServer {
     }
 
     fn unsupported(&self, op: &Op) -> Option<&'static str> {
-        if op.is_v2() {
-            return Some(crate::backend::V2_NOT_YET);
-        }
         match op {
             Op::Connect(flags) if flags.tls12 => Some(TLS12_SKIP_REASON),
+            Op::ServerReadEarly => Some(crate::backend::V2_NOT_YET),
             _ => None,
         }
     }
 
     fn reset(&mut self) {
-        self.ctx.set_num_tickets(DEFAULT_NUM_TICKETS);
+        // The configuration's own settings are OpenSSL's defaults: a context as new.
+        self.ctx = SslContext::new(self.ctx.config().clone());
+        self.ctx.reset_shared();
         self.connections = 0;
+        self.notified.store(0, Ordering::Relaxed);
     }
 
     fn ctx_set_num_tickets(&mut self, n: u64) -> i64 {
@@ -92,12 +108,38 @@ impl Server for NativeServer {
         self.ctx.num_tickets()
     }
 
-    fn configure(&mut self, _setting: crate::program::CtxConfig) -> i64 {
-        0
+    fn configure(&mut self, setting: CtxConfig) -> i64 {
+        match setting {
+            CtxConfig::SetOptions(o) => {
+                self.ctx.set_options(ssl_options(o));
+            }
+            CtxConfig::ClearOptions(o) => {
+                self.ctx.clear_options(ssl_options(o));
+            }
+            CtxConfig::Ciphersuites(list) => {
+                return self.ctx.set_ciphersuites(&list.to_string()).into()
+            }
+            // A valid program's value fits; a larger one is truncated, as C passes it to
+            // OpenSSL's `uint32_t`.
+            CtxConfig::MaxEarlyData(n) => return self.ctx.set_max_early_data(n as u32).into(),
+            CtxConfig::SessionCacheMode(mode) => {
+                self.ctx.set_session_cache_mode(match mode {
+                    CacheMode::Off => SessionCacheMode::Off,
+                    CacheMode::Server => SessionCacheMode::Server,
+                });
+            }
+            CtxConfig::TicketCb(gen, dec) => {
+                return self
+                    .ctx
+                    .set_session_ticket_cb(Some(ticket_callbacks(gen, dec)))
+                    .into()
+            }
+        }
+        1
     }
 
     fn notified(&self) -> u64 {
-        0
+        self.notified.load(Ordering::Relaxed)
     }
 
     fn accept(&mut self, transport: Endpoint) -> Box<dyn ServerConn> {
@@ -107,6 +149,33 @@ impl Server for NativeServer {
         Box::new(NativeConn {
             ssl: self.ctx.new_ssl(transport, seed, NOW_MS),
         })
+    }
+}
+
+/// A program's options as `SSL_OP_*` bits.
+fn ssl_options(o: Options) -> SslOptions {
+    let bit = |on: bool, b: SslOptions| if on { b } else { SslOptions::default() };
+    bit(o.no_ticket, SslOptions::NO_TICKET)
+        | bit(o.no_anti_replay, SslOptions::NO_ANTI_REPLAY)
+        | bit(o.allow_no_dhe_kex, SslOptions::ALLOW_NO_DHE_KEX)
+}
+
+/// The program's ticket callbacks: the generate one returns `gen`; the decrypt one returns
+/// `dec` for a ticket that decrypted and `IGNORE_RENEW` for any other.
+fn ticket_callbacks(gen: TicketGen, dec: TicketDec) -> TicketCallbacks {
+    let ret = match dec {
+        TicketDec::Use => TicketReturn::Use,
+        TicketDec::UseRenew => TicketReturn::UseRenew,
+        TicketDec::Ignore => TicketReturn::Ignore,
+        TicketDec::IgnoreRenew => TicketReturn::IgnoreRenew,
+        TicketDec::Abort => TicketReturn::Abort,
+    };
+    TicketCallbacks {
+        generate: Arc::new(move || gen == TicketGen::Ok),
+        decrypt: Arc::new(move |status| match status {
+            TicketStatus::SuccessRenew => ret,
+            TicketStatus::NoDecrypt => TicketReturn::IgnoreRenew,
+        }),
     }
 }
 
@@ -147,12 +216,16 @@ impl ServerConn for NativeConn {
         crate::backend::EarlyRead::Error
     }
 
-    fn key_update(&mut self, _requested: bool) -> i64 {
-        0
+    fn key_update(&mut self, requested: bool) -> i64 {
+        self.ssl.key_update(requested).into()
     }
 
-    fn early_data_status(&self) -> crate::trace::EarlyStatus {
-        crate::trace::EarlyStatus::NotSent
+    fn early_data_status(&self) -> EarlyStatus {
+        match self.ssl.early_data_status() {
+            EarlyDataStatus::NotSent => EarlyStatus::NotSent,
+            EarlyDataStatus::Rejected => EarlyStatus::Rejected,
+            EarlyDataStatus::Accepted => EarlyStatus::Accepted,
+        }
     }
 
     fn shutdown(&mut self) -> i64 {

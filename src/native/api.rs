@@ -22,11 +22,13 @@
 //!   not take whole stays in the write buffer, and the write returns would-block. The retry must
 //!   pass at least the bytes already committed (else: fatal, "bad length").
 
-use super::config::ServerConfig;
-use super::conn::ServerConnection;
+use super::config::{ConnSettings, ServerConfig};
+use super::conn::{EarlyDataStatus, ServerConnection};
 use super::error::Error;
 use super::msgs::content::HANDSHAKE;
 use super::record::{HEADER_LEN, MAX_CIPHERTEXT, MAX_FRAGMENT};
+use super::suites::ALL_SUITES;
+use super::tickets::TicketCallbacks;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
@@ -43,15 +45,50 @@ pub enum Outcome {
     Failed,
 }
 
-/// An `SSL_CTX`: the configuration every connection shares, with the context's ticket count.
+/// An `SSL_CTX`: the configuration every connection shares, with what `SSL_new` copies (the
+/// ticket count, options, `max_early_data`) and what connections read when they use it (the
+/// suites, the session cache and its mode, the ticket and new-session callbacks).
 #[derive(Clone)]
 pub struct SslContext {
     config: Arc<ServerConfig>,
+    settings: ConnSettings,
+}
+
+/// `SSL_OP_*` options this server acts on, as OpenSSL's bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SslOptions(pub u64);
+
+impl SslOptions {
+    /// `SSL_OP_NO_TICKET`: stateful TLS 1.3 tickets.
+    pub const NO_TICKET: SslOptions = SslOptions(1 << 14);
+    /// `SSL_OP_NO_ANTI_REPLAY`: sessions that allow early data resume more than once.
+    pub const NO_ANTI_REPLAY: SslOptions = SslOptions(1 << 24);
+    /// `SSL_OP_ALLOW_NO_DHE_KEX`: psk_ke resumption.
+    pub const ALLOW_NO_DHE_KEX: SslOptions = SslOptions(1 << 10);
+
+    pub fn contains(self, o: SslOptions) -> bool {
+        self.0 & o.0 == o.0
+    }
+}
+
+impl std::ops::BitOr for SslOptions {
+    type Output = SslOptions;
+    fn bitor(self, o: SslOptions) -> SslOptions {
+        SslOptions(self.0 | o.0)
+    }
+}
+
+/// The two session cache modes this server has (`SSL_SESS_CACHE_OFF`, `SSL_SESS_CACHE_SERVER`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionCacheMode {
+    Off,
+    Server,
 }
 
 impl SslContext {
     pub fn new(config: Arc<ServerConfig>) -> SslContext {
-        SslContext { config }
+        let settings = config.settings();
+        SslContext { config, settings }
     }
 
     pub fn config(&self) -> &Arc<ServerConfig> {
@@ -59,19 +96,123 @@ impl SslContext {
     }
 
     /// `SSL_CTX_set_num_tickets`: a plain assignment; 1 for any value.
-    pub fn set_num_tickets(&self, n: u64) -> i32 {
-        self.config.set_num_tickets(n);
+    pub fn set_num_tickets(&mut self, n: u64) -> i32 {
+        self.settings.num_tickets = n;
         1
     }
 
     /// `SSL_CTX_get_num_tickets`: the configured value.
     pub fn num_tickets(&self) -> u64 {
-        self.config.num_tickets()
+        self.settings.num_tickets
     }
 
-    /// `SSL_new` + `SSL_set_accept_state` + `SSL_set_bio`: copies the context's count now.
+    /// The options set now (`SSL_CTX_get_options`, for the bits this server knows).
+    pub fn options(&self) -> SslOptions {
+        let s = &self.settings;
+        let bit = |on: bool, o: SslOptions| if on { o.0 } else { 0 };
+        SslOptions(
+            bit(s.stateful_tickets, SslOptions::NO_TICKET)
+                | bit(!s.anti_replay, SslOptions::NO_ANTI_REPLAY)
+                | bit(s.allow_psk_ke, SslOptions::ALLOW_NO_DHE_KEX),
+        )
+    }
+
+    fn store_options(&mut self, o: SslOptions) -> SslOptions {
+        self.settings.stateful_tickets = o.contains(SslOptions::NO_TICKET);
+        self.settings.anti_replay = !o.contains(SslOptions::NO_ANTI_REPLAY);
+        self.settings.allow_psk_ke = o.contains(SslOptions::ALLOW_NO_DHE_KEX);
+        self.options()
+    }
+
+    /// `SSL_CTX_set_options`: the options afterwards.
+    pub fn set_options(&mut self, o: SslOptions) -> SslOptions {
+        self.store_options(SslOptions(self.options().0 | o.0))
+    }
+
+    /// `SSL_CTX_clear_options`: the options afterwards.
+    pub fn clear_options(&mut self, o: SslOptions) -> SslOptions {
+        self.store_options(SslOptions(self.options().0 & !o.0))
+    }
+
+    /// `SSL_CTX_set_ciphersuites`: colon-separated standard names; 1, or 0 (nothing changed)
+    /// if one is not a suite this server has. Connections read the list when the ClientHello
+    /// arrives, so it reaches those already made (measured on OpenSSL 3.0.19).
+    pub fn set_ciphersuites(&self, list: &str) -> i32 {
+        let mut suites = Vec::new();
+        for name in list.split(':').filter(|n| !n.is_empty()) {
+            match ALL_SUITES.iter().find(|s| s.name == name) {
+                Some(s) if !suites.contains(s) => suites.push(*s),
+                Some(_) => {}
+                None => return 0,
+            }
+        }
+        self.config.set_suites(Some(suites));
+        1
+    }
+
+    /// `SSL_CTX_set_max_early_data`: 1.
+    pub fn set_max_early_data(&mut self, n: u32) -> i32 {
+        self.settings.max_early_data = n;
+        1
+    }
+
+    /// `SSL_CTX_get_max_early_data`.
+    pub fn max_early_data(&self) -> u32 {
+        self.settings.max_early_data
+    }
+
+    /// `SSL_CTX_set_session_cache_mode`: the mode before. Connections read it when they make
+    /// a ticket, not at `SSL_new`.
+    pub fn set_session_cache_mode(&self, mode: SessionCacheMode) -> SessionCacheMode {
+        let before = self.session_cache_mode();
+        self.config
+            .set_cache_server(mode == SessionCacheMode::Server);
+        before
+    }
+
+    /// `SSL_CTX_get_session_cache_mode`.
+    pub fn session_cache_mode(&self) -> SessionCacheMode {
+        match self.config.cache_server() {
+            true => SessionCacheMode::Server,
+            false => SessionCacheMode::Off,
+        }
+    }
+
+    /// `SSL_CTX_set_session_ticket_cb` (`None`: no callbacks): 1. Connections call them when
+    /// they make or open a ticket.
+    pub fn set_session_ticket_cb(&self, cbs: Option<TicketCallbacks>) -> i32 {
+        self.config.set_ticket_callbacks(cbs);
+        1
+    }
+
+    /// Puts back what the context's configuration says for everything connections read from
+    /// the context when they use it: suites, cache mode, no ticket callbacks, an empty cache.
+    pub fn reset_shared(&self) {
+        self.config.set_suites(None);
+        self.set_session_cache_mode(SessionCacheMode::Server);
+        self.set_session_ticket_cb(None);
+        self.flush_sessions();
+    }
+
+    /// `SSL_CTX_flush_sessions` with every session expired: the session cache is emptied.
+    pub fn flush_sessions(&self) {
+        self.config.session_cache().clear();
+    }
+
+    /// `SSL_CTX_sess_set_new_cb`: `cb` is called once per ticket made, when it is made (see
+    /// [`super::tickets`]).
+    pub fn set_new_session_callback(&self, cb: impl Fn() + Send + Sync + 'static) {
+        self.config.set_new_session_callback(Some(Arc::new(cb)));
+    }
+
+    /// `SSL_new` + `SSL_set_accept_state` + `SSL_set_bio`: copies the context's settings now.
     pub fn new_ssl<T: Read + Write>(&self, transport: T, seed: [u8; 32], now_ms: u64) -> Ssl<T> {
-        let mut conn = ServerConnection::new(self.config.clone(), seed, now_ms);
+        let mut conn = ServerConnection::with_settings(
+            self.config.clone(),
+            self.settings.clone(),
+            seed,
+            now_ms,
+        );
         // Each ticket goes to the transport before the next is decided, as in OpenSSL.
         conn.set_manual_tickets(true);
         Ssl {
@@ -86,6 +227,7 @@ impl SslContext {
             app_pos: 0,
             in_init: true,
             pha: Pha::Unrequested,
+            key_update: None,
             fatal: false,
             sent_shutdown: false,
             received_shutdown: false,
@@ -150,6 +292,8 @@ pub struct Ssl<T> {
     /// OpenSSL's `SSL_in_init`.
     in_init: bool,
     pha: Pha,
+    /// A key update waits to be written (`SSL_key_update`): whether it asks the client for one.
+    key_update: Option<bool>,
     /// A fatal error ended the connection.
     fatal: bool,
     sent_shutdown: bool,
@@ -186,6 +330,11 @@ impl<T: Read + Write> Ssl<T> {
     /// NewSessionTicket messages written on this connection.
     pub fn tickets_written(&self) -> u64 {
         self.tickets_issued
+    }
+
+    /// `SSL_get_early_data_status`.
+    pub fn early_data_status(&self) -> EarlyDataStatus {
+        self.conn.info().early_data
     }
 
     /// `SSL_session_reused`.
@@ -399,6 +548,12 @@ impl<T: Read + Write> Ssl<T> {
             // transport interrupted) ends this run of the state machine.
             return self.write_ticket_run();
         }
+        if let Some(requested) = self.key_update.take() {
+            // OpenSSL's `TLS_ST_OK` transition writes a pending key update first; like a
+            // CertificateRequest it ends this run of the state machine.
+            let written = self.conn.write_key_update(requested);
+            return self.write_post_handshake_message(written);
+        }
         if self.pha == Pha::RequestPending {
             // The CertificateRequest ends this run of the state machine; queued tickets wait
             // for the next trigger that sets `in_init` (a write).
@@ -406,20 +561,11 @@ impl<T: Read + Write> Ssl<T> {
                 self.bad_write_retry();
                 return Outcome::Failed;
             }
-            if let Err(e) = self.conn.request_client_auth() {
-                self.fail(e);
-                return Outcome::Failed;
+            let written = self.conn.request_client_auth();
+            if written.is_ok() {
+                self.pha = Pha::Requested;
             }
-            self.pha = Pha::Requested;
-            self.in_init = false;
-            return match self.emit(Pending::Handshake) {
-                Err(()) => Outcome::Failed,
-                Ok(false) => {
-                    self.in_init = true;
-                    Outcome::WouldBlock
-                }
-                Ok(true) => Outcome::Done(0),
-            };
+            return self.write_post_handshake_message(written);
         }
         if self.conn.ticket_policy().queued > 0 {
             self.conn.start_ticket_flush();
@@ -427,6 +573,25 @@ impl<T: Read + Write> Ssl<T> {
         }
         self.in_init = false;
         Outcome::Done(0)
+    }
+
+    /// Ends a run of the state machine that made one post-handshake message (`made`: a
+    /// KeyUpdate or a CertificateRequest, or the error that made it fail): it leaves `in_init`
+    /// once the message is on the transport.
+    fn write_post_handshake_message(&mut self, made: Result<(), Error>) -> Outcome {
+        if let Err(e) = made {
+            self.fail(e);
+            return Outcome::Failed;
+        }
+        self.in_init = false;
+        match self.emit(Pending::Handshake) {
+            Err(()) => Outcome::Failed,
+            Ok(false) => {
+                self.in_init = true;
+                Outcome::WouldBlock
+            }
+            Ok(true) => Outcome::Done(0),
+        }
     }
 
     /// Writes the tickets due, one at a time, each handed to the transport before the policy
@@ -503,6 +668,20 @@ impl<T: Read + Write> Ssl<T> {
             return 0;
         }
         self.pha = Pha::RequestPending;
+        self.in_init = true;
+        1
+    }
+
+    /// `SSL_key_update`: 1 if the handshake is finished (`SSL_is_init_finished`: nothing else
+    /// waits to be written, no ticket request, no CertificateRequest) and no record waits in
+    /// the write buffer; the KeyUpdate is then written by the next `SSL_do_handshake`,
+    /// `SSL_read` or `SSL_write`, and until then the connection is in init, so
+    /// `SSL_new_session_ticket` and `SSL_verify_client_post_handshake` return 0.
+    pub fn key_update(&mut self, requested: bool) -> i32 {
+        if !self.is_init_finished() || self.wbuf_pos < self.wbuf.len() {
+            return 0;
+        }
+        self.key_update = Some(requested);
         self.in_init = true;
         1
     }

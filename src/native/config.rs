@@ -2,9 +2,16 @@
 
 use super::certs::CertifiedKey;
 pub use super::certs::ConfigError;
+use super::session_cache::SessionCache;
 use super::suites::{CipherSuite, NamedGroup, ALL_SUITES};
 use super::ticket::TicketKey;
-use std::sync::atomic::{AtomicU64, Ordering};
+use super::tickets::{TicketCallbacks, TicketKind};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// A new-session callback (OpenSSL's `SSL_CTX_sess_set_new_cb`): called once per ticket the
+/// server makes, see [`super::tickets::notifies`].
+pub type NewSessionCallback = Arc<dyn Fn() + Send + Sync>;
 
 /// Everything a [`super::ServerConnection`] needs that does not change per connection.
 pub struct ServerConfig {
@@ -19,8 +26,16 @@ pub struct ServerConfig {
     pub ticket_lifetime_s: u32,
     /// How far the client's ticket age may be from the server's view, in milliseconds.
     pub ticket_age_tolerance_ms: u64,
-    /// Cipher suites in order of preference.
+    /// Cipher suites in order of preference (see also [`ServerConfig::set_suites`]).
     pub suites: Vec<&'static CipherSuite>,
+    /// Suites set after the configuration was shared (OpenSSL's `SSL_CTX_set_ciphersuites`,
+    /// which reaches connections already made: they read the context's list when the
+    /// ClientHello arrives); they replace `suites`.
+    live_suites: RwLock<Option<Vec<&'static CipherSuite>>>,
+    /// Whether the server's order of `suites` decides (OpenSSL's
+    /// `SSL_OP_CIPHER_SERVER_PREFERENCE`); else the client's order among `suites` does, as
+    /// OpenSSL does by default. On by default.
+    pub server_preference: bool,
     /// Key-exchange groups in order of preference.
     pub groups: Vec<NamedGroup>,
     /// Trust anchors (DER CA certificates) for post-handshake client authentication.
@@ -44,6 +59,25 @@ pub struct ServerConfig {
     /// default: only `psk_dhe_ke` counts, and a client offering `psk_ke` alone gets a full
     /// handshake.
     pub allow_psk_ke: bool,
+    /// Stateful tickets: the ticket is a session id, the session stays in the server's cache
+    /// (OpenSSL's `SSL_OP_NO_TICKET` on TLS 1.3). Off by default.
+    pub stateful_tickets: bool,
+    /// The early data a ticket allows (OpenSSL's `max_early_data`, sent in each
+    /// NewSessionTicket's early_data extension); 0 (the default): none.
+    pub max_early_data: u32,
+    /// Whether a session that allows early data resumes once only (OpenSSL's anti-replay,
+    /// on unless `SSL_OP_NO_ANTI_REPLAY`); it also makes tickets stateful. On by default.
+    pub anti_replay: bool,
+    /// The sessions of stateful tickets.
+    session_cache: Mutex<SessionCache>,
+    /// Whether tickets made now go into the session cache and notify (OpenSSL's
+    /// `SSL_SESS_CACHE_SERVER`, the default; read when each ticket is made).
+    cache_server: AtomicBool,
+    /// The ticket callbacks (OpenSSL's `SSL_CTX_set_session_ticket_cb`), read when used.
+    ticket_callbacks: RwLock<Option<TicketCallbacks>>,
+    /// The new-session callback, read when each ticket is made (OpenSSL reads it from the
+    /// session context at that time, not at `SSL_new`).
+    new_session_cb: RwLock<Option<NewSessionCallback>>,
 }
 
 /// A PSK agreed outside TLS, for SHA-256 suites (as `s_server -psk` makes its session with
@@ -78,6 +112,8 @@ impl ServerConfig {
             ticket_lifetime_s: 7200,
             ticket_age_tolerance_ms: 10_000,
             suites: ALL_SUITES.to_vec(),
+            live_suites: RwLock::new(None),
+            server_preference: true,
             groups: vec![NamedGroup::X25519, NamedGroup::Secp256r1],
             client_auth_roots: Vec::new(),
             require_client_cert: true,
@@ -85,6 +121,13 @@ impl ServerConfig {
             client_ca_names: Vec::new(),
             external_psks: Vec::new(),
             allow_psk_ke: false,
+            stateful_tickets: false,
+            max_early_data: 0,
+            anti_replay: true,
+            session_cache: Mutex::new(SessionCache::default()),
+            cache_server: AtomicBool::new(true),
+            ticket_callbacks: RwLock::new(None),
+            new_session_cb: RwLock::new(None),
         }
     }
 
@@ -108,5 +151,102 @@ impl ServerConfig {
     /// The context's N (OpenSSL's `SSL_CTX_get_num_tickets`).
     pub fn num_tickets(&self) -> u64 {
         self.num_tickets.load(Ordering::Relaxed)
+    }
+
+    /// What a new connection copies from this configuration.
+    pub fn settings(&self) -> ConnSettings {
+        ConnSettings {
+            num_tickets: self.num_tickets(),
+            server_preference: self.server_preference,
+            allow_psk_ke: self.allow_psk_ke,
+            stateful_tickets: self.stateful_tickets,
+            max_early_data: self.max_early_data,
+            anti_replay: self.anti_replay,
+        }
+    }
+
+    /// Replaces the suites (`None`: back to `suites`), for every connection from now on,
+    /// including those already made.
+    pub fn set_suites(&self, suites: Option<Vec<&'static CipherSuite>>) {
+        *self.live_suites.write().unwrap_or_else(|e| e.into_inner()) = suites;
+    }
+
+    /// The suites in effect.
+    pub fn current_suites(&self) -> Vec<&'static CipherSuite> {
+        self.live_suites
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| self.suites.clone())
+    }
+
+    /// The session cache of stateful tickets.
+    pub fn session_cache(&self) -> MutexGuard<'_, SessionCache> {
+        self.session_cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets whether tickets made from now on go into the session cache and notify (OpenSSL's
+    /// `SSL_CTX_set_session_cache_mode` with `SSL_SESS_CACHE_SERVER` or `SSL_SESS_CACHE_OFF`).
+    pub fn set_cache_server(&self, on: bool) {
+        self.cache_server.store(on, Ordering::Relaxed);
+    }
+
+    pub fn cache_server(&self) -> bool {
+        self.cache_server.load(Ordering::Relaxed)
+    }
+
+    /// Sets (or removes) the ticket callbacks (OpenSSL's `SSL_CTX_set_session_ticket_cb`).
+    pub fn set_ticket_callbacks(&self, cbs: Option<TicketCallbacks>) {
+        *self
+            .ticket_callbacks
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = cbs;
+    }
+
+    pub(crate) fn ticket_callbacks(&self) -> Option<TicketCallbacks> {
+        self.ticket_callbacks
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sets (or removes) the new-session callback (OpenSSL's `SSL_CTX_sess_set_new_cb`).
+    pub fn set_new_session_callback(&self, cb: Option<NewSessionCallback>) {
+        *self
+            .new_session_cb
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = cb;
+    }
+
+    /// Calls the new-session callback, if one is set.
+    pub(crate) fn notify_new_session(&self) {
+        let cb = self
+            .new_session_cb
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(cb) = cb {
+            cb();
+        }
+    }
+}
+
+/// What a connection copies from its context when it is made (OpenSSL's `SSL_new`): changing the
+/// context later does not touch it.
+#[derive(Clone, Debug)]
+pub struct ConnSettings {
+    /// N, the ticket count.
+    pub num_tickets: u64,
+    pub server_preference: bool,
+    pub allow_psk_ke: bool,
+    pub stateful_tickets: bool,
+    pub max_early_data: u32,
+    pub anti_replay: bool,
+}
+
+impl ConnSettings {
+    /// How this connection's tickets are made.
+    pub fn ticket_kind(&self) -> TicketKind {
+        super::tickets::ticket_kind(self)
     }
 }

@@ -1,6 +1,6 @@
 //! The sans-IO server connection: bytes in, bytes out.
 
-use super::config::ServerConfig;
+use super::config::{ConnSettings, ServerConfig};
 use super::core::Core;
 use super::error::{AlertDescription, Error};
 use super::handshake::{ExpectClientHello, State};
@@ -10,7 +10,7 @@ use super::suites::{CipherSuite, NamedGroup};
 use super::tickets::TicketPolicy;
 use std::sync::Arc;
 
-pub use super::core::{HandshakeInfo, MAX_EARLY_DATA_SKIP};
+pub use super::core::{EarlyDataStatus, HandshakeInfo, MAX_EARLY_DATA_SKIP};
 
 /// Largest ClientHello body accepted: the largest one the encoding allows (OpenSSL's
 /// `CLIENT_HELLO_MAX_LENGTH`: version, random, a 32-byte session id, 2^16-2 bytes of suites,
@@ -54,9 +54,21 @@ impl ServerConnection {
     /// A connection using `config`, deterministic randomness from `seed`, and `now_ms`
     /// (milliseconds since the Unix epoch) as the current time.
     pub fn new(config: Arc<ServerConfig>, seed: [u8; 32], now_ms: u64) -> Self {
+        let settings = config.settings();
+        Self::with_settings(config, settings, seed, now_ms)
+    }
+
+    /// A connection with `settings` instead of the ones `config` holds (for an API layer whose
+    /// context changes them between connections).
+    pub fn with_settings(
+        config: Arc<ServerConfig>,
+        settings: ConnSettings,
+        seed: [u8; 32],
+        now_ms: u64,
+    ) -> Self {
         ServerConnection {
             state: State::ExpectClientHello(ExpectClientHello),
-            core: Core::new(config, seed, now_ms),
+            core: Core::new(config, settings, seed, now_ms),
             error: None,
         }
     }
@@ -98,6 +110,12 @@ impl ServerConnection {
     fn fail(&mut self, e: Error) -> Error {
         if let Some(alert) = e.alert() {
             self.core.send_alert(alert);
+        }
+        // A fatal alert, sent or received, takes the connection's session out of the cache.
+        if let Some(id) = self.core.session_id.take() {
+            if super::tickets::fatal_forgets_session() {
+                self.core.config.session_cache().remove(&id);
+            }
         }
         self.state = State::Failed;
         self.core.inbuf.clear();
@@ -341,6 +359,17 @@ impl ServerConnection {
             return Err(Error::InvalidState("close_notify already sent"));
         }
         self.core.send_key_update(request_peer)
+    }
+
+    /// Sends a KeyUpdate whatever was sent before, close_notify included (for an API layer
+    /// that decides itself when it may be written, as OpenSSL writes what was queued before
+    /// `SSL_shutdown` after the close_notify).
+    pub fn write_key_update(&mut self, request_peer: bool) -> Result<(), Error> {
+        self.check_usable()?;
+        match self.core.send_key_update(request_peer) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
     /// Writes one NewSessionTicket now (handshake must be finished).

@@ -2,19 +2,26 @@
 //! the record writer. The handshake states (`handshake.rs`) act on it, the connection
 //! (`conn.rs`) owns it and drives the states; it uses neither, so the three form no cycle.
 
-use super::config::ServerConfig;
+use super::config::{ConnSettings, ServerConfig};
 use super::error::{AlertDescription, Error};
 use super::key_schedule::Secret;
 use super::msgs::{self, content};
 use super::record::{self, RecordCipher, MAX_FRAGMENT};
 use super::rng::SeededRng;
+use super::session_cache::SessionId;
 use super::suites::{CipherSuite, NamedGroup};
 use super::ticket::TicketState;
-use super::tickets::TicketPolicy;
+use super::tickets::{self, TicketKind, TicketPolicy};
 use std::sync::Arc;
 
-/// Bytes of undecryptable (early data) records skipped before giving up with `bad_record_mac`.
-pub const MAX_EARLY_DATA_SKIP: usize = 1 << 16;
+/// The most early data a server takes in (OpenSSL's default `recv_max_early_data`: one full
+/// record).
+pub const RECV_MAX_EARLY_DATA: usize = 1 << 14;
+
+/// Bytes of undecryptable (early data) records skipped before giving up: OpenSSL counts each
+/// skipped record's ciphertext against `recv_max_early_data` plus six records' overhead
+/// (`EARLY_DATA_CIPHERTEXT_OVERHEAD`, 6 * (16 + 1) + 2).
+pub const MAX_EARLY_DATA_SKIP: usize = RECV_MAX_EARLY_DATA + 6 * 17 + 2;
 
 /// What the handshake negotiated, and what happened after it.
 #[derive(Clone, Debug, Default)]
@@ -40,11 +47,25 @@ pub struct HandshakeInfo {
     pub external_psk: Option<Vec<u8>>,
     /// Whether the handshake used a PSK without (EC)DHE (`psk_ke`).
     pub psk_ke: bool,
+    /// What became of the client's early data.
+    pub early_data: EarlyDataStatus,
+}
+
+/// What became of the client's early data (OpenSSL's `SSL_get_early_data_status`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EarlyDataStatus {
+    /// The client sent no early_data extension.
+    #[default]
+    NotSent,
+    Rejected,
+    Accepted,
 }
 
 /// Everything but the handshake state: keys, buffers, counters.
 pub(crate) struct Core {
     pub(crate) config: Arc<ServerConfig>,
+    /// What the connection copied from its context when it was made.
+    pub(crate) settings: ConnSettings,
     pub(crate) rng: SeededRng,
     pub(crate) now_ms: u64,
     pub(super) read_cipher: Option<RecordCipher>,
@@ -56,6 +77,9 @@ pub(crate) struct Core {
     pub(crate) early_data_skip_budget: usize,
     pub(crate) skip_plain_app_data: bool,
     pub(crate) tickets: TicketPolicy,
+    /// The id of the session the connection holds (OpenSSL's `s->session`): the one it resumed
+    /// from the cache, then that of each stateful ticket it makes.
+    pub(crate) session_id: Option<SessionId>,
     pub(crate) info: HandshakeInfo,
     pub(super) peer_closed: bool,
     pub(super) sent_close: bool,
@@ -66,10 +90,16 @@ pub(crate) struct Core {
 
 impl Core {
     /// A core before the ClientHello: no keys, nothing buffered, `config`'s ticket count.
-    pub(super) fn new(config: Arc<ServerConfig>, seed: [u8; 32], now_ms: u64) -> Core {
-        let num_tickets = config.num_tickets();
+    pub(super) fn new(
+        config: Arc<ServerConfig>,
+        settings: ConnSettings,
+        seed: [u8; 32],
+        now_ms: u64,
+    ) -> Core {
+        let num_tickets = settings.num_tickets;
         Core {
             config,
+            settings,
             rng: SeededRng::new(seed),
             now_ms,
             read_cipher: None,
@@ -81,6 +111,7 @@ impl Core {
             early_data_skip_budget: 0,
             skip_plain_app_data: false,
             tickets: TicketPolicy::new(num_tickets),
+            session_id: None,
             info: HandshakeInfo::default(),
             peer_closed: false,
             sent_close: false,
@@ -150,11 +181,39 @@ impl Core {
             issued_ms: self.now_ms,
             lifetime_s,
             peer_cert: self.info.peer_certificates.first().cloned(),
+            max_early_data: self.settings.max_early_data,
         };
-        let ticket = self.config.ticket_key.seal(&state, self.rng.array());
-        let msg = msgs::new_session_ticket(lifetime_s, age_add, &nonce, &ticket);
+        if let Some(cbs) = self.config.ticket_callbacks() {
+            if !(cbs.generate)() {
+                return Err(Error::Internal("the ticket generate callback failed"));
+            }
+        }
+        let kind = self.settings.ticket_kind();
+        let mut session_id: SessionId = [0; 32];
+        let ticket = match kind {
+            TicketKind::Stateless => self.config.ticket_key.seal(&state, self.rng.array()),
+            TicketKind::Stateful => {
+                session_id = self.rng.array();
+                self.session_id = Some(session_id);
+                session_id.to_vec()
+            }
+        };
+        let msg = msgs::new_session_ticket(
+            lifetime_s,
+            age_add,
+            &nonce,
+            &ticket,
+            self.settings.max_early_data,
+        );
         self.send_handshake(&msg)?;
         self.tickets.note_written();
+        let cache_server = self.config.cache_server();
+        if tickets::cached(kind, cache_server) {
+            self.config.session_cache().add(session_id, state);
+        }
+        if tickets::notifies(cache_server) {
+            self.config.notify_new_session();
+        }
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 //! returns the next state; everything it sends goes through [`Core`].
 
 use super::certs;
-use super::core::{Core, MAX_EARLY_DATA_SKIP};
+use super::core::{Core, EarlyDataStatus, MAX_EARLY_DATA_SKIP};
 use super::error::Error;
 use super::kex;
 use super::key_schedule::{Schedule, Secret, Transcript};
@@ -128,6 +128,10 @@ impl ExpectClientHello {
         let ch = ClientHello::decode(&msg[4..])?;
         check_versions(&ch)?;
         check_compression(&ch)?;
+        if ch.early_data {
+            // Rejected unless accepted below; it stays rejected through an HRR.
+            core.info.early_data = EarlyDataStatus::Rejected;
+        }
         if ch.cookie.is_some() {
             return Err(Error::IllegalParameter("cookie in initial ClientHello"));
         }
@@ -150,9 +154,12 @@ impl ExpectClientHello {
         let suite = psk::choose_suite(core, &ch)
             .ok_or(Error::HandshakeFailure("no common cipher suite"))?;
         check_key_shares(&ch)?;
-        // Only psk_ke skips the key exchange (and an HRR); tickets are opened again later.
-        if psk::psk_ke_offered(core, &ch) && psk::choose(core, &ch, suite).is_some_and(|p| !p.dhe) {
-            return complete_client_hello(core, &ch, msg, suite, None, None);
+        // Looked at once per ClientHello (a lookup may use a ticket up); after an HRR the
+        // second ClientHello's offer is looked at again, as OpenSSL does.
+        let psk = psk::choose(core, &ch, suite)?;
+        // Only psk_ke skips the key exchange (and an HRR).
+        if psk.chosen.as_ref().is_some_and(|p| !p.dhe) {
+            return complete_client_hello(core, &ch, msg, suite, None, None, psk);
         }
         if ch.supported_groups.is_none() {
             return Err(Error::MissingExtension("supported_groups"));
@@ -167,7 +174,7 @@ impl ExpectClientHello {
             .copied()
             .find(|g| shares.iter().any(|(id, _)| *id == g.id()));
         if let Some(group) = with_share {
-            return complete_client_hello(core, &ch, msg, suite, Some(group), None);
+            return complete_client_hello(core, &ch, msg, suite, Some(group), None, psk);
         }
         let group = core
             .config
@@ -263,6 +270,7 @@ impl ExpectSecondClientHello {
         if ch.psk.is_none() && ch.signature_algorithms.is_none() {
             return Err(Error::MissingExtension("signature_algorithms"));
         }
+        let psk = psk::choose(core, &ch, self.suite)?;
         complete_client_hello(
             core,
             &ch,
@@ -270,6 +278,7 @@ impl ExpectSecondClientHello {
             self.suite,
             Some(self.group),
             Some(self.transcript),
+            psk,
         )
     }
 }
@@ -314,10 +323,12 @@ fn complete_client_hello(
     suite: &'static CipherSuite,
     group: Option<NamedGroup>,
     transcript: Option<Transcript>,
+    choice: psk::PskChoice,
 ) -> Result<State, Error> {
     let hrr_sent = transcript.is_some();
     let mut transcript = transcript.unwrap_or_else(|| Transcript::new(suite));
-    let psk = psk::choose(core, ch, suite);
+    core.tickets.expected = choice.tickets_expected;
+    let psk = choice.chosen;
     // With psk_ke the client's key shares are not looked at (nor is a group chosen).
     let group = match &psk {
         Some(p) if !p.dhe => None,
@@ -353,6 +364,7 @@ fn complete_client_hello(
             core.info.peer_certificates = vec![cert.clone()];
         }
         core.info.external_psk = p.external.clone();
+        core.session_id = p.session_id;
         core.info.psk_ke = !p.dhe;
     }
     let certified = match resumed {
@@ -532,7 +544,7 @@ impl ExpectFinished {
             resumed: self.resumed,
         };
         // End-of-handshake tickets: N re-read before each one (see `tickets.rs`).
-        core.tickets.start_after_finished();
+        core.tickets.start_after_handshake();
         est.auto_issue_tickets(core)?;
         Ok(State::Established(Box::new(est)))
     }

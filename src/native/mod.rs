@@ -22,12 +22,13 @@ mod pha;
 mod psk;
 pub mod record;
 pub mod rng;
+pub mod session_cache;
 pub mod suites;
 pub mod ticket;
 pub mod tickets;
 
 pub use certs::{CertifiedKey, KeyKind};
-pub use config::{ConfigError, ExternalPsk, ServerConfig};
+pub use config::{ConfigError, ConnSettings, ExternalPsk, ServerConfig};
 pub use conn::{HandshakeInfo, ServerConnection};
 pub use error::{AlertDescription, Error};
 pub use suites::{CipherSuite, NamedGroup};

@@ -335,13 +335,25 @@ pub fn finished(verify_data: &[u8]) -> Vec<u8> {
     handshake(hs::FINISHED, verify_data)
 }
 
-pub fn new_session_ticket(lifetime: u32, age_add: u32, nonce: &[u8], ticket: &[u8]) -> Vec<u8> {
+/// NewSessionTicket (RFC 8446 4.6.1), with an early_data extension carrying `max_early_data`
+/// when it is not 0.
+pub fn new_session_ticket(
+    lifetime: u32,
+    age_add: u32,
+    nonce: &[u8],
+    ticket: &[u8],
+    max_early_data: u32,
+) -> Vec<u8> {
     let mut b = Vec::new();
     put_u32(&mut b, lifetime);
     put_u32(&mut b, age_add);
     with_len(&mut b, 1, |o| o.extend_from_slice(nonce));
     with_len(&mut b, 2, |o| o.extend_from_slice(ticket));
-    put_u16(&mut b, 0);
+    with_len(&mut b, 2, |o| {
+        if max_early_data > 0 {
+            extension(o, ext::EARLY_DATA, |o| put_u32(o, max_early_data));
+        }
+    });
     handshake(hs::NEW_SESSION_TICKET, &b)
 }
 

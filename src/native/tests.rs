@@ -94,9 +94,30 @@ fn tickets_round_trip_and_reject_tampering() {
         issued_ms: 123_456,
         lifetime_s: 7200,
         peer_cert: None,
+        max_early_data: 0,
     };
     let t = key.seal(&st, [1; 12]);
-    assert_eq!(t.len(), 208, "as long as OpenSSL 3.0's ticket");
+    assert_eq!(t.len(), 192, "as long as OpenSSL 3.0's ticket (SHA-256)");
+    // Measured on OpenSSL 3.0.19: SHA-384 208; early data 224 (SHA-384), and with SHA-256
+    // 192 up to max_early_data 127, 208 from 128 (the DER header grows).
+    let sized = |psk_len, max_early_data| {
+        let st = TicketState {
+            psk: vec![7; psk_len],
+            max_early_data,
+            ..st.clone()
+        };
+        key.seal(&st, [1; 12]).len()
+    };
+    assert_eq!(
+        [
+            sized(48, 0),
+            sized(48, 1),
+            sized(48, u32::MAX),
+            sized(32, 127),
+            sized(32, 128)
+        ],
+        [208, 224, 224, 192, 208]
+    );
     assert_eq!(key.open(&t), Some(st.clone()));
     for i in 0..t.len() {
         let mut bad = t.clone();
@@ -237,5 +258,65 @@ fn errors_read_as_sentences_naming_the_alert() {
     assert_eq!(
         Error::InvalidState("no handshake yet").to_string(),
         "not allowed in this state: no handshake yet"
+    );
+}
+
+/// OpenSSL's `ticket_expected` as each identity is looked at: the decrypt callback's answers,
+/// stateful lookups, a hash mismatch.
+#[test]
+fn resumption_decides_whether_the_handshake_ends_with_tickets() {
+    use super::tickets::{Lookup, Resumption, TicketCallbacks, TicketReturn, TicketStatus};
+    use std::sync::Arc;
+    let cb = |ret: TicketReturn| TicketCallbacks {
+        generate: Arc::new(|| true),
+        decrypt: Arc::new(move |status| match status {
+            TicketStatus::SuccessRenew => ret,
+            TicketStatus::NoDecrypt => TicketReturn::IgnoreRenew,
+        }),
+    };
+    let after = |ret: Option<TicketReturn>, status| {
+        let mut r = Resumption::new();
+        r.start();
+        let lookup = r.stateless(status, ret.map(cb).as_ref());
+        (lookup, r.tickets_expected)
+    };
+    use TicketStatus::{NoDecrypt, SuccessRenew};
+    assert_eq!(after(None, SuccessRenew), (Lookup::Use, true));
+    assert_eq!(after(None, NoDecrypt), (Lookup::Skip, true));
+    assert_eq!(
+        after(Some(TicketReturn::Use), SuccessRenew),
+        (Lookup::Use, false)
+    );
+    assert_eq!(
+        after(Some(TicketReturn::UseRenew), SuccessRenew),
+        (Lookup::Use, true)
+    );
+    assert_eq!(
+        after(Some(TicketReturn::Ignore), SuccessRenew),
+        (Lookup::Skip, false)
+    );
+    assert_eq!(
+        after(Some(TicketReturn::IgnoreRenew), SuccessRenew),
+        (Lookup::Skip, true)
+    );
+    assert_eq!(
+        after(Some(TicketReturn::Abort), SuccessRenew).0,
+        Lookup::Abort
+    );
+    assert_eq!(
+        after(Some(TicketReturn::Use), NoDecrypt),
+        (Lookup::Skip, true)
+    );
+    let mut r = Resumption::new();
+    r.start();
+    assert_eq!(r.stateful_lookup(false), Lookup::Skip);
+    assert!(
+        r.tickets_expected,
+        "a stateful lookup always expects tickets"
+    );
+    r.hash_mismatch();
+    assert!(
+        !r.tickets_expected,
+        "OpenSSL 3.0.19: no tickets after a suite mismatch"
     );
 }

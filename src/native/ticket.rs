@@ -3,16 +3,21 @@
 //! Size: a sealed ticket is exactly as long as OpenSSL 3.0's ticket for the same session, so
 //! that the same number of tickets fills a transport as with OpenSSL (the number of tickets and
 //! bytes that fit before a write would block is observable through OpenSSL's API). OpenSSL's
-//! ticket is key name (16) || IV (16) || AES-CBC(DER `SSL_SESSION`) || HMAC (32), and the DER
-//! session is 135 bytes plus the client certificate with its 4-byte `[3]` wrapper when there is
-//! one (measured with OpenSSL 3.0.19: 208-byte tickets without a client certificate, 576 with
-//! one of 363 to 366 bytes). The native plaintext is padded to that length.
+//! ticket is key name (16) || IV (16) || AES-CBC(DER `SSL_SESSION`) || HMAC (32). The DER
+//! session's SEQUENCE holds 120 bytes with a SHA-256 suite's 32-byte master key (16 more with
+//! SHA-384's), plus the client certificate with its 4-byte `[3]` wrapper when there is one,
+//! plus `[15] max_early_data` when it is not 0; its header is 2, 3 or 4 bytes as the content
+//! passes 127 and 255 bytes. Measured with OpenSSL 3.0.19 (session id context set, as the
+//! oracle's): 192-byte tickets (SHA-256) and 208 (SHA-384) without a client certificate, 576
+//! with one of 363 to 366 bytes; with SHA-256 `max_early_data` 127 keeps 192 and 128 makes 208
+//! (the header grows), with SHA-384 any `max_early_data` makes 224. The native plaintext is
+//! padded to that length.
 
 use super::codec::{put_u16, put_u32, put_u64, with_len, Reader};
 use ring::aead;
 
 const AAD: &[u8] = b"ticketdiff native ticket v1";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// What a ticket carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,17 +31,51 @@ pub struct TicketState {
     /// tickets "will be associated with the updated client identity" (SSL_set_num_tickets(3)),
     /// and a resumed session keeps it.
     pub peer_cert: Option<Vec<u8>>,
+    /// The early data the session allows (the server's `max_early_data` when it was issued).
+    pub max_early_data: u32,
 }
 
-/// OpenSSL 3.0's DER session without a peer certificate, in bytes (see the module comment).
-const OPENSSL_SESSION_DER_LEN: usize = 135;
+/// The content of OpenSSL 3.0's DER session with a 32-byte master key, no peer certificate and
+/// no early data, in bytes (see the module comment).
+const OPENSSL_SESSION_CONTENT_LEN: usize = 120;
 
-/// The length of OpenSSL 3.0's ticket for a session with a client certificate of `peer_cert_len`
-/// bytes (or none).
-pub fn openssl_ticket_len(peer_cert_len: Option<usize>) -> usize {
-    let der = OPENSSL_SESSION_DER_LEN + peer_cert_len.map_or(0, |n| n + 4);
+/// The length of OpenSSL 3.0's ticket for a session whose suite's hash is `hash_len` bytes, with
+/// a client certificate of `peer_cert_len` bytes (or none), that allows `max_early_data` bytes
+/// of early data.
+pub fn openssl_ticket_len(
+    hash_len: usize,
+    peer_cert_len: Option<usize>,
+    max_early_data: u32,
+) -> usize {
+    let content = OPENSSL_SESSION_CONTENT_LEN
+        + hash_len.saturating_sub(32)
+        + peer_cert_len.map_or(0, |n| n + 4)
+        + max_early_data_der_len(max_early_data);
+    let header = match content {
+        0..=127 => 2,
+        128..=255 => 3,
+        _ => 4,
+    };
+    let der = content + header;
     let cbc = (der / 16 + 1) * 16;
     16 + 16 + cbc + 32
+}
+
+/// The bytes `[15] EXPLICIT INTEGER max_early_data` adds to OpenSSL's DER session: nothing for
+/// 0 (the field is optional), else two tag-and-length pairs and the minimal two's-complement
+/// integer.
+fn max_early_data_der_len(v: u32) -> usize {
+    if v == 0 {
+        return 0;
+    }
+    let int_len = match v {
+        0..=0x7f => 1,
+        0x80..=0x7fff => 2,
+        0x8000..=0x7f_ffff => 3,
+        0x80_0000..=0x7fff_ffff => 4,
+        _ => 5,
+    };
+    4 + int_len
 }
 
 /// Nonce and tag around the sealed state.
@@ -52,11 +91,16 @@ impl TicketState {
         put_u32(&mut b, self.lifetime_s);
         let cert = self.peer_cert.as_deref().unwrap_or_default();
         with_len(&mut b, 2, |o| o.extend_from_slice(cert));
+        put_u32(&mut b, self.max_early_data);
         // Padding up to OpenSSL's ticket length.
-        let target = openssl_ticket_len(self.peer_cert.as_ref().map(Vec::len))
-            .saturating_sub(SEAL_OVERHEAD)
-            .saturating_sub(b.len() + 2)
-            .min(usize::from(u16::MAX));
+        let target = openssl_ticket_len(
+            self.psk.len(),
+            self.peer_cert.as_ref().map(Vec::len),
+            self.max_early_data,
+        )
+        .saturating_sub(SEAL_OVERHEAD)
+        .saturating_sub(b.len() + 2)
+        .min(usize::from(u16::MAX));
         with_len(&mut b, 2, |o| o.resize(o.len() + target, 0));
         b
     }
@@ -76,6 +120,7 @@ impl TicketState {
                 [] => None,
                 cert => Some(cert.to_vec()),
             },
+            max_early_data: r.u32().ok()?,
         };
         r.vec16().ok()?;
         r.is_empty().then_some(t)

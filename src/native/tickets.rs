@@ -30,9 +30,44 @@
 //!   requests remain, then, on a connection that was not resumed, while `N > sent`: max(k,
 //!   N - sent) tickets in all (the "top-up"); on a resumed connection, k. The man page's "never
 //!   more than 1" holds only for the resumed handshake itself.
+//! - "To be notified when the ticket itself is sent, a new-session callback can be registered
+//!   with SSL_CTX_sess_set_new_cb(3) that will be invoked as the ticket or tickets are
+//!   generated": OpenSSL calls it once per TLS 1.3 ticket it *makes*
+//!   (`tls_construct_new_session_ticket` → `ssl_update_cache`), before the record layer takes
+//!   the message, so a ticket the record layer then refuses (a handshake write during a pending
+//!   application write: fatal) has notified all the same ([`notifies`]). TLS 1.2 tickets
+//!   notify nothing (measured: 0 calls; the native server has no TLS 1.2).
+//! - Which tickets OpenSSL makes (`tls_construct_new_session_ticket`): stateful ones (the
+//!   ticket is the session's 32-byte id, the session stays in the server's cache) when
+//!   `SSL_OP_NO_TICKET` is set, or when `max_early_data > 0` with anti-replay on ("we are
+//!   caching tickets anyway"); else stateless ones ([`ticket_kind`]). Each carries the
+//!   connection's `max_early_data` (in an early_data extension when it is not 0). The generate
+//!   callback runs before each ticket, stateful or not: 0 is fatal (`internal_error`), no
+//!   ticket ([`TicketCallbacks`]).
+//! - The session cache (`ssl_update_cache`): a ticket's session goes in when the cache mode
+//!   includes `SSL_SESS_CACHE_SERVER` *at that moment* and the ticket is stateful ([`cached`]);
+//!   the new-session callback fires under the same mode, for every kind ([`notifies`]). So with
+//!   the cache off, stateful tickets go out but cannot resume, and nothing notifies. Lookups do
+//!   not depend on the mode. With anti-replay and `max_early_data > 0`, resuming takes the
+//!   session out of the cache: a single use ([`single_use`]). A fatal alert, sent or received
+//!   (`ssl3_send_alert`, `ssl3_read_bytes`), takes the connection's current session out too:
+//!   the one it resumed, then the one of its newest ticket ([`fatal_forgets_session`]; found
+//!   by the fuzzer: a stateful ticket from a connection that failed does not resume).
+//! - Whether a handshake ends with tickets (OpenSSL's `ticket_expected`, [`Resumption`]): yes
+//!   unless the client's pre_shared_key was looked at (it offered a usable PSK mode); then no,
+//!   until an identity sets it: a stateful lookup always does; a stateless ticket that does not
+//!   decrypt does, one that decrypts does (OpenSSL renews TLS 1.3 tickets), except that the
+//!   decrypt callback decides: `USE` (resume, no ticket), `USE_RENEW` (resume, tickets),
+//!   `IGNORE` (full handshake, *no* tickets), `IGNORE_RENEW` (full handshake, tickets),
+//!   `ABORT` (fatal, `internal_error`). A ticket whose hash does not match the negotiated
+//!   suite is passed over and clears it (OpenSSL 3.0.19: a full handshake with no tickets;
+//!   3.6 sets it instead). Tickets after post-handshake auth and for requests ignore it.
 //! - When requests may be made and when the state machine flushes them (write, read,
 //!   `SSL_do_handshake`; not while an application write is pending) is OpenSSL's state
 //!   machine, not a ticket count: see [`super::api`].
+
+use super::config::ConnSettings;
+use std::sync::Arc;
 
 /// Where a run of tickets is (OpenSSL's `TLS_ST_SW_SESSION_TICKET` state and how it was
 /// entered).
@@ -64,17 +99,28 @@ pub struct TicketPolicy {
     pub queued: u64,
     /// The run of tickets in progress.
     pub run: Run,
+    /// Whether the end of the handshake issues tickets (OpenSSL's `ticket_expected`).
+    pub expected: bool,
 }
 
 impl TicketPolicy {
     pub fn new(num_tickets: u64) -> Self {
         TicketPolicy {
             num_tickets,
+            expected: true,
             ..Default::default()
         }
     }
 
-    /// The client's Finished (of the handshake, or of post-handshake auth) was processed.
+    /// The client's Finished of the handshake was processed: tickets unless the ClientHello's
+    /// PSK processing said none are expected.
+    pub fn start_after_handshake(&mut self) {
+        if self.expected {
+            self.run = Run::AfterFinished;
+        }
+    }
+
+    /// The client's Finished of post-handshake auth was processed.
     pub fn start_after_finished(&mut self) {
         self.run = Run::AfterFinished;
     }
@@ -117,5 +163,151 @@ impl TicketPolicy {
     /// The client's post-handshake certificate arrived: count again from zero.
     pub fn reset_sent(&mut self) {
         self.sent = 0;
+    }
+}
+
+/// How a ticket is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketKind {
+    /// The session sealed under the ticket key.
+    Stateless,
+    /// The session's id; the session stays in the server's cache.
+    Stateful,
+}
+
+/// The kind of ticket a connection with these settings makes (and expects back).
+pub fn ticket_kind(s: &ConnSettings) -> TicketKind {
+    if s.stateful_tickets || single_use(s) {
+        TicketKind::Stateful
+    } else {
+        TicketKind::Stateless
+    }
+}
+
+/// Whether resuming a cached session takes it out of the cache (anti-replay).
+pub fn single_use(s: &ConnSettings) -> bool {
+    s.max_early_data > 0 && s.anti_replay
+}
+
+/// Whether a ticket just made puts its session in the cache.
+pub fn cached(kind: TicketKind, cache_server: bool) -> bool {
+    cache_server && kind == TicketKind::Stateful
+}
+
+/// Whether a fatal alert takes the connection's current session out of the cache.
+pub fn fatal_forgets_session() -> bool {
+    true
+}
+
+/// Whether a ticket just made calls the new-session callback (see the module comment).
+pub fn notifies(cache_server: bool) -> bool {
+    cache_server
+}
+
+/// What became of a stateless ticket the server tried to open (OpenSSL's `SSL_TICKET_*`), as
+/// the decrypt callback is told it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketStatus {
+    /// `SSL_TICKET_NO_DECRYPT`: not one of this server's, or damaged.
+    NoDecrypt,
+    /// `SSL_TICKET_SUCCESS_RENEW`: it decrypted (TLS 1.3 tickets are always renewed).
+    SuccessRenew,
+}
+
+/// What the decrypt callback returns (OpenSSL's `SSL_TICKET_RETURN_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketReturn {
+    Abort,
+    Ignore,
+    IgnoreRenew,
+    Use,
+    UseRenew,
+}
+
+/// The ticket callbacks of a context (OpenSSL's `SSL_CTX_set_session_ticket_cb`).
+#[derive(Clone)]
+pub struct TicketCallbacks {
+    /// Called before each ticket is made; `false` (OpenSSL's 0) is fatal.
+    pub generate: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// Called for each stateless ticket offered, with what opening it came to.
+    pub decrypt: Arc<dyn Fn(TicketStatus) -> TicketReturn + Send + Sync>,
+}
+
+/// What one offered identity comes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Resume with it.
+    Use,
+    /// Pass over it; the next identity is looked at.
+    Skip,
+    /// Fatal (`internal_error`).
+    Abort,
+}
+
+/// The PSK processing of one ClientHello: whether the handshake ends with tickets (OpenSSL's
+/// `ticket_expected`) as each identity is looked at.
+#[derive(Clone, Copy, Debug)]
+pub struct Resumption {
+    pub tickets_expected: bool,
+}
+
+impl Resumption {
+    /// Before the pre_shared_key extension: tickets expected.
+    pub fn new() -> Self {
+        Resumption {
+            tickets_expected: true,
+        }
+    }
+
+    /// The client offers a PSK mode this server can use: its identities decide.
+    pub fn start(&mut self) {
+        self.tickets_expected = false;
+    }
+
+    /// A stateful ticket was looked up in the cache (found or not).
+    pub fn stateful_lookup(&mut self, found: bool) -> Lookup {
+        self.tickets_expected = true;
+        match found {
+            true => Lookup::Use,
+            false => Lookup::Skip,
+        }
+    }
+
+    /// A stateless ticket was opened (`status`), then shown to the decrypt callback if any.
+    pub fn stateless(&mut self, status: TicketStatus, cb: Option<&TicketCallbacks>) -> Lookup {
+        let ret = match cb {
+            Some(cb) => (cb.decrypt)(status),
+            None => match status {
+                TicketStatus::SuccessRenew => TicketReturn::UseRenew,
+                TicketStatus::NoDecrypt => TicketReturn::IgnoreRenew,
+            },
+        };
+        match (ret, status) {
+            (TicketReturn::Abort, _) => Lookup::Abort,
+            // `USE` of a ticket that did not decrypt is fatal in OpenSSL.
+            (TicketReturn::Use | TicketReturn::UseRenew, TicketStatus::NoDecrypt) => Lookup::Abort,
+            (TicketReturn::Use, _) => Lookup::Use,
+            (TicketReturn::UseRenew, _) => {
+                self.tickets_expected = true;
+                Lookup::Use
+            }
+            (TicketReturn::Ignore, _) => Lookup::Skip,
+            (TicketReturn::IgnoreRenew, _) => {
+                self.tickets_expected = true;
+                Lookup::Skip
+            }
+        }
+    }
+
+    /// A session found for an identity does not fit the negotiated suite's hash: passed over,
+    /// and (OpenSSL 3.0) no tickets unless a later identity says so.
+    pub fn hash_mismatch(&mut self) {
+        self.tickets_expected = false;
+    }
+}
+
+impl Default for Resumption {
+    fn default() -> Self {
+        Self::new()
     }
 }

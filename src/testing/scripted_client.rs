@@ -147,6 +147,7 @@ fn psk_offers(h: &Hello) -> Vec<Offer> {
                 issued_ms: NOW_MS - age_ms,
                 lifetime_s: 7200,
                 peer_cert: None,
+                max_early_data: 0,
             };
             let age = (age_ms as i64 + i64::from(*skew_ms)) as u32;
             Offer {
