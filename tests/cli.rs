@@ -110,7 +110,7 @@ fn run_json_gives_one_object_per_file_and_backend() {
     let step = &lines[0]["steps"][1];
     assert_eq!(
         step,
-        &serde_json::json!({"line": 3, "op": "handshake", "ret": 1, "issued": 2, "received": 2, "resumed": false, "notified": 2, "early": null})
+        &serde_json::json!({"line": 3, "op": "handshake", "ret": 1, "issued": 2, "received": 2, "resumed": false, "notified": 2, "early": "not_sent"})
     );
     assert_eq!(lines[3]["file"], "b.tkt");
     assert_eq!(lines[3]["steps"][0]["ret"], 2);

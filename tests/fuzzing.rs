@@ -289,7 +289,9 @@ fn fuzz_saves_new_signatures_once_and_a_second_run_adds_no_duplicate() {
     for path in &saved {
         let text = std::fs::read_to_string(path).unwrap();
         let entry = store::read_entry(path, &text).unwrap();
-        assert!(entry.program.len() <= 6, "{}", path.display());
+        // The early-data findings need seven ops: connect, a handshake for the ticket, a
+        // resumption with early data, the early read and what follows.
+        assert!(entry.program.len() <= 8, "{}", path.display());
     }
     // The same seed explores the same programs: everything is known now.
     let (code, out) = fuzz(dir, &args);

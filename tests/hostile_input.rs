@@ -177,7 +177,7 @@ fn a_long_line_in_a_file_errors_at_its_first_bad_token() {
     let e = load(&path).unwrap_err();
     assert!(
         e.to_string()
-            .ends_with("long.tkt:1:9: unknown `connect` flag `x` (expected resume, tls12 or pha)"),
+            .ends_with("long.tkt:1:9: unknown `connect` flag `x` (expected resume, resume=again, tls12, pha, psk_ke, suites=LIST, groups=LIST or early=N)"),
         "{e}"
     );
 }

@@ -209,7 +209,8 @@ fn ticket_for_another_hash_falls_back_to_full() {
     p.pump().unwrap();
     assert_eq!(p.client.tls13_tickets_received(), 2);
 
-    // The client offers its SHA-256 ticket; the server picks SHA-384 and ignores it.
+    // The client offers its SHA-256 ticket; the server picks SHA-384 and ignores it, and then
+    // sends no ticket at all, as OpenSSL 3.0.19 does (corpus/suite-hash-mismatch-*).
     let mut r = RustlsPair::new(&both, server(&only384));
     let mut ch = Vec::new();
     r.client.write_tls(&mut ch).unwrap();
@@ -222,6 +223,6 @@ fn ticket_for_another_hash_falls_back_to_full() {
         r.server.negotiated_suite().unwrap().name,
         "TLS_AES_256_GCM_SHA384"
     );
-    assert_eq!(r.server.tickets_written(), 2);
+    assert_eq!(r.server.tickets_written(), 0);
     assert_eq!(r.client.handshake_kind(), Some(HandshakeKind::Full));
 }
