@@ -139,13 +139,15 @@ impl ClientContext {
         if flags.psk_ke {
             ffi::set_options(&ssl, Options::default().with(SslOption::AllowNoDheKex));
         }
+        // OpenSSL decides what a list does: one it refuses (OpenSSL 3.0 refuses a group named
+        // twice; a suite named twice is accepted) leaves the client with the context's list,
+        // as for any application that ignores the return value. The same client runs for
+        // every backend, so every server sees the same ClientHello either way.
         if let Some(suites) = flags.suites {
-            let ok = ffi::set_ciphersuites(&ssl, &suites.to_string());
-            assert!(ok, "SSL_set_ciphersuites refused `{suites}`");
+            ffi::set_ciphersuites(&ssl, &suites.to_string());
         }
         if let Some(groups) = flags.groups {
-            let ok = ffi::set_groups_list(&ssl, &groups.to_string());
-            assert!(ok, "SSL_set1_groups_list refused `{groups}`");
+            ffi::set_groups_list(&ssl, &groups.to_string());
         }
         let mut store = sessions.lock();
         let offer = store.offer(flags.resume);

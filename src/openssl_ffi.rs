@@ -463,7 +463,7 @@ pub fn set_options(ssl: &SslRef, options: Options) {
     unsafe { SSL_set_options(ssl.as_ptr(), option_bits(options)) };
 }
 
-/// `SSL_set_ciphersuites`, whether it succeeded.
+/// `SSL_set_ciphersuites`, whether it succeeded (on failure the `SSL` keeps its list).
 pub fn set_ciphersuites(ssl: &SslRef, list: &str) -> bool {
     let Ok(list) = CString::new(list) else {
         return false;
@@ -473,7 +473,7 @@ pub fn set_ciphersuites(ssl: &SslRef, list: &str) -> bool {
     unsafe { sys::SSL_set_ciphersuites(ssl.as_ptr(), list.as_ptr()) == 1 }
 }
 
-/// `SSL_set1_groups_list`, whether it succeeded.
+/// `SSL_set1_groups_list`, whether it succeeded (on failure the `SSL` keeps its list).
 pub fn set_groups_list(ssl: &SslRef, list: &str) -> bool {
     let Ok(list) = CString::new(list) else {
         return false;

@@ -558,3 +558,12 @@ fn no_ticket_on_tls12_resumes_by_session_id_and_notifies_per_cached_session() {
         ("handshake", "1 1/1 full n1 not_sent"),
     ]);
 }
+
+#[test]
+fn a_groups_list_openssl_refuses_leaves_the_client_as_it_was() {
+    // OpenSSL 3.0 refuses a group named twice; the client keeps the context's groups.
+    check(&[
+        ("connect groups=P-256:P-256", "0 0/0 - n0 -"),
+        ("handshake", "1 2/2 full n2 not_sent"),
+    ]);
+}
