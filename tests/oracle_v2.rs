@@ -560,10 +560,17 @@ fn no_ticket_on_tls12_resumes_by_session_id_and_notifies_per_cached_session() {
 }
 
 #[test]
-fn a_groups_list_openssl_refuses_leaves_the_client_as_it_was() {
-    // OpenSSL 3.0 refuses a group named twice; the client keeps the context's groups.
+fn a_groups_list_openssl_refuses_is_refused_before_the_run() {
+    // OpenSSL 3.0's SSL_set1_groups_list refuses a group named twice, so the language does too,
+    // naming the line; a repeated suite is accepted by OpenSSL and by the language.
+    let e = parse("connect\nconnect groups=P-256:P-256\n").unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains("given twice"), "{e}");
     check(&[
-        ("connect groups=P-256:P-256", "0 0/0 - n0 -"),
+        (
+            "connect suites=TLS_AES_128_GCM_SHA256:TLS_AES_128_GCM_SHA256",
+            "0 0/0 - n0 -",
+        ),
         ("handshake", "1 2/2 full n2 not_sent"),
     ]);
 }
