@@ -606,6 +606,16 @@ impl ServerConnection {
         self.core.shutdown_sent = true;
     }
 
+    /// Makes this connection accept the client's early data where the rules allow it (see
+    /// [`super::early_data`]), for a caller that takes application data as it comes: call it
+    /// before the ClientHello; early data then arrives through
+    /// [`recv_application_data`](Self::recv_application_data) before the handshake finishes,
+    /// counted against the limit. (An OpenSSL-shaped caller moves [`EarlyState`] itself.)
+    pub fn accept_early_data(&mut self) {
+        self.core.early = EarlyState::Accepting;
+        self.core.early_auto = true;
+    }
+
     /// Where `SSL_read_early_data` is.
     pub fn early_state(&self) -> EarlyState {
         self.core.early

@@ -103,6 +103,9 @@ pub(crate) struct Core {
     /// `recv_max_early_data` and the session's `max_early_data`) and what was counted so far.
     pub(crate) early_limit: u64,
     pub(crate) early_count: u64,
+    /// Early data is read as it comes ([`super::ServerConnection::accept_early_data`]): the
+    /// handshake moves `early` past `Accepting` itself.
+    pub(crate) early_auto: bool,
     /// Server flights written (a HelloRetryRequest, then ServerHello to Finished): the API
     /// layer stops after one when it reads early data.
     pub(crate) server_flights: u8,
@@ -149,6 +152,7 @@ impl Core {
             early: EarlyState::None,
             early_limit: 0,
             early_count: 0,
+            early_auto: false,
             server_flights: 0,
             session_suite: None,
             tickets: TicketPolicy::new(num_tickets),

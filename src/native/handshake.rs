@@ -465,6 +465,13 @@ fn complete_client_hello(
         }
     }
 
+    if core.early_auto {
+        core.early = match early {
+            true => EarlyState::Reading,
+            false => EarlyState::FinishedReading,
+        };
+    }
+
     let mut flight = msgs::encrypted_extensions(early);
     transcript.add(&flight);
     // RFC 8446 4.3.2: never with a PSK.
