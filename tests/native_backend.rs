@@ -207,6 +207,9 @@ fn native_agrees_with_the_oracle_on_early_data() {
         "ctx_set_max_early_data 100\nconnect\nhandshake\nconnect resume early=100\n\
          client_step\nserver_read_early\nclient_step\nclient_write 7\nserver_read_early\n\
          server_read_early\nserver_read\nhandshake\n",
+        "ctx_set_max_early_data 100\nconnect\nhandshake\nconnect resume early=100\n\
+         client_step\nserver_read_early\nclient_step\nclient_write 7\nserver_read\n\
+         server_read_early\nhandshake\n",
         "connect\nhandshake\nconnect\nserver_read_early\nclient_step\nserver_read_early\n\
          server_read_early\nserver_write 3\nclient_step\nserver_step\nhandshake\n",
         "ctx_set_max_early_data 100\nconnect\nhandshake\nconnect resume early=100\n\

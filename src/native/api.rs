@@ -754,8 +754,6 @@ impl<T: Read + Write> Ssl<T> {
         let over = self.conn.early_state() == EarlyState::FinishedReading;
         match read {
             Outcome::Done(n) => {
-                // Even data read after the handshake (once EndOfEarlyData made the state
-                // machine finish it) counts as a success, and the state goes back to retry.
                 self.conn.set_early_state(EarlyState::ReadRetry);
                 EarlyRead::Success(n)
             }
