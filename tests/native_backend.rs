@@ -190,3 +190,75 @@ fn native_agrees_with_the_oracle_on_version_2_rules() {
         assert!(native.iter().any(|s| s.issued > 0), "{program}");
     }
 }
+
+/// Early data on the native server, step by step against the oracle: accepted and read
+/// (EndOfEarlyData inside a read finishes the handshake), `SSL_read` between reads of early
+/// data (uncounted), a full handshake, a state machine that ran before the first read (error),
+/// rejection by `SSL_do_handshake` (skipped), the session's cipher protecting early data under
+/// another negotiated suite, the client's plaintext close_notify in the handshake (0, then 0
+/// for every later record), `SSL_shutdown` and `SSL_write` while early data is read, a failed
+/// ticket callback after a resumption leaving the resumed session cached.
+#[test]
+fn native_agrees_with_the_oracle_on_early_data() {
+    for program in [
+        "ctx_set_max_early_data 4294967295\nconnect\nhandshake\nconnect resume early=20000\n\
+         client_step\nserver_read_early\nserver_read\nserver_read\nclient_step\n\
+         server_read_early\nserver_read\nhandshake\n",
+        "ctx_set_max_early_data 100\nconnect\nhandshake\nconnect resume early=100\n\
+         client_step\nserver_read_early\nclient_step\nclient_write 7\nserver_read_early\n\
+         server_read_early\nserver_read\nhandshake\n",
+        "ctx_set_max_early_data 100\nconnect\nhandshake\nconnect resume early=100\n\
+         client_step\nserver_read_early\nclient_step\nclient_write 7\nserver_read\n\
+         server_read_early\nhandshake\n",
+        "connect\nhandshake\nconnect\nserver_read_early\nclient_step\nserver_read_early\n\
+         server_read_early\nserver_write 3\nclient_step\nserver_step\nhandshake\n",
+        "ctx_set_max_early_data 100\nconnect\nhandshake\nconnect resume early=100\n\
+         client_step\nserver_step\nserver_read_early\nclient_step\nhandshake\n",
+        "ctx_set_max_early_data 1000\nconnect suites=TLS_AES_128_GCM_SHA256\nhandshake\n\
+         connect resume early=100 suites=TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256\n\
+         client_step\nserver_read_early\nhandshake\n",
+        "ctx_set_max_early_data 1000\nconnect\nhandshake\nconnect resume early=0\nclient_step\n\
+         shutdown\nhandshake\nserver_do_handshake\nserver_do_handshake\n",
+        "ctx_set_max_early_data 100\nconnect\nhandshake\nconnect resume early=100\n\
+         client_step\nserver_read_early\nserver_write 5\nshutdown\nserver_read_early\n\
+         client_step\nserver_read_early\nhandshake\n",
+        "ctx_set_options no_ticket\nconnect\nhandshake\nconnect resume\n\
+         ctx_set_ticket_cb fail abort\nhandshake\n\
+         connect resume=again suites=TLS_AES_128_GCM_SHA256\nhandshake\n",
+    ] {
+        let native = run("native", program);
+        assert_eq!(native, run("openssl", program), "{program}");
+        assert!(native.iter().any(|s| s.issued > 0), "{program}");
+    }
+}
+
+/// The corpus rule for accepted early data, as numbers: 100 bytes read, would-block until the
+/// client's EndOfEarlyData, FINISH with the resumption's ticket written inside that call, then
+/// errors; status accepted.
+#[test]
+fn native_reads_accepted_early_data() {
+    let t = run(
+        "native",
+        "ctx_set_max_early_data 1000\nconnect\nhandshake\nconnect resume early=100\n\
+         client_step\nserver_read_early\nserver_read_early\nclient_step\nserver_read_early\n\
+         server_read_early\nhandshake\n",
+    );
+    let f: Vec<_> = t[3..]
+        .iter()
+        .map(|s| (s.ret, s.issued, s.resumed, s.early))
+        .collect();
+    use ticketdiff::trace::EarlyStatus::Accepted;
+    assert_eq!(
+        f,
+        [
+            (Some(1), 2, None, None),
+            (Some(-1), 2, None, None),
+            (Some(100), 2, None, None),
+            (Some(-1), 2, None, None),
+            (Some(1), 2, None, None),
+            (Some(0), 3, Some(true), Some(Accepted)),
+            (Some(-1), 3, Some(true), Some(Accepted)),
+            (Some(1), 3, Some(true), Some(Accepted)),
+        ]
+    );
+}

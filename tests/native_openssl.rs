@@ -284,3 +284,128 @@ fn post_handshake_auth() {
     p.client_write(b"authenticated");
     assert_eq!(p.server.recv_application_data(), b"authenticated");
 }
+
+/// A session from a full handshake with `cfg`, and the client context that holds its tickets.
+fn session_from_full_handshake(
+    cfg: &std::sync::Arc<ticketdiff::native::ServerConfig>,
+    opts: &ClientOptions,
+) -> (
+    openssl::ssl::SslContext,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ticketdiff::openssl_ffi::ClientSession,
+) {
+    let tickets = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let slot = SessionSlot::default();
+    let ctx = openssl_context_with(opts, tickets.clone(), slot.clone());
+    let mut p = OsslPair::from_context(&ctx, tickets.clone(), server(cfg), |_| {});
+    p.handshake().unwrap();
+    p.client_read().unwrap();
+    assert_eq!(tickets.load(Ordering::SeqCst), 2);
+    ticketdiff::openssl_ffi::mark_shut_down(p.client.ssl());
+    let session = slot.lock().unwrap().take().expect("a session");
+    (ctx, tickets, session)
+}
+
+/// 0-RTT: the OpenSSL client's `SSL_write_early_data` on a ticket allowing early data; the
+/// server (reading early data as it comes) accepts it, both sides say so, and the early bytes
+/// arrive before the client's Finished. The ticket was stateful and single use (anti-replay):
+/// the cache no longer holds its session.
+#[test]
+fn early_data_accepted_and_read() {
+    use ticketdiff::openssl_ffi;
+    use ticketdiff::trace::EarlyStatus;
+    let cfg = config_with(|c| c.max_early_data = 1000);
+    let (ctx, tickets, session) = session_from_full_handshake(&cfg, &ClientOptions::default());
+    assert_eq!(session.session().max_early_data(), 1000);
+    let cached = cfg.session_cache().len();
+    let mut srv = server(&cfg);
+    srv.accept_early_data();
+    let mut r = OsslPair::from_context(&ctx, tickets, srv, |ssl| {
+        assert!(openssl_ffi::set_session(ssl, &session));
+    });
+    assert_eq!(
+        openssl_ffi::write_early_data(r.client.ssl(), b"zero round trip"),
+        ticketdiff::backend::Outcome::Done(15)
+    );
+    r.shuttle();
+    assert!(!r.server.is_handshake_finished());
+    assert_eq!(r.server.recv_application_data(), b"zero round trip");
+    r.handshake().unwrap();
+    assert!(r.server.is_handshake_finished() && r.server.is_resumed());
+    assert_eq!(
+        r.server.info().early_data,
+        ticketdiff::native::conn::EarlyDataStatus::Accepted
+    );
+    assert_eq!(
+        openssl_ffi::early_data_status(r.client.ssl()),
+        EarlyStatus::Accepted
+    );
+    // The session used went out of the cache, the resumption's ticket came in.
+    assert_eq!(cached, 2);
+    assert_eq!(cfg.session_cache().len(), 2);
+    r.client_write(b"after");
+    assert_eq!(r.server.recv_application_data(), b"after");
+}
+
+/// A server that does not read early data rejects it and skips the records; the resumption
+/// still happens.
+#[test]
+fn early_data_rejected_and_skipped() {
+    use ticketdiff::openssl_ffi;
+    use ticketdiff::trace::EarlyStatus;
+    let cfg = config_with(|c| c.max_early_data = 1000);
+    let (ctx, tickets, session) = session_from_full_handshake(&cfg, &ClientOptions::default());
+    let mut r = OsslPair::from_context(&ctx, tickets, server(&cfg), |ssl| {
+        assert!(openssl_ffi::set_session(ssl, &session));
+    });
+    openssl_ffi::write_early_data(r.client.ssl(), &[7u8; 1000]);
+    r.handshake().unwrap();
+    assert!(r.server.is_resumed());
+    assert!(r.server.recv_application_data().is_empty());
+    assert_eq!(
+        openssl_ffi::early_data_status(r.client.ssl()),
+        EarlyStatus::Rejected
+    );
+}
+
+/// `SSL_OP_NO_TICKET`: stateful tickets (a 32-byte session id) that resume from the server's
+/// session cache.
+#[test]
+fn stateful_tickets_resume_from_the_cache() {
+    use ticketdiff::openssl_ffi;
+    let cfg = config_with(|c| c.stateful_tickets = true);
+    let (ctx, tickets, session) = session_from_full_handshake(&cfg, &ClientOptions::default());
+    assert_eq!(cfg.session_cache().len(), 2);
+    let mut r = OsslPair::from_context(&ctx, tickets, server(&cfg), |ssl| {
+        assert!(openssl_ffi::set_session(ssl, &session));
+    });
+    r.handshake().unwrap();
+    r.client_read().unwrap();
+    assert!(r.client.ssl().session_reused() && r.server.is_resumed());
+    assert_eq!(r.server.tickets_written(), 1);
+    assert_eq!(cfg.session_cache().len(), 3);
+}
+
+/// psk_ke resumption: the client offers it (`SSL_OP_ALLOW_NO_DHE_KEX`) and shares no group
+/// with the server; a server allowing it resumes without a key exchange, one that does not
+/// refuses the handshake.
+#[test]
+fn psk_ke_resumption_when_both_sides_allow_it() {
+    use ticketdiff::openssl_ffi;
+    use ticketdiff::program::{Options, SslOption};
+    for allowed in [true, false] {
+        let cfg = config_with(|c| c.allow_psk_ke = allowed);
+        let (ctx, tickets, session) = session_from_full_handshake(&cfg, &ClientOptions::default());
+        let mut r = OsslPair::from_context(&ctx, tickets, server(&cfg), |ssl| {
+            assert!(openssl_ffi::set_session(ssl, &session));
+            openssl_ffi::set_options(ssl, Options::default().with(SslOption::AllowNoDheKex));
+            assert!(openssl_ffi::set_groups_list(ssl, "ffdhe2048"));
+        });
+        let done = r.handshake();
+        assert_eq!(done.is_ok(), allowed);
+        if allowed {
+            assert!(r.server.is_resumed() && r.server.info().psk_ke);
+            assert_eq!(r.server.negotiated_group(), None);
+        }
+    }
+}

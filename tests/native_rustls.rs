@@ -209,8 +209,9 @@ fn ticket_for_another_hash_falls_back_to_full() {
     p.pump().unwrap();
     assert_eq!(p.client.tls13_tickets_received(), 2);
 
-    // The client offers its SHA-256 ticket; the server picks SHA-384 and ignores it, and then
-    // sends no ticket at all, as OpenSSL 3.0.19 does (corpus/suite-hash-mismatch-*).
+    // The client offers its SHA-256 ticket; the server picks SHA-384 and ignores it: a full
+    // handshake with no ticket, as OpenSSL 3.0.19 (the session was found, so `ticket_expected`
+    // stays clear; corpus/suite-hash-mismatch-on-resumption-full-handshake-no-tickets.tkt).
     let mut r = RustlsPair::new(&both, server(&only384));
     let mut ch = Vec::new();
     r.client.write_tls(&mut ch).unwrap();
@@ -225,4 +226,63 @@ fn ticket_for_another_hash_falls_back_to_full() {
     );
     assert_eq!(r.server.tickets_written(), 0);
     assert_eq!(r.client.handshake_kind(), Some(HandshakeKind::Full));
+}
+
+/// 0-RTT from a rustls client (`enable_early_data`): the native server, reading early data as
+/// it comes, accepts it; rustls says so; the ticket allowed 1000 bytes and rustls wrote them
+/// as early data, nothing more.
+#[test]
+fn early_data_accepted_from_rustls() {
+    let cfg = config_with(|c| c.max_early_data = 1000);
+    let mut ccfg = (*rustls_config(
+        cipher_suite::TLS13_AES_128_GCM_SHA256,
+        vec![kx_group::X25519],
+    ))
+    .clone();
+    ccfg.enable_early_data = true;
+    let ccfg = std::sync::Arc::new(ccfg);
+    let mut p = RustlsPair::new(&ccfg, server(&cfg));
+    p.pump().unwrap();
+    assert_eq!(p.client.tls13_tickets_received(), 2);
+
+    let mut srv = server(&cfg);
+    srv.accept_early_data();
+    let mut r = RustlsPair::new(&ccfg, srv);
+    let mut early = r.client.early_data().expect("the ticket allows early data");
+    assert_eq!(early.bytes_left(), 1000);
+    assert_eq!(early.write(&[9u8; 1500]).unwrap(), 1000);
+    r.pump().unwrap();
+    assert!(r.client.is_early_data_accepted());
+    assert_eq!(r.client.handshake_kind(), Some(HandshakeKind::Resumed));
+    assert_eq!(r.server.recv_application_data(), vec![9u8; 1000]);
+    assert_eq!(
+        r.server.info().early_data,
+        ticketdiff::native::conn::EarlyDataStatus::Accepted
+    );
+}
+
+/// Stateful tickets and psk_ke with a rustls client: resumption from the server's session
+/// cache, and without a key exchange when the client offers only psk_ke... rustls always
+/// offers psk_dhe_ke, so with a common group the native server keeps (EC)DHE, as OpenSSL.
+#[test]
+fn stateful_and_psk_ke_resumption_from_rustls() {
+    for (stateful, psk_ke) in [(true, false), (false, true), (true, true)] {
+        let cfg = config_with(|c| {
+            c.stateful_tickets = stateful;
+            c.allow_psk_ke = psk_ke;
+        });
+        let ccfg = rustls_config(
+            cipher_suite::TLS13_AES_128_GCM_SHA256,
+            vec![kx_group::X25519],
+        );
+        let mut p = RustlsPair::new(&ccfg, server(&cfg));
+        p.pump().unwrap();
+        assert_eq!(cfg.session_cache().len(), if stateful { 2 } else { 0 });
+        let mut r = RustlsPair::new(&ccfg, server(&cfg));
+        r.pump().unwrap();
+        assert_eq!(r.client.handshake_kind(), Some(HandshakeKind::Resumed));
+        assert!(r.server.is_resumed());
+        assert!(!r.server.info().psk_ke);
+        assert_eq!(r.server.negotiated_group(), Some(NamedGroup::X25519));
+    }
 }

@@ -542,3 +542,89 @@ fn s_client_psk_ke_when_allowed_and_no_group_is_shared() {
     });
     c.quit();
 }
+
+/// The server's log lines so far.
+fn log_lines(srv: &Server) -> Vec<String> {
+    srv.logs.lock().unwrap().clone()
+}
+
+/// A session saved by `s_client -sess_out` from a full handshake with `srv`.
+fn saved_session(srv: &Server, name: &str) -> PathBuf {
+    let sess = srv.dir.join(name);
+    let mut c = Client::start(srv.port, &srv.dir, &["-sess_out", sess.to_str().unwrap()]);
+    c.wait_for("two tickets", |l| tickets_received(l) >= 2);
+    c.quit();
+    assert!(sess.exists());
+    sess
+}
+
+/// `s_client -sess_in FILE -early_data DATA` against `ticketdiff serve --max-early-data`: the
+/// early data is accepted and answered; the same session offered again is refused (anti-replay:
+/// the stateful ticket resumes once) and its early data rejected.
+#[test]
+fn s_client_early_data_accepted_then_replay_refused() {
+    if !have_openssl() {
+        eprintln!("SKIPPED: no `openssl` binary on PATH");
+        return;
+    }
+    let srv = start_serve_options(&["--max-early-data", "16384"], "early");
+    let sess = saved_session(&srv, "early.sess");
+    let data = srv.dir.join("early.txt");
+    std::fs::write(&data, "zero round trip\n").unwrap();
+    let early = [
+        "-sess_in",
+        sess.to_str().unwrap(),
+        "-early_data",
+        data.to_str().unwrap(),
+    ];
+    let mut c = Client::start(srv.port, &srv.dir, &early);
+    c.wait_for("the echo of the early data", |l| {
+        l.iter().any(|x| x == "zero round trip")
+    });
+    let lines = c.quit();
+    assert!(
+        lines.iter().any(|l| l.contains("Early data was accepted")),
+        "{}",
+        lines.join("\n")
+    );
+    let log = log_lines(&srv);
+    assert!(
+        log.iter()
+            .any(|l| l.contains("handshake resumed") && l.contains("early=accepted")),
+        "{log:?}"
+    );
+    let mut c = Client::start(srv.port, &srv.dir, &early);
+    c.wait_for("the rejection", |l| {
+        l.iter().any(|x| x.contains("Early data was rejected"))
+    });
+    c.quit();
+    let log = log_lines(&srv);
+    assert!(
+        log.iter()
+            .any(|l| l.contains("handshake full") && l.contains("early=rejected")),
+        "{log:?}"
+    );
+}
+
+/// `ticketdiff serve --no-ticket`: stateful tickets, and `s_client -sess_in` resumes with one.
+#[test]
+fn s_client_resumes_a_stateful_ticket() {
+    if !have_openssl() {
+        eprintln!("SKIPPED: no `openssl` binary on PATH");
+        return;
+    }
+    let srv = start_serve_options(&["--no-ticket"], "no-ticket");
+    let sess = saved_session(&srv, "stateful.sess");
+    let mut c = Client::start(srv.port, &srv.dir, &["-sess_in", sess.to_str().unwrap()]);
+    c.wait_for("a resumption", |l| {
+        l.iter().any(|x| x.starts_with("Reused"))
+    });
+    c.quit();
+    assert!(
+        log_lines(&srv)
+            .iter()
+            .any(|l| l.contains("handshake resumed") && l.contains("psk=ticket")),
+        "{:?}",
+        log_lines(&srv)
+    );
+}

@@ -6,8 +6,10 @@
 //! server's clock is fixed (the OpenSSL client's ticket age, a few milliseconds of real time,
 //! is well within the server's tolerance).
 
-use super::{BackendId, Outcome, Server, ServerConn};
-use crate::native::api::{SessionCacheMode, Ssl, SslContext, SslOptions};
+use super::{BackendId, EarlyRead, Outcome, Server, ServerConn};
+use crate::native::api::{
+    EarlyRead as NativeEarlyRead, SessionCacheMode, Ssl, SslContext, SslOptions,
+};
 use crate::native::conn::EarlyDataStatus;
 use crate::native::tickets::{TicketCallbacks, TicketReturn, TicketStatus};
 use crate::native::ServerConfig;
@@ -87,7 +89,6 @@ impl Server for NativeServer {
     fn unsupported(&self, op: &Op) -> Option<&'static str> {
         match op {
             Op::Connect(flags) if flags.tls12 => Some(TLS12_SKIP_REASON),
-            Op::ServerReadEarly => Some(crate::backend::V2_NOT_YET),
             _ => None,
         }
     }
@@ -212,8 +213,12 @@ impl ServerConn for NativeConn {
         self.ssl.verify_client_post_handshake().into()
     }
 
-    fn read_early_data(&mut self, _buf: &mut [u8]) -> crate::backend::EarlyRead {
-        crate::backend::EarlyRead::Error
+    fn read_early_data(&mut self, buf: &mut [u8]) -> EarlyRead {
+        match self.ssl.read_early_data(buf) {
+            NativeEarlyRead::Success(n) => EarlyRead::Read(n),
+            NativeEarlyRead::Finish => EarlyRead::Finish,
+            NativeEarlyRead::Error => EarlyRead::Error,
+        }
     }
 
     fn key_update(&mut self, requested: bool) -> i64 {

@@ -23,7 +23,7 @@
 //!   pass at least the bytes already committed (else: fatal, "bad length").
 
 use super::config::{ConnSettings, ServerConfig};
-use super::conn::{EarlyDataStatus, ServerConnection};
+use super::conn::{EarlyDataStatus, EarlyState, ServerConnection};
 use super::error::Error;
 use super::msgs::content::HANDSHAKE;
 use super::record::{HEADER_LEN, MAX_CIPHERTEXT, MAX_FRAGMENT};
@@ -234,6 +234,10 @@ impl SslContext {
             alert_dispatch: false,
             rwstate: RwState::Nothing,
             tickets_issued: 0,
+            started: false,
+            flights_seen: 0,
+            early_stop_due: false,
+            discarded_record: false,
         }
     }
 }
@@ -304,6 +308,28 @@ pub struct Ssl<T> {
     /// NewSessionTicket messages handed to the record layer (OpenSSL's message callback runs
     /// then); a ticket the record layer refused (fatal "bad write retry") is not counted.
     tickets_issued: u64,
+    /// The state machine has run (OpenSSL: `!SSL_in_before`).
+    started: bool,
+    /// Server flights seen written by the state machine (see `early_stop_due`).
+    flights_seen: u8,
+    /// A server flight was made and the state machine has not yet gone past it: OpenSSL's
+    /// pre-work of `TLS_ST_EARLY_DATA`, where a handshake run inside `SSL_read_early_data`
+    /// stops once the flight is on the transport.
+    early_stop_due: bool,
+    /// A record read after the client's close_notify was thrown away (see
+    /// `read_for_state_machine`).
+    discarded_record: bool,
+}
+
+/// What one `SSL_read_early_data` call came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EarlyRead {
+    /// `SSL_READ_EARLY_DATA_SUCCESS` with this many bytes.
+    Success(usize),
+    /// `SSL_READ_EARLY_DATA_FINISH`: no (more) early data.
+    Finish,
+    /// `SSL_READ_EARLY_DATA_ERROR`, would-block included.
+    Error,
 }
 
 impl<T: Read + Write> Ssl<T> {
@@ -482,12 +508,43 @@ impl<T: Read + Write> Ssl<T> {
         }
     }
 
+    /// Reads and processes one record for the state machine. The client's close_notify ends
+    /// the call with 0 (`Closed`), and so does any record read after it, which is thrown away
+    /// (OpenSSL's `ssl3_read_bytes`; an OpenSSL client sends its close_notify in plaintext while
+    /// it writes early data, so it can arrive in the middle of the handshake).
+    fn read_for_state_machine(&mut self) -> Result<(), Outcome> {
+        if self.discarded_record {
+            self.rwstate = RwState::Nothing;
+            return Err(Outcome::Closed);
+        }
+        let Some(record) = self.pull_record() else {
+            return Err(Outcome::WouldBlock);
+        };
+        if self.received_shutdown {
+            // OpenSSL 3.0 empties the record but never releases it: every later read meets it
+            // again, and returns 0 again.
+            self.discarded_record = true;
+            self.rwstate = RwState::Nothing;
+            return Err(Outcome::Closed);
+        }
+        if self.feed(&record).is_err() {
+            return Err(Outcome::Failed);
+        }
+        if self.received_shutdown {
+            return Err(Outcome::Closed);
+        }
+        Ok(())
+    }
+
     /// Gives one record to the core. `Err` if that failed the connection.
     fn feed(&mut self, record: &[u8]) -> Result<(), ()> {
         match self.conn.read_tls(record) {
             Ok(()) => {
                 if self.pha == Pha::Requested && !self.conn.is_client_auth_pending() {
                     self.pha = Pha::Unrequested;
+                }
+                if self.conn.peer_closed() {
+                    self.received_shutdown = true;
                 }
                 Ok(())
             }
@@ -503,6 +560,7 @@ impl<T: Read + Write> Ssl<T> {
     /// OpenSSL's `handshake_func` (`ossl_statem_accept`): runs the handshake, or writes what
     /// waits after it, then leaves `in_init`.
     fn state_machine(&mut self) -> Outcome {
+        self.started = true;
         if self.fatal {
             // "Shouldn't have been called if we're already in the error state": -1 with no
             // error queued, so `SSL_get_error` goes by the last transport operation.
@@ -516,11 +574,28 @@ impl<T: Read + Write> Ssl<T> {
         }
         if !self.first_handshake_done() {
             while !self.first_handshake_done() {
-                let Some(record) = self.pull_record() else {
-                    return Outcome::WouldBlock;
-                };
-                if self.feed(&record).is_err() {
+                if std::mem::take(&mut self.early_stop_due)
+                    && self.conn.early_state() == EarlyState::Accepting
+                {
+                    // The flight is out: inside `SSL_read_early_data`, the handshake leaves
+                    // init here so that early data can be read (OpenSSL's `TLS_ST_EARLY_DATA`
+                    // pre-work, `tls_finish_handshake`); the next run goes on reading.
+                    self.in_init = false;
+                    return Outcome::Done(0);
+                }
+                if let Err(outcome) = self.read_for_state_machine() {
+                    return outcome;
+                }
+                if self.conn.has_application_data() {
+                    // Accepted early data where the handshake expects a message.
+                    self.fail(Error::UnexpectedMessage(
+                        "application data in the handshake",
+                    ));
                     return Outcome::Failed;
+                }
+                if self.conn.server_flights() > self.flights_seen {
+                    self.flights_seen = self.conn.server_flights();
+                    self.early_stop_due = true;
                 }
                 // The server's flight.
                 match self.emit(Pending::Handshake) {
@@ -535,11 +610,8 @@ impl<T: Read + Write> Ssl<T> {
         if self.conn.is_client_auth_answer_partial() {
             // The rest of the client's answer to the CertificateRequest.
             while self.conn.is_client_auth_answer_partial() {
-                let Some(record) = self.pull_record() else {
-                    return Outcome::WouldBlock;
-                };
-                if self.feed(&record).is_err() {
-                    return Outcome::Failed;
+                if let Err(outcome) = self.read_for_state_machine() {
+                    return outcome;
                 }
             }
         }
@@ -627,8 +699,75 @@ impl<T: Read + Write> Ssl<T> {
 
     // --- the API ---------------------------------------------------------------------------
 
+    /// OpenSSL's `ossl_statem_check_finish_init` (server side): at `TLS_ST_EARLY_DATA`, out of
+    /// init after `SSL_read_early_data` stopped the handshake there, `SSL_do_handshake` (`any`)
+    /// always goes back into init; `SSL_read`/`SSL_write` only once early data is over.
+    fn check_finish_init(&mut self, any: bool) {
+        if self.conn.awaits_client_flight()
+            && (any || self.conn.early_state() == EarlyState::FinishedReading)
+        {
+            self.in_init = true;
+        }
+    }
+
+    /// Whether `SSL_read` (and `SSL_write`) must refuse: the handshake part of
+    /// `SSL_read_early_data` is unfinished (OpenSSL: "should not have been called").
+    fn early_accept_unfinished(&self) -> bool {
+        self.conn.early_state() == EarlyState::AcceptRetry
+    }
+
+    /// `SSL_read_early_data` into `buf` (OpenSSL 3.0's `SSL_read_early_data`, server side).
+    ///
+    /// Before the state machine has ever run, the first call runs the handshake until the
+    /// server's flight is out (a ClientHello processed now may have its early data accepted,
+    /// see [`super::early_data`]), then leaves init; until that completes, each call retries it
+    /// (`Error` while it would block). Then, with early data accepted, each call is one
+    /// `SSL_read` of early data: `Success(n)`, or `Error` while it would block, until the
+    /// client's EndOfEarlyData arrives: the handshake then goes on inside that read (its
+    /// tickets go out) and the call returns `Finish`. With none accepted: `Finish` at once.
+    /// After `Finish`, and if the state machine ran before the first call: `Error`.
+    pub fn read_early_data(&mut self, buf: &mut [u8]) -> EarlyRead {
+        let mut state = self.conn.early_state();
+        if state == EarlyState::None {
+            if self.started {
+                return EarlyRead::Error;
+            }
+            state = EarlyState::AcceptRetry;
+        }
+        if state == EarlyState::AcceptRetry {
+            self.conn.set_early_state(EarlyState::Accepting);
+            if !matches!(self.do_handshake(), Outcome::Done(_)) {
+                self.conn.set_early_state(EarlyState::AcceptRetry);
+                return EarlyRead::Error;
+            }
+            state = EarlyState::ReadRetry;
+        }
+        if state != EarlyState::ReadRetry {
+            return EarlyRead::Error;
+        }
+        if self.early_data_status() != EarlyDataStatus::Accepted {
+            self.conn.set_early_state(EarlyState::FinishedReading);
+            return EarlyRead::Finish;
+        }
+        self.conn.set_early_state(EarlyState::Reading);
+        let read = self.read(buf);
+        let over = self.conn.early_state() == EarlyState::FinishedReading;
+        match read {
+            Outcome::Done(n) => {
+                self.conn.set_early_state(EarlyState::ReadRetry);
+                EarlyRead::Success(n)
+            }
+            _ if over => EarlyRead::Finish,
+            _ => {
+                self.conn.set_early_state(EarlyState::ReadRetry);
+                EarlyRead::Error
+            }
+        }
+    }
+
     /// `SSL_do_handshake`: 1 when not in init; otherwise runs the state machine.
     pub fn do_handshake(&mut self) -> Outcome {
+        self.check_finish_init(true);
         if !self.in_init() {
             return Outcome::Done(0);
         }
@@ -692,6 +831,10 @@ impl<T: Read + Write> Ssl<T> {
         if self.sent_shutdown || self.fatal {
             return Outcome::Failed;
         }
+        if self.early_accept_unfinished() || self.conn.early_state() == EarlyState::ReadRetry {
+            return Outcome::Failed;
+        }
+        self.check_finish_init(false);
         let len = data.len();
         let (committed, pending_len) = match self.wbuf_kind {
             Pending::App { committed, len } => (committed, Some(len)),
@@ -742,9 +885,10 @@ impl<T: Read + Write> Ssl<T> {
             self.rwstate = RwState::Nothing;
             return Outcome::Closed;
         }
-        if self.fatal {
+        if self.fatal || self.early_accept_unfinished() {
             return Outcome::Failed;
         }
+        self.check_finish_init(false);
         if self.app_pos < self.app.len() {
             return Outcome::Done(self.take_app(buf));
         }
@@ -755,6 +899,8 @@ impl<T: Read + Write> Ssl<T> {
             }
         }
         self.rwstate = RwState::Nothing;
+        // Reading inside `SSL_read_early_data`: a handshake message ends the call.
+        let reading_early = self.conn.early_state() == EarlyState::Reading;
         loop {
             let Some(record) = self.pull_record() else {
                 return Outcome::WouldBlock;
@@ -775,6 +921,20 @@ impl<T: Read + Write> Ssl<T> {
                 self.app = data;
                 self.app_pos = 0;
                 return Outcome::Done(self.take_app(buf));
+            }
+            if !self.first_handshake_done() {
+                if self.conn.early_state() != EarlyState::FinishedReading {
+                    // A change_cipher_spec or a warning alert among the early data.
+                    continue;
+                }
+                // EndOfEarlyData, read with the early data: the state machine takes the
+                // handshake on from it (the client's Finished, the tickets).
+                self.in_init = true;
+                match self.state_machine() {
+                    Outcome::Done(_) if !reading_early => continue,
+                    Outcome::Done(_) => return Outcome::WouldBlock,
+                    other => return other,
+                }
             }
             // A post-handshake message: the state machine runs (the rest of the client's answer
             // to a CertificateRequest, then the tickets it calls for).
@@ -808,6 +968,7 @@ impl<T: Read + Write> Ssl<T> {
         }
         if !self.sent_shutdown {
             self.sent_shutdown = true;
+            self.conn.note_shutdown();
             if self.app_write_pending() {
                 // Written "some time in the future", which never comes.
                 self.alert_dispatch = true;

@@ -10,7 +10,7 @@ use super::suites::{CipherSuite, NamedGroup};
 use super::tickets::TicketPolicy;
 use std::sync::Arc;
 
-pub use super::core::{EarlyDataStatus, HandshakeInfo, MAX_EARLY_DATA_SKIP};
+pub use super::core::{EarlyDataStatus, EarlyState, HandshakeInfo, MAX_EARLY_DATA_SKIP};
 
 /// Largest ClientHello body accepted: the largest one the encoding allows (OpenSSL's
 /// `CLIENT_HELLO_MAX_LENGTH`: version, random, a 32-byte session id, 2^16-2 bytes of suites,
@@ -108,12 +108,15 @@ impl ServerConnection {
     }
 
     fn fail(&mut self, e: Error) -> Error {
-        if let Some(alert) = e.alert() {
+        let shutdown = self.core.shutdown_sent || self.core.sent_close;
+        // After close_notify nothing else goes out (OpenSSL's `ssl3_send_alert`).
+        let alert = e.alert().filter(|_| !shutdown);
+        if let Some(alert) = alert {
             self.core.send_alert(alert);
         }
-        // A fatal alert, sent or received, takes the connection's session out of the cache.
-        if let Some(id) = self.core.session_id.take() {
-            if super::tickets::fatal_forgets_session() {
+        let peer_alert = matches!(e, Error::PeerAlert(_));
+        if super::tickets::fatal_forgets_session(alert.is_some(), peer_alert) {
+            if let Some(id) = self.core.session_id.take() {
                 self.core.config.session_cache().remove(&id);
             }
         }
@@ -195,7 +198,15 @@ impl ServerConnection {
                 content::HANDSHAKE if self.core.read_cipher.is_none() => {
                     self.handle_handshake_data(payload)
                 }
-                content::APPLICATION_DATA if self.core.skip_plain_app_data => Ok(()),
+                // Early data after a HelloRetryRequest, which "decrypts" with no key: skipped
+                // against the same budget as early data that does not decrypt.
+                content::APPLICATION_DATA
+                    if self.core.skip_plain_app_data
+                        && self.core.early_data_skip_budget >= payload.len() =>
+                {
+                    self.core.early_data_skip_budget -= payload.len();
+                    Ok(())
+                }
                 _ => Err(Error::UnexpectedMessage(
                     "unprotected record not allowed now",
                 )),
@@ -219,13 +230,29 @@ impl ServerConnection {
             content::ALERT => self.handle_alert(&plain),
             content::APPLICATION_DATA => {
                 if !self.core.info.handshake_finished {
-                    return Err(Error::UnexpectedMessage("application data before Finished"));
+                    if !self.state.reads_early_data() {
+                        return Err(Error::UnexpectedMessage("application data before Finished"));
+                    }
+                    self.count_early_data(plain.len())?;
                 }
                 self.core.app_in.extend_from_slice(&plain);
                 Ok(())
             }
             _ => Err(Error::UnexpectedMessage("bad inner content type")),
         }
+    }
+
+    /// Counts `len` bytes of accepted early data against the limit, while
+    /// `SSL_read_early_data` reads (see [`super::early_data`]).
+    fn count_early_data(&mut self, len: usize) -> Result<(), Error> {
+        if self.core.early != EarlyState::Reading {
+            return Ok(());
+        }
+        self.core.early_count += len as u64;
+        if self.core.early_count > self.core.early_limit {
+            return Err(Error::UnexpectedMessage("too much early data"));
+        }
+        Ok(())
     }
 
     fn handle_alert(&mut self, payload: &[u8]) -> Result<(), Error> {
@@ -571,6 +598,48 @@ impl ServerConnection {
                 | State::ExpectPhaCertificateVerify(_)
                 | State::ExpectPhaFinished(_)
         )
+    }
+
+    /// `SSL_shutdown` was called (OpenSSL's `SSL_SENT_SHUTDOWN`), though its close_notify may
+    /// not be written yet: no alert goes out after it.
+    pub fn note_shutdown(&mut self) {
+        self.core.shutdown_sent = true;
+    }
+
+    /// Makes this connection accept the client's early data where the rules allow it (see
+    /// [`super::early_data`]), for a caller that takes application data as it comes: call it
+    /// before the ClientHello; early data then arrives through
+    /// [`recv_application_data`](Self::recv_application_data) before the handshake finishes,
+    /// counted against the limit. (An OpenSSL-shaped caller moves [`EarlyState`] itself.)
+    pub fn accept_early_data(&mut self) {
+        self.core.early = EarlyState::Accepting;
+        self.core.early_auto = true;
+    }
+
+    /// Where `SSL_read_early_data` is.
+    pub fn early_state(&self) -> EarlyState {
+        self.core.early
+    }
+
+    /// Moves `SSL_read_early_data` along (the API layer's state machine decides).
+    pub fn set_early_state(&mut self, state: EarlyState) {
+        self.core.early = state;
+    }
+
+    /// Whether the server's flight is out and the client's answer has not started (OpenSSL's
+    /// `TLS_ST_EARLY_DATA`).
+    pub fn awaits_client_flight(&self) -> bool {
+        self.state.awaits_client_flight() && self.core.hs_buf.is_empty()
+    }
+
+    /// Server flights written so far (a HelloRetryRequest counts as one).
+    pub fn server_flights(&self) -> u8 {
+        self.core.server_flights
+    }
+
+    /// Whether application data waits to be taken.
+    pub fn has_application_data(&self) -> bool {
+        !self.core.app_in.is_empty()
     }
 
     /// The fatal error that ended the connection, if any.

@@ -51,6 +51,27 @@ pub struct HandshakeInfo {
     pub early_data: EarlyDataStatus,
 }
 
+/// Where the server is in reading the client's early data (OpenSSL's `early_data_state`, the
+/// server's values): `SSL_read_early_data` moves it, the handshake reads it. See
+/// [`super::api::Ssl::read_early_data`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EarlyState {
+    /// `SSL_read_early_data` was never called.
+    #[default]
+    None,
+    /// Its handshake part would block (or failed): the next call goes on with it.
+    AcceptRetry,
+    /// Inside its handshake part: a ClientHello processed now may have its early data accepted,
+    /// and the handshake stops once the server's flight is written.
+    Accepting,
+    /// Between calls that read accepted early data.
+    ReadRetry,
+    /// Inside a call that reads accepted early data: records are counted against the limit.
+    Reading,
+    /// Early data is over (EndOfEarlyData processed, or none accepted).
+    FinishedReading,
+}
+
 /// What became of the client's early data (OpenSSL's `SSL_get_early_data_status`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum EarlyDataStatus {
@@ -76,6 +97,22 @@ pub(crate) struct Core {
     pub(super) app_in: Vec<u8>,
     pub(crate) early_data_skip_budget: usize,
     pub(crate) skip_plain_app_data: bool,
+    /// Where `SSL_read_early_data` is.
+    pub(crate) early: EarlyState,
+    /// Accepted early data: the most the client may send (OpenSSL: the lower of
+    /// `recv_max_early_data` and the session's `max_early_data`) and what was counted so far.
+    pub(crate) early_limit: u64,
+    pub(crate) early_count: u64,
+    /// Early data is read as it comes ([`super::ServerConnection::accept_early_data`]): the
+    /// handshake moves `early` past `Accepting` itself.
+    pub(crate) early_auto: bool,
+    /// Server flights written (a HelloRetryRequest, then ServerHello to Finished): the API
+    /// layer stops after one when it reads early data.
+    pub(crate) server_flights: u8,
+    /// The suite of the session a resumption uses, which may differ from the negotiated one in
+    /// everything but its hash: accepted early data is protected with it, as OpenSSL does
+    /// (the tickets the connection makes carry the negotiated suite, on both OpenSSL sides).
+    pub(crate) session_suite: Option<&'static CipherSuite>,
     pub(crate) tickets: TicketPolicy,
     /// The id of the session the connection holds (OpenSSL's `s->session`): the one it resumed
     /// from the cache, then that of each stateful ticket it makes.
@@ -83,6 +120,8 @@ pub(crate) struct Core {
     pub(crate) info: HandshakeInfo,
     pub(super) peer_closed: bool,
     pub(super) sent_close: bool,
+    /// `SSL_shutdown` was called (its close_notify may wait behind an application record).
+    pub(super) shutdown_sent: bool,
     /// Tickets are issued one at a time by the caller (`ServerConnection::issue_owed_ticket`)
     /// instead of all at once when they become due.
     pub(super) manual_tickets: bool,
@@ -110,11 +149,18 @@ impl Core {
             app_in: Vec::new(),
             early_data_skip_budget: 0,
             skip_plain_app_data: false,
+            early: EarlyState::None,
+            early_limit: 0,
+            early_count: 0,
+            early_auto: false,
+            server_flights: 0,
+            session_suite: None,
             tickets: TicketPolicy::new(num_tickets),
             session_id: None,
             info: HandshakeInfo::default(),
             peer_closed: false,
             sent_close: false,
+            shutdown_sent: false,
             manual_tickets: false,
         }
     }
@@ -183,20 +229,23 @@ impl Core {
             peer_cert: self.info.peer_certificates.first().cloned(),
             max_early_data: self.settings.max_early_data,
         };
+        // The ticket's session replaces the connection's before the generate callback runs
+        // (OpenSSL dups it and gives it a new id first): a failing callback's fatal alert
+        // takes that new session, never in the cache, not the one the connection resumed.
+        let kind = self.settings.ticket_kind();
+        let session_id: SessionId = match kind {
+            TicketKind::Stateless => [0; 32],
+            TicketKind::Stateful => self.rng.array(),
+        };
+        self.session_id = (kind == TicketKind::Stateful).then_some(session_id);
         if let Some(cbs) = self.config.ticket_callbacks() {
             if !(cbs.generate)() {
                 return Err(Error::Internal("the ticket generate callback failed"));
             }
         }
-        let kind = self.settings.ticket_kind();
-        let mut session_id: SessionId = [0; 32];
         let ticket = match kind {
             TicketKind::Stateless => self.config.ticket_key.seal(&state, self.rng.array()),
-            TicketKind::Stateful => {
-                session_id = self.rng.array();
-                self.session_id = Some(session_id);
-                session_id.to_vec()
-            }
+            TicketKind::Stateful => session_id.to_vec(),
         };
         let msg = msgs::new_session_ticket(
             lifetime_s,

@@ -2,7 +2,8 @@
 //! returns the next state; everything it sends goes through [`Core`].
 
 use super::certs;
-use super::core::{Core, EarlyDataStatus, MAX_EARLY_DATA_SKIP};
+use super::core::{Core, EarlyDataStatus, EarlyState, MAX_EARLY_DATA_SKIP};
+use super::early_data;
 use super::error::Error;
 use super::kex;
 use super::key_schedule::{Schedule, Secret, Transcript};
@@ -18,6 +19,7 @@ pub(crate) enum State {
     ExpectSecondClientHello(Box<ExpectSecondClientHello>),
     ExpectClientCertificate(Box<ExpectClientCertificate>),
     ExpectClientCertificateVerify(Box<ExpectClientCertificateVerify>),
+    ExpectEndOfEarlyData(Box<ExpectEndOfEarlyData>),
     ExpectFinished(Box<ExpectFinished>),
     Established(Box<Established>),
     ExpectPhaCertificate(Box<ExpectPhaCertificate>),
@@ -34,6 +36,7 @@ impl State {
             State::ExpectSecondClientHello(s) => s.handle(core, typ, msg),
             State::ExpectClientCertificate(s) => s.handle(core, typ, msg),
             State::ExpectClientCertificateVerify(s) => s.handle(core, typ, msg),
+            State::ExpectEndOfEarlyData(s) => s.handle(core, typ, msg),
             State::ExpectFinished(s) => s.handle(core, typ, msg),
             State::Established(s) => s.handle(core, typ, body),
             State::ExpectPhaCertificate(s) => s.handle(core, typ, msg),
@@ -63,8 +66,27 @@ impl State {
             State::ExpectSecondClientHello(_)
                 | State::ExpectClientCertificate(_)
                 | State::ExpectClientCertificateVerify(_)
+                | State::ExpectEndOfEarlyData(_)
                 | State::ExpectFinished(_)
         )
+    }
+
+    /// Whether the server's flight (or HelloRetryRequest) is out and the client's answer has
+    /// not started: OpenSSL's `TLS_ST_EARLY_DATA`, where the client's early data arrives.
+    pub(crate) fn awaits_client_flight(&self) -> bool {
+        matches!(
+            self,
+            State::ExpectSecondClientHello(_)
+                | State::ExpectClientCertificate(_)
+                | State::ExpectEndOfEarlyData(_)
+                | State::ExpectFinished(_)
+        )
+    }
+
+    /// Whether accepted early data is being received (application data may arrive before the
+    /// handshake ends).
+    pub(crate) fn reads_early_data(&self) -> bool {
+        matches!(self, State::ExpectEndOfEarlyData(_))
     }
 }
 
@@ -205,7 +227,11 @@ impl ExpectClientHello {
             core.send_ccs();
         }
         core.info.hrr = true;
+        core.server_flights += 1;
         core.skip_plain_app_data = ch.early_data;
+        if ch.early_data {
+            core.early_data_skip_budget = MAX_EARLY_DATA_SKIP;
+        }
         Ok(State::ExpectSecondClientHello(Box::new(
             ExpectSecondClientHello {
                 suite,
@@ -366,12 +392,28 @@ fn complete_client_hello(
         core.info.external_psk = p.external.clone();
         core.session_id = p.session_id;
         core.info.psk_ke = !p.dhe;
+        core.session_suite = p.session.and_then(|(id, _)| CipherSuite::by_id(id));
     }
+    let early = early_data::accepts(&early_data::Offer {
+        offered: ch.early_data,
+        accepting: core.early == EarlyState::Accepting,
+        max_early_data: core.settings.max_early_data,
+        ticket_ok: psk.as_ref().is_some_and(|p| p.early_ok),
+        hrr: hrr_sent,
+    });
     let certified = match resumed {
         true => None,
         false => Some(choose_certificate(core, ch)?),
     };
     transcript.add(msg);
+    // client_early_traffic_secret (RFC 8446 7.1), under the session's cipher.
+    let early_cipher = early.then(|| {
+        let secret = schedule
+            .early
+            .derive(b"c e traffic", &transcript.hash())
+            .for_suite(core.session_suite.unwrap_or(suite));
+        RecordCipher::new(secret)
+    });
 
     let share = match (group, client_share) {
         (Some(group), Some(client_share)) => Some(kex::respond(group, client_share)?),
@@ -406,13 +448,31 @@ fn complete_client_hello(
     let c_hs = secrets.handshake.derive(b"c hs traffic", &hash);
     let s_hs = secrets.handshake.derive(b"s hs traffic", &hash);
     core.write_cipher = Some(RecordCipher::new(s_hs.clone()));
-    core.set_read_cipher(RecordCipher::new(c_hs.clone()))?;
-    if ch.early_data {
-        // Early data is never accepted: skip records that do not decrypt (RFC 8446 4.2.10).
-        core.early_data_skip_budget = MAX_EARLY_DATA_SKIP;
+    match early_cipher {
+        Some(cipher) => {
+            // The client's handshake key replaces it at EndOfEarlyData.
+            core.set_read_cipher(cipher)?;
+            core.info.early_data = EarlyDataStatus::Accepted;
+            core.early_limit =
+                early_data::limit(psk.as_ref().and_then(|p| p.session).map_or(0, |s| s.1));
+        }
+        None => {
+            core.set_read_cipher(RecordCipher::new(c_hs.clone()))?;
+            if ch.early_data {
+                // Rejected: skip records that do not decrypt (RFC 8446 4.2.10).
+                core.early_data_skip_budget = MAX_EARLY_DATA_SKIP;
+            }
+        }
     }
 
-    let mut flight = msgs::encrypted_extensions();
+    if core.early_auto {
+        core.early = match early {
+            true => EarlyState::Reading,
+            false => EarlyState::FinishedReading,
+        };
+    }
+
+    let mut flight = msgs::encrypted_extensions(early);
     transcript.add(&flight);
     // RFC 8446 4.3.2: never with a PSK.
     let ask_client = certified.is_some() && core.config.request_client_cert;
@@ -438,6 +498,7 @@ fn complete_client_hello(
     transcript.add(&fin);
     flight.extend_from_slice(&fin);
     core.send_handshake(&flight)?;
+    core.server_flights += 1;
 
     let hash = transcript.hash();
     let c_ap = secrets.master.derive(b"c ap traffic", &hash);
@@ -455,10 +516,37 @@ fn complete_client_hello(
         transcript,
         resumed,
     });
-    Ok(match ask_client {
-        true => State::ExpectClientCertificate(Box::new(ExpectClientCertificate { finished })),
-        false => State::ExpectFinished(finished),
+    Ok(match (ask_client, early) {
+        (true, _) => State::ExpectClientCertificate(Box::new(ExpectClientCertificate { finished })),
+        (false, true) => State::ExpectEndOfEarlyData(Box::new(ExpectEndOfEarlyData { finished })),
+        (false, false) => State::ExpectFinished(finished),
     })
+}
+
+/// Early data accepted; reading it until the client's EndOfEarlyData.
+pub(crate) struct ExpectEndOfEarlyData {
+    finished: Box<ExpectFinished>,
+}
+
+impl ExpectEndOfEarlyData {
+    fn handle(self, core: &mut Core, typ: u8, msg: &[u8]) -> Result<State, Error> {
+        if typ != hs::END_OF_EARLY_DATA {
+            return Err(Error::UnexpectedMessage("expected EndOfEarlyData"));
+        }
+        // OpenSSL takes it only from a read of early data (`SSL_read_early_data`, or `SSL_read`
+        // between two of them), not from `SSL_do_handshake` alone.
+        if !matches!(core.early, EarlyState::Reading | EarlyState::ReadRetry) {
+            return Err(Error::Internal(
+                "EndOfEarlyData outside a read of early data",
+            ));
+        }
+        let mut finished = self.finished;
+        finished.transcript.add(msg);
+        core.early = EarlyState::FinishedReading;
+        // A key change: at a record boundary (checked by `set_read_cipher`).
+        core.set_read_cipher(RecordCipher::new(finished.c_hs.clone()))?;
+        Ok(State::ExpectFinished(finished))
+    }
 }
 
 /// CertificateRequest sent in the server's flight; waiting for the client's Certificate.

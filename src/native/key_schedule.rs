@@ -41,6 +41,13 @@ impl Secret {
         &self.bytes
     }
 
+    /// The same secret for `suite`, which must have this one's hash (a session's cipher
+    /// beside the negotiated one).
+    pub fn for_suite(&self, suite: &'static CipherSuite) -> Secret {
+        debug_assert!(std::ptr::eq(suite.digest, self.suite.digest));
+        Secret::new(suite, self.bytes.clone())
+    }
+
     /// HKDF-Expand-Label(self, label, context, length).
     pub fn expand_label(&self, label: &[u8], context: &[u8], len: usize) -> Vec<u8> {
         let full_len = (len as u16).to_be_bytes();

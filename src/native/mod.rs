@@ -13,6 +13,7 @@ pub mod config;
 pub mod conn;
 mod core;
 mod der;
+mod early_data;
 pub mod error;
 mod handshake;
 pub mod kex;

@@ -306,9 +306,16 @@ impl ServerHello<'_> {
     }
 }
 
-/// EncryptedExtensions; the server sends none.
-pub fn encrypted_extensions() -> Vec<u8> {
-    handshake(hs::ENCRYPTED_EXTENSIONS, &[0, 0])
+/// EncryptedExtensions: an empty early_data extension when the client's early data is
+/// accepted, else none.
+pub fn encrypted_extensions(early_data: bool) -> Vec<u8> {
+    let mut b = Vec::new();
+    with_len(&mut b, 2, |o| {
+        if early_data {
+            extension(o, ext::EARLY_DATA, |_| {});
+        }
+    });
+    handshake(hs::ENCRYPTED_EXTENSIONS, &b)
 }
 
 /// Certificate with an empty context (or `context` for post-handshake) and the DER chain.

@@ -2,6 +2,7 @@
 //! PSKs first, then tickets, as OpenSSL asks its find-session callback before its tickets.
 
 use super::core::Core;
+use super::early_data;
 use super::error::Error;
 use super::msgs::{ClientHello, PSK_DHE_KE, PSK_KE};
 use super::session_cache::SessionId;
@@ -22,6 +23,13 @@ pub(crate) struct ChosenPsk {
     pub dhe: bool,
     /// The cached session's id, for a stateful ticket.
     pub session_id: Option<SessionId>,
+    /// A ticket's session: its suite (same hash as the negotiated one, maybe another cipher)
+    /// and the early data it allows; `None` for an external PSK.
+    pub session: Option<(u16, u32)>,
+    /// Whether the client's early data could be accepted with it (OpenSSL's `early_data_ok`):
+    /// the client's first identity, a ticket whose age the client reports within OpenSSL's
+    /// window ([`early_data::age_ok`]).
+    pub early_ok: bool,
 }
 
 /// What the ClientHello's pre_shared_key came to.
@@ -130,6 +138,9 @@ pub(crate) fn choose(
                 external: Some(p.identity.clone()),
                 dhe,
                 session_id: None,
+                // Early data with an external PSK is out of this server's scope.
+                session: None,
+                early_ok: false,
             })));
         }
         let Some(t) = open_ticket(core, identity, &mut resumption)? else {
@@ -161,6 +172,8 @@ pub(crate) fn choose(
                     TicketKind::Stateful => identity.as_slice().try_into().ok(),
                     TicketKind::Stateless => None,
                 },
+                session: Some((t.suite, t.max_early_data)),
+                early_ok: index == 0 && early_data::age_ok(client_age, server_age),
             }),
             tickets_expected: resumption.tickets_expected,
         });

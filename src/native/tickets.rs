@@ -52,7 +52,10 @@
 //!   session out of the cache: a single use ([`single_use`]). A fatal alert, sent or received
 //!   (`ssl3_send_alert`, `ssl3_read_bytes`), takes the connection's current session out too:
 //!   the one it resumed, then the one of its newest ticket ([`fatal_forgets_session`]; found
-//!   by the fuzzer: a stateful ticket from a connection that failed does not resume).
+//!   by the fuzzer: a stateful ticket from a connection that failed does not resume). Not
+//!   after `SSL_shutdown`, though: `ssl3_send_alert` then sends nothing and keeps the session
+//!   (found by the fuzzer: a close_notify stuck behind a blocked write, then the fatal "bad
+//!   write retry" of the next `SSL_shutdown`, and the ticket still resumes).
 //! - Whether a handshake ends with tickets (OpenSSL's `ticket_expected`, [`Resumption`]): yes
 //!   unless the client's pre_shared_key was looked at (it offered a usable PSK mode); then no,
 //!   until an identity sets it: a stateful lookup always does; a stateless ticket that does not
@@ -194,9 +197,11 @@ pub fn cached(kind: TicketKind, cache_server: bool) -> bool {
     cache_server && kind == TicketKind::Stateful
 }
 
-/// Whether a fatal alert takes the connection's current session out of the cache.
-pub fn fatal_forgets_session() -> bool {
-    true
+/// Whether a fatal error takes the connection's current session out of the cache: when it
+/// sends a fatal alert (none goes out once `SSL_shutdown` was called), or is the client's
+/// fatal alert.
+pub fn fatal_forgets_session(alert_sent: bool, peer_alert: bool) -> bool {
+    alert_sent || peer_alert
 }
 
 /// Whether a ticket just made calls the new-session callback (see the module comment).

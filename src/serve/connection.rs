@@ -8,6 +8,7 @@
 
 use super::limits::Limits;
 use super::log::Log;
+use crate::native::conn::EarlyDataStatus;
 use crate::native::{ServerConfig, ServerConnection};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -35,7 +36,13 @@ pub(crate) fn serve_connection(
     let mut seed = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut seed)
         .map_err(|_| io::Error::other("no randomness"))?;
+    let accept_early = config.max_early_data > 0;
     let mut conn = ServerConnection::new(config, seed, now_ms());
+    if accept_early {
+        conn.accept_early_data();
+    }
+    // Early data, answered once the handshake is done.
+    let mut early = Vec::new();
     let mut buf = vec![0u8; 32 * 1024];
     let mut logged = false;
     let mut auths = 0;
@@ -72,7 +79,7 @@ pub(crate) fn serve_connection(
             let info = conn.info();
             let cert = info.certificate.map(|i| conn.config().certs[i].kind.name());
             log(format!(
-                "{peer}: handshake {} suite={} group={} hrr={} cert={} scheme={} client_chain={} psk={} tickets={}",
+                "{peer}: handshake {} suite={} group={} hrr={} cert={} scheme={} client_chain={} psk={} early={} tickets={}",
                 if info.resumed { "resumed" } else { "full" },
                 info.suite.map(|s| s.name).unwrap_or("?"),
                 info.group.map(|g| g.name()).unwrap_or("-"),
@@ -81,6 +88,7 @@ pub(crate) fn serve_connection(
                 info.signature_scheme.map(|s| format!("{s:#06x}")).unwrap_or("-".into()),
                 info.peer_certificates.len(),
                 psk_label(info),
+                early_label(info.early_data),
                 conn.tickets_written()
             ));
         }
@@ -95,8 +103,16 @@ pub(crate) fn serve_connection(
         }
         if result.is_ok() {
             let data = conn.recv_application_data();
-            if !data.is_empty() {
-                respond(&mut conn, &data, log, peer);
+            if !conn.is_handshake_finished() {
+                early.extend_from_slice(&data);
+            } else {
+                if !early.is_empty() {
+                    log(format!("{peer}: early data, {} bytes", early.len()));
+                    respond(&mut conn, &std::mem::take(&mut early), log, peer);
+                }
+                if !data.is_empty() {
+                    respond(&mut conn, &data, log, peer);
+                }
             }
             if conn.peer_closed() {
                 conn.send_close_notify();
@@ -180,6 +196,15 @@ fn psk_label(info: &crate::native::HandshakeInfo) -> String {
     match info.psk_ke {
         true => format!("{psk}+ke"),
         false => psk,
+    }
+}
+
+/// What became of the client's early data, for the handshake's log line.
+fn early_label(status: EarlyDataStatus) -> &'static str {
+    match status {
+        EarlyDataStatus::NotSent => "-",
+        EarlyDataStatus::Rejected => "rejected",
+        EarlyDataStatus::Accepted => "accepted",
     }
 }
 

@@ -75,6 +75,18 @@ pub struct Options {
     /// `s_server -allow_no_dhe_kex`.
     #[arg(long)]
     pub allow_no_dhe_kex: bool,
+    /// The early data each ticket allows (its early_data extension), as `s_server
+    /// -max_early_data N`; the client's early data is then accepted on resumption (at most
+    /// 16384 bytes, one record) and answered after the handshake. With it, tickets are
+    /// stateful and single use (OpenSSL's anti-replay) unless `--no-anti-replay`.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_early_data: u32,
+    /// Stateful TLS 1.3 tickets from the server's session cache, as `s_server -no_ticket`.
+    #[arg(long)]
+    pub no_ticket: bool,
+    /// Sessions that allow early data resume more than once, as `s_server -no_anti_replay`.
+    #[arg(long)]
+    pub no_anti_replay: bool,
     /// No certificate: only PSK handshakes succeed, as `s_server -nocert`.
     #[arg(long, conflicts_with = "certs", requires = "psk")]
     pub no_cert: bool,
@@ -127,6 +139,9 @@ impl Options {
             })
             .collect();
         config.allow_psk_ke = self.allow_no_dhe_kex;
+        config.max_early_data = self.max_early_data;
+        config.stateful_tickets = self.no_ticket;
+        config.anti_replay = !self.no_anti_replay;
         if self.require_client_cert {
             config.request_client_cert = true;
             config.require_client_cert = true;
