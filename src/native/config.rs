@@ -247,6 +247,11 @@ pub struct ConnSettings {
 impl ConnSettings {
     /// How this connection's tickets are made.
     pub fn ticket_kind(&self) -> TicketKind {
-        super::tickets::ticket_kind(self)
+        super::tickets::ticket_kind(self.stateful_tickets, self.max_early_data, self.anti_replay)
+    }
+
+    /// Whether a session resumed here leaves the cache.
+    pub fn single_use(&self) -> bool {
+        super::tickets::single_use(self.max_early_data, self.anti_replay)
     }
 }

@@ -8,7 +8,7 @@ use super::msgs::{ClientHello, PSK_DHE_KE, PSK_KE};
 use super::session_cache::SessionId;
 use super::suites::CipherSuite;
 use super::ticket::TicketState;
-use super::tickets::{self, Lookup, Resumption, TicketKind, TicketStatus};
+use super::tickets::{Lookup, Resumption, TicketKind, TicketStatus};
 
 /// The PSK a handshake goes on with.
 pub(crate) struct ChosenPsk {
@@ -73,7 +73,7 @@ fn open_ticket(
 ) -> Result<Option<TicketState>, Error> {
     let lookup = match core.settings.ticket_kind() {
         TicketKind::Stateful => {
-            let single_use = tickets::single_use(&core.settings);
+            let single_use = core.settings.single_use();
             let mut cache = core.config.session_cache();
             let state = match identity.len() {
                 32 => cache.get(identity),

@@ -69,7 +69,6 @@
 //!   `SSL_do_handshake`; not while an application write is pending) is OpenSSL's state
 //!   machine, not a ticket count: see [`super::api`].
 
-use super::config::ConnSettings;
 use std::sync::Arc;
 
 /// Where a run of tickets is (OpenSSL's `TLS_ST_SW_SESSION_TICKET` state and how it was
@@ -178,18 +177,20 @@ pub enum TicketKind {
     Stateful,
 }
 
-/// The kind of ticket a connection with these settings makes (and expects back).
-pub fn ticket_kind(s: &ConnSettings) -> TicketKind {
-    if s.stateful_tickets || single_use(s) {
+/// The kind of ticket a connection makes (and expects back): stateful with `SSL_OP_NO_TICKET`
+/// or when tickets are single use.
+pub fn ticket_kind(stateful_tickets: bool, max_early_data: u32, anti_replay: bool) -> TicketKind {
+    if stateful_tickets || single_use(max_early_data, anti_replay) {
         TicketKind::Stateful
     } else {
         TicketKind::Stateless
     }
 }
 
-/// Whether resuming a cached session takes it out of the cache (anti-replay).
-pub fn single_use(s: &ConnSettings) -> bool {
-    s.max_early_data > 0 && s.anti_replay
+/// Whether resuming a cached session takes it out of the cache: early data allowed and
+/// anti-replay on.
+pub fn single_use(max_early_data: u32, anti_replay: bool) -> bool {
+    max_early_data > 0 && anti_replay
 }
 
 /// Whether a ticket just made puts its session in the cache.
