@@ -171,7 +171,9 @@ fn read_early_data_and_key_update_follow_openssl_without_early_data() {
 
 #[test]
 fn what_belongs_to_openssls_ssl_object_matches_the_oracle() {
-    for program in [
+    // (TLS 1.2's one notification differs, as `a_tls12_session_is_cached_beside_its_ticket`
+    // shows; everything else is equal.)
+    assert_as_oracle(&[
         // The cache mode and the suites are read from the context live, not copied at SSL_new.
         "ctx_set_session_cache_mode off\nconnect\nctx_set_session_cache_mode server\nhandshake\n",
         "connect\nhandshake\nconnect resume\nset_num_tickets 0\n\
@@ -185,20 +187,7 @@ fn what_belongs_to_openssls_ssl_object_matches_the_oracle() {
         "connect\nclient_step\nserver_read_early\nshutdown\nclient_read\nshutdown\n",
         "connect\nclient_step\nserver_read_early\nserver_write 3\nhandshake\nclient_read\n",
         "connect tls12\nclient_read\nserver_read_early\nhandshake\nserver_read_early\n",
-    ] {
-        // (TLS 1.2's one notification differs, as `a_tls12_session_is_cached_beside_its_ticket`
-        // shows; everything else is equal.)
-        let view = |t: Vec<Step>| -> Vec<_> {
-            t.into_iter()
-                .map(|s| (s.ret, s.issued, s.received, s.resumed, s.early))
-                .collect()
-        };
-        assert_eq!(
-            view(run(program)),
-            view(run_on(BackendId::Openssl, program)),
-            "{program}"
-        );
-    }
+    ]);
 }
 
 #[test]
@@ -219,4 +208,92 @@ fn early_data_on_a_stateful_ticket_is_read_as_on_the_oracle() {
     assert_eq!((t[7].resumed, t[7].early), (Some(true), Some(Accepted)));
     assert_eq!((t[12].resumed, t[12].early), (Some(false), Some(NotSent)));
     assert_eq!(oracle[12].early, Some(Rejected));
+}
+
+/// Asserts that rustls gives the oracle's trace (every field but `notified`, whose TLS 1.2
+/// difference is a finding) for each program.
+fn assert_as_oracle(programs: &[&str]) {
+    let view = |t: Vec<Step>| -> Vec<_> {
+        t.into_iter()
+            .map(|s| (s.ret, s.issued, s.received, s.resumed, s.early))
+            .collect()
+    };
+    for program in programs {
+        assert_eq!(
+            view(run(program)),
+            view(run_on(BackendId::Openssl, program)),
+            "{program}"
+        );
+    }
+}
+
+#[test]
+fn a_queued_key_update_keeps_shutdown_from_closing() {
+    // SSL_key_update puts OpenSSL back in init until the update is written: SSL_shutdown fails
+    // and sends nothing, so later writes still go out and the client reads them.
+    assert_as_oracle(&[
+        "connect\nhandshake\nkey_update requested\nshutdown\nserver_write 0\n",
+        "connect\nhandshake\nkey_update requested\nshutdown\nserver_write 1\nclient_read\n\
+         shutdown\nserver_read\n",
+    ]);
+}
+
+#[test]
+fn after_the_handshake_writes_and_do_handshake_read_nothing() {
+    // OpenSSL's SSL_write and SSL_do_handshake take nothing off the wire once established, so
+    // the client's writes block as they do there.
+    assert_as_oracle(&[
+        "connect\nhandshake\nclient_write 65536\nserver_write 0\nclient_write 131072\n\
+         server_read\nclient_write 65536\n",
+        "connect\nhandshake\nclient_write 72121\nserver_step\nclient_write 185391\n\
+         client_write 65536\nclient_read\n",
+    ]);
+}
+
+#[test]
+fn application_data_where_shutdown_waits_for_close_notify_is_fatal() {
+    // SSL_shutdown reads only to find the peer's close_notify; application data there ends
+    // the connection (and a handshake it was finishing never reports finished).
+    assert_as_oracle(&[
+        "connect\nhandshake\nclient_write 1\nshutdown\nserver_step\n",
+        "connect\nhandshake\nclient_write 1\nshutdown\nserver_read\n",
+        "connect\nclient_read\nserver_read_early\nclient_write 1\nshutdown\n",
+    ]);
+}
+
+#[test]
+fn read_early_data_after_do_handshake_passed_its_point_runs_the_whole_handshake() {
+    // SSL_accept inside SSL_read_early_data stops at the early-data point only if it gets
+    // there itself; after SSL_do_handshake went past it, it waits for the client's Finished.
+    assert_as_oracle(&[
+        "connect\nserver_read_early\nclient_write 0\nserver_step\nserver_read_early\n",
+        "connect\nserver_read_early\nclient_read\nserver_do_handshake\nclient_read\n\
+         server_read_early\n",
+    ]);
+}
+
+#[test]
+fn ssl_read_while_early_data_is_read_returns_early_data() {
+    // In SSL_EARLY_DATA_READ_RETRY, SSL_read reads the early data too, a record at a time.
+    assert_as_oracle(&[
+        "ctx_set_max_early_data 32767\nconnect\nhandshake\nconnect resume early=20000\n\
+         client_step\nserver_read_early\nserver_read\n",
+        "ctx_set_max_early_data 1\nconnect\nhandshake\nconnect resume early=1\nclient_step\n\
+         shutdown\nserver_read_early\n",
+    ]);
+}
+
+#[test]
+fn shutdown_after_the_early_point_closes_until_the_handshake_goes_on() {
+    // After SSL_read_early_data stopped at the early-data point OpenSSL is out of init:
+    // SSL_shutdown sends close_notify before the tickets, without reading; SSL_write (or
+    // SSL_do_handshake, SSL_read) puts it back in init, and SSL_shutdown then fails. A close
+    // already received is reported before the early-data state is looked at.
+    assert_as_oracle(&[
+        "connect\nclient_write 0\nserver_read_early\nclient_read\nshutdown\nhandshake\n",
+        "connect\nclient_write 0\nserver_read_early\nserver_write 0\nshutdown\nhandshake\n",
+        "ctx_set_num_tickets 1\nconnect\nhandshake\nconnect resume\nclient_read\n\
+         server_read_early\nclient_step\nshutdown\nshutdown\n",
+        "connect\nserver_read_early\nhandshake\nshutdown\nserver_read\n",
+    ]);
 }

@@ -34,6 +34,9 @@ pub(super) struct RustlsConn {
     failed: bool,
     close_sent: bool,
     peer_closed: bool,
+    /// A KeyUpdate queued by `SSL_key_update` and not yet written: OpenSSL is then "in init",
+    /// so `SSL_shutdown` fails without doing anything until a call writes it.
+    key_update_pending: bool,
 }
 
 impl RustlsConn {
@@ -58,6 +61,7 @@ impl RustlsConn {
             failed: false,
             close_sent: false,
             peer_closed: false,
+            key_update_pending: false,
         }
     }
 
@@ -123,19 +127,25 @@ impl RustlsConn {
             }
         }
         self.flush();
+        // The handshake read the EndOfEarlyData: OpenSSL's state is FINISHED_READING, so
+        // writes work and `SSL_read_early_data` fails.
+        if self.early.phase == Phase::ReadRetry && self.early.accepted && self.established() {
+            self.early.phase = Phase::Finished;
+        }
         ok
     }
 
     /// As far as `SSL_read_early_data` goes: hands rustls whole records one at a time until
-    /// the handshake has reached the early-data point and, if early data was accepted, until
-    /// its end. `false` once the connection has failed.
+    /// the handshake has reached the early-data point and, if early data was accepted, until a
+    /// record gives early data (OpenSSL's `SSL_read` returns one record's data) or until its
+    /// end. `false` once the connection has failed.
     fn pump_early(&mut self) -> bool {
         if !self.ensure_conn() {
             return false;
         }
         let mut ok = true;
         self.drain_early();
-        while !(self.at_early_point() && self.early_ended()) {
+        while self.early.unread.is_empty() && !(self.at_early_point() && self.early_ended()) {
             let pending = self.transport.peek_pending();
             let Some(len) = whole_record(&pending) else {
                 break;
@@ -200,6 +210,7 @@ impl RustlsConn {
         if let Some(conn) = self.conn.as_mut() {
             flush(conn, &mut self.transport);
         }
+        self.key_update_pending = false;
         self.count_handouts();
     }
 
@@ -235,12 +246,22 @@ impl RustlsConn {
         !self.failed && self.conn.as_ref().is_some_and(|c| !c.is_handshaking())
     }
 
-    /// Whether `SSL_shutdown` may send close_notify: once established, and already after
-    /// `SSL_read_early_data` returned FINISH (measured: OpenSSL then shuts down before the
-    /// client's Finished, though its `SSL_write` still waits for it).
+    /// Whether `SSL_shutdown` may send close_notify: once established, and already while
+    /// `SSL_accept` inside `SSL_read_early_data` has stopped at the early-data point (measured:
+    /// OpenSSL is then out of init and shuts down before the client's Finished).
     fn may_shut_down(&self) -> bool {
-        self.established()
-            || (!self.failed && self.conn.is_some() && self.early.phase == Phase::Finished)
+        self.established() || (!self.failed && self.conn.is_some() && self.early.stopped)
+    }
+
+    /// Moves bytes as OpenSSL's `SSL_write` and `SSL_do_handshake` do: the whole handshake
+    /// while it runs, afterwards only what waits to be written (they read nothing then).
+    fn advance(&mut self) -> bool {
+        self.early.stopped = false;
+        if self.established() {
+            self.flush();
+            return true;
+        }
+        self.pump()
     }
 }
 
@@ -265,7 +286,7 @@ impl ServerConn for RustlsConn {
     }
 
     fn do_handshake(&mut self) -> Outcome {
-        if !self.pump() {
+        if !self.advance() {
             return Outcome::Failed;
         }
         if self.established() {
@@ -281,7 +302,7 @@ impl ServerConn for RustlsConn {
     }
 
     fn write(&mut self, data: &[u8]) -> Outcome {
-        if self.close_sent || self.early.phase.blocks_write() || !self.pump() {
+        if self.close_sent || self.early.phase.blocks_write() || !self.advance() {
             return Outcome::Failed;
         }
         if !self.established() {
@@ -297,7 +318,30 @@ impl ServerConn for RustlsConn {
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Outcome {
-        if self.early.phase.blocks_read() || !self.pump() {
+        if self.early.phase.blocks_read() {
+            // OpenSSL looks at a received close_notify before at the early-data state.
+            return if self.peer_closed {
+                Outcome::Closed
+            } else {
+                Outcome::Failed
+            };
+        }
+        if self.early.phase == Phase::ReadRetry {
+            // `SSL_read` while early data is being read reads it, as `SSL_read_early_data`
+            // does, until the EndOfEarlyData; then the handshake goes on.
+            if !self.pump_early() {
+                return Outcome::Failed;
+            }
+            if !self.early.unread.is_empty() {
+                return Outcome::Done(self.early.take(buf));
+            }
+            if !self.early_ended() {
+                return Outcome::WouldBlock;
+            }
+            self.early.phase = Phase::Finished;
+        }
+        self.early.stopped &= self.early.phase != Phase::Finished;
+        if !self.pump() {
             return Outcome::Failed;
         }
         let conn = self.conn.as_mut().expect("created by pump");
@@ -321,6 +365,17 @@ impl ServerConn for RustlsConn {
             Phase::AcceptRetry | Phase::ReadRetry => {}
             Phase::Finished => return EarlyRead::Error,
         }
+        if self.early.phase == Phase::AcceptRetry && self.at_early_point() {
+            // `SSL_do_handshake` took the handshake past the early-data point: `SSL_accept`
+            // now runs to its end (and early data was not read here).
+            if !self.pump() {
+                return EarlyRead::Error;
+            }
+            if !self.established() {
+                return EarlyRead::Error;
+            }
+            self.early.phase = Phase::ReadRetry;
+        }
         if !self.pump_early() {
             return EarlyRead::Error;
         }
@@ -329,6 +384,7 @@ impl ServerConn for RustlsConn {
                 return EarlyRead::Error;
             }
             self.early.phase = Phase::ReadRetry;
+            self.early.stopped = !self.established();
         }
         if self.early.accepted {
             if !self.early.unread.is_empty() {
@@ -353,7 +409,9 @@ impl ServerConn for RustlsConn {
             return 0;
         }
         let conn = self.conn.as_mut().expect("established");
-        conn.refresh_traffic_keys().is_ok().into()
+        let ok = conn.refresh_traffic_keys().is_ok();
+        self.key_update_pending |= ok;
+        ok.into()
     }
 
     fn early_data_status(&self) -> EarlyStatus {
@@ -367,16 +425,28 @@ impl ServerConn for RustlsConn {
     }
 
     fn shutdown(&mut self) -> i64 {
-        // As `SSL_shutdown` does during a handshake: fail, and touch nothing.
-        if !self.may_shut_down() {
+        // As `SSL_shutdown` does during a handshake, or with a key update queued (OpenSSL is
+        // then in init): fail, and touch nothing.
+        if self.key_update_pending || !self.may_shut_down() {
             return -1;
         }
-        self.pump();
-        let conn = self.conn.as_mut().expect("may shut down");
+        // The first call only sends close_notify; later ones read, waiting for the peer's.
         if !self.close_sent {
+            let conn = self.conn.as_mut().expect("may shut down");
             conn.send_close_notify();
             self.close_sent = true;
             self.flush();
+        } else if !self.peer_closed {
+            self.pump();
+            // OpenSSL's `SSL_shutdown` reads only to find the peer's close_notify: application
+            // data found there is fatal (SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY), no alert.
+            let conn = self.conn.as_mut().expect("may shut down");
+            if conn
+                .process_new_packets()
+                .is_ok_and(|state| state.plaintext_bytes_to_read() > 0)
+            {
+                self.failed = true;
+            }
         }
         let (sent, received) = self.shutdown_state();
         (sent && received).into()

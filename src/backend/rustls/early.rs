@@ -47,6 +47,10 @@ pub(super) struct Early {
     pub accepted: bool,
     /// Whether the EndOfEarlyData has been handed to rustls.
     pub ended: bool,
+    /// Whether `SSL_accept` inside `SSL_read_early_data` stopped at the early-data point, which
+    /// leaves OpenSSL's `SSL` out of init (so `SSL_shutdown` may send close_notify) until a call
+    /// goes on with the handshake.
+    pub stopped: bool,
     /// Early data rustls has decrypted and the application has not read yet. rustls's own
     /// reader fills the caller's buffer across records; so does this one.
     pub unread: VecDeque<u8>,
