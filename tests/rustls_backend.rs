@@ -297,3 +297,17 @@ fn shutdown_after_the_early_point_closes_until_the_handshake_goes_on() {
         "connect\nserver_read_early\nhandshake\nshutdown\nserver_read\n",
     ]);
 }
+
+#[test]
+fn the_end_of_early_data_read_early_finishes_a_handshake_whose_finished_arrived() {
+    // The EndOfEarlyData wakes OpenSSL's state machine inside SSL_read_early_data, and it reads
+    // on: the client's Finished, sent with it, ends the handshake in that same call.
+    let program = "ctx_set_max_early_data 1\nconnect\nhandshake\nconnect resume early=0\n\
+                   client_step\nserver_read_early\nclient_step\nserver_read_early\n";
+    let view =
+        |t: Vec<Step>| -> Vec<_> { t.into_iter().map(|s| (s.ret, s.resumed, s.early)).collect() };
+    let t = view(run(program));
+    assert_eq!(t, view(run_on(BackendId::Openssl, program)));
+    use ticketdiff::trace::EarlyStatus::Accepted;
+    assert_eq!(t[7], (Some(0), Some(true), Some(Accepted)));
+}

@@ -146,28 +146,51 @@ impl RustlsConn {
         let mut ok = true;
         self.drain_early();
         while self.early.unread.is_empty() && !(self.at_early_point() && self.early_ended()) {
-            let pending = self.transport.peek_pending();
-            let Some(len) = whole_record(&pending) else {
-                break;
-            };
-            let conn = self.conn.as_mut().expect("created above");
-            let mut record = &pending[..len];
-            while let Ok(1..) = conn.read_tls(&mut record) {}
-            self.transport.consume_pending(len - record.len());
-            if !record.is_empty() {
-                // rustls takes no more now; what it took is processed, the rest waits.
-                self.process();
-                break;
+            match self.feed_record() {
+                Fed::Record(record_type) => {
+                    let gave = self.drain_early();
+                    self.early.after_record(record_type, gave);
+                }
+                Fed::Nothing => break,
+                Fed::Failed => {
+                    ok = false;
+                    break;
+                }
             }
-            if !self.process() {
-                ok = false;
-                break;
+        }
+        // The EndOfEarlyData wakes OpenSSL's state machine, which reads on while the handshake
+        // lasts: a client's Finished already on the wire finishes it in the same call.
+        while ok && self.early.ended && self.conn.as_ref().is_some_and(|c| c.is_handshaking()) {
+            match self.feed_record() {
+                Fed::Record(_) => {}
+                Fed::Nothing => break,
+                Fed::Failed => ok = false,
             }
-            let gave = self.drain_early();
-            self.early.after_record(pending[0], gave);
         }
         self.flush();
         ok
+    }
+
+    /// Hands rustls the next whole record on the wire, as OpenSSL's record layer reads one.
+    fn feed_record(&mut self) -> Fed {
+        let pending = self.transport.peek_pending();
+        let Some(len) = whole_record(&pending) else {
+            return Fed::Nothing;
+        };
+        let conn = self.conn.as_mut().expect("created before reading");
+        let mut record = &pending[..len];
+        while let Ok(1..) = conn.read_tls(&mut record) {}
+        self.transport.consume_pending(len - record.len());
+        if !record.is_empty() {
+            // rustls takes no more now; what it took is processed, the rest waits.
+            self.process();
+            return Fed::Nothing;
+        }
+        if self.process() {
+            Fed::Record(pending[0])
+        } else {
+            Fed::Failed
+        }
     }
 
     /// Moves the early data rustls has decrypted into the layer's buffer; how many bytes.
@@ -263,6 +286,15 @@ impl RustlsConn {
         }
         self.pump()
     }
+}
+
+/// What handing rustls one record came to.
+enum Fed {
+    /// A whole record of this type was processed.
+    Record(u8),
+    /// No whole record waits, or rustls took no more of it now.
+    Nothing,
+    Failed,
 }
 
 /// Writes what rustls has for the wire, as far as the wire takes it.
