@@ -311,3 +311,15 @@ fn the_end_of_early_data_read_early_finishes_a_handshake_whose_finished_arrived(
     use ticketdiff::trace::EarlyStatus::Accepted;
     assert_eq!(t[7], (Some(0), Some(true), Some(Accepted)));
 }
+
+#[test]
+fn the_handshake_reads_a_record_at_a_time_and_leaves_what_follows_on_the_wire() {
+    // OpenSSL's state machine reads the client's Finished and stops: the application data
+    // behind it stays on the wire, so the client's later writes block as they do there.
+    assert_as_oracle(&[
+        "connect\nclient_read\nserver_write 0\nclient_write 65536\nserver_write 0\n\
+         client_write 131072\nclient_write 65536\nserver_write 1\nclient_read\n",
+        "ctx_set_max_early_data 32768\nconnect suites=TLS_AES_128_GCM_SHA256\nhandshake\n\
+         connect resume early=20000\nhandshake\nclient_step\n",
+    ]);
+}

@@ -102,17 +102,46 @@ impl RustlsConn {
         }
     }
 
-    /// Creates the rustls connection if need be, then moves every byte it can in both
-    /// directions: the application has gone on with the handshake. `false` once the connection
-    /// has failed.
+    /// Creates the rustls connection if need be and goes on with the handshake as OpenSSL's
+    /// state machine does: a whole record at a time, only while the handshake lasts, so what
+    /// follows the client's Finished stays on the wire. `false` once the connection has failed.
     fn pump(&mut self) -> bool {
         self.early.began = true;
         if !self.ensure_conn() {
             return false;
         }
         let mut ok = true;
+        while self.conn.as_ref().is_some_and(|c| c.is_handshaking()) {
+            match self.feed_record() {
+                Fed::Record(_) => {}
+                Fed::Nothing => break,
+                Fed::Failed => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        self.flush();
+        // The handshake read the EndOfEarlyData: OpenSSL's state is FINISHED_READING, so
+        // writes work and `SSL_read_early_data` fails.
+        if self.early.phase == Phase::ReadRetry && self.early.accepted && self.established() {
+            self.early.phase = Phase::Finished;
+        }
+        ok
+    }
+
+    /// As `pump`, then, once established, hands rustls every byte it takes: the application
+    /// reads. `false` once the connection has failed.
+    fn pump_reading(&mut self) -> bool {
+        if !self.pump() {
+            return false;
+        }
+        if !self.established() {
+            return true;
+        }
+        let mut ok = true;
         loop {
-            let conn = self.conn.as_mut().expect("created above");
+            let conn = self.conn.as_mut().expect("established");
             match conn.read_tls(&mut self.transport) {
                 Ok(0) => break,
                 Ok(_) => {
@@ -127,11 +156,6 @@ impl RustlsConn {
             }
         }
         self.flush();
-        // The handshake read the EndOfEarlyData: OpenSSL's state is FINISHED_READING, so
-        // writes work and `SSL_read_early_data` fails.
-        if self.early.phase == Phase::ReadRetry && self.early.accepted && self.established() {
-            self.early.phase = Phase::Finished;
-        }
         ok
     }
 
@@ -160,12 +184,8 @@ impl RustlsConn {
         }
         // The EndOfEarlyData wakes OpenSSL's state machine, which reads on while the handshake
         // lasts: a client's Finished already on the wire finishes it in the same call.
-        while ok && self.early.ended && self.conn.as_ref().is_some_and(|c| c.is_handshaking()) {
-            match self.feed_record() {
-                Fed::Record(_) => {}
-                Fed::Nothing => break,
-                Fed::Failed => ok = false,
-            }
+        if ok && self.early.ended {
+            return self.pump();
         }
         self.flush();
         ok
@@ -373,7 +393,7 @@ impl ServerConn for RustlsConn {
             self.early.phase = Phase::Finished;
         }
         self.early.stopped &= self.early.phase != Phase::Finished;
-        if !self.pump() {
+        if !self.pump_reading() {
             return Outcome::Failed;
         }
         let conn = self.conn.as_mut().expect("created by pump");
@@ -469,7 +489,7 @@ impl ServerConn for RustlsConn {
             self.close_sent = true;
             self.flush();
         } else if !self.peer_closed {
-            self.pump();
+            self.pump_reading();
             // OpenSSL's `SSL_shutdown` reads only to find the peer's close_notify: application
             // data found there is fatal (SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY), no alert.
             let conn = self.conn.as_mut().expect("may shut down");
