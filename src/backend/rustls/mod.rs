@@ -8,9 +8,9 @@
 //!
 //! What the layer does itself is what belongs to OpenSSL's `SSL` object rather than to the
 //! TLS library under it, as a compatibility layer must: the handshake runs inside reads and
-//! writes, a record at a time as OpenSSL's state machine reads, `SSL_shutdown` during the handshake fails and changes nothing, `SSL_write` after
-//! `SSL_shutdown` fails, and a full rustls receive buffer is backpressure (the bytes wait on the
-//! wire), not an error.
+//! writes, a record at a time as OpenSSL's state machine reads, `SSL_shutdown` during the
+//! handshake fails and changes nothing, `SSL_write` after `SSL_shutdown` fails, and a full
+//! rustls receive buffer is backpressure (the bytes wait on the wire), not an error.
 //!
 //! The new-session callback: the layer calls it where rustls hands a session out (see
 //! [`sessions`]): for each session its session storage keeps, and for each TLS 1.3 ticket its
