@@ -5,6 +5,7 @@
 mod features;
 pub mod mutate;
 pub mod rng;
+pub mod seeds;
 mod status;
 pub mod target;
 
@@ -14,7 +15,7 @@ use crate::backend::BackendId;
 use crate::finding::{Finding, Signature};
 use crate::program::usage::Usage;
 use crate::program::{check_bounds, Program};
-use crate::runner::{Results, Runner};
+use crate::runner::{Extent, Results, Runner};
 use crate::store::{self, StoreError};
 use crate::triage::{triage, Destination};
 use arbitrary::{Arbitrary, Unstructured};
@@ -94,6 +95,8 @@ pub enum FuzzError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Unavailable(#[from] crate::worker::Unavailable),
+    #[error(transparent)]
+    Seeds(#[from] seeds::SeedsError),
     #[error("cannot start worker thread {job}: {source}")]
     Spawn { job: usize, source: std::io::Error },
     /// ticketdiff itself panicked on a program (a bug of ours, not a divergence).
@@ -286,7 +289,7 @@ impl Worker<'_> {
 
     /// Runs one program and keeps it in the pool if it showed a new feature (a seed, always).
     fn one(&mut self, program: Program, seed: bool) {
-        let results = self.runner.run(&program);
+        let results = self.runner.run_to(&program, Extent::ToDivergence);
         self.shared.programs.fetch_add(1, Ordering::Relaxed);
         self.shared
             .usage
