@@ -6,6 +6,7 @@ mod features;
 pub mod mutate;
 pub mod rng;
 pub mod seeds;
+mod share;
 mod status;
 pub mod target;
 
@@ -21,6 +22,7 @@ use crate::triage::{triage, Destination};
 use arbitrary::{Arbitrary, Unstructured};
 use features::features;
 use rng::Rng;
+use share::{uses_v2, VersionShare};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -134,10 +136,17 @@ struct Worker<'a> {
     total_weight: u64,
     /// Per feature, how many programs showed it.
     hits: HashMap<u64, u32>,
+    share: VersionShare,
 }
 
 impl Worker<'_> {
+    /// The next program: fresh or a mutant, then made version 1 as often as the share says.
     fn pick(&mut self) -> Program {
+        let program = self.candidate();
+        self.share.apply(program, &mut self.rng)
+    }
+
+    fn candidate(&mut self) -> Program {
         if self.pool.is_empty() || self.rng.chance(1, 4) {
             let len = 8 + self.rng.below(256);
             let bytes = self.rng.bytes(len);
@@ -324,6 +333,7 @@ impl Worker<'_> {
             self.add_to_pool(program, FRESH_WEIGHT, None, shown);
             return;
         }
+        self.share.record(uses_v2(&program), fresh.len());
         if fresh.is_empty() {
             return;
         }
@@ -503,6 +513,7 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
                         pool: Vec::new(),
                         total_weight: 0,
                         hits: HashMap::new(),
+                        share: VersionShare::default(),
                     };
                     worker.run(&options.seeds);
                 });
