@@ -7,14 +7,26 @@ use crate::trace::Step;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
-/// What one step did, coarsely: the op, its return class and the tickets it moved.
-fn step_key(step: &Step, issued_before: u64, received_before: u64) -> impl Hash {
+/// The running counts (tickets issued and received, new-session notifications) before a step:
+/// what the step moved is measured from them.
+#[derive(Clone, Copy, Default)]
+struct Counts {
+    issued: u64,
+    received: u64,
+    notified: u64,
+}
+
+/// What one step did, coarsely: the op, its return class, the tickets and notifications it
+/// moved, and how the connection was resumed and its early data went.
+fn step_key(step: &Step, before: Counts) -> impl Hash {
     (
         step.op.kind(),
         step.ret.map(|r| r.clamp(-1, 2)),
-        (step.issued - issued_before).min(3),
-        (step.received - received_before).min(3),
+        (step.issued - before.issued).min(3),
+        (step.received - before.received).min(3),
+        step.notified.saturating_sub(before.notified).min(3),
         step.resumed,
+        step.early,
     )
 }
 
@@ -43,7 +55,7 @@ enum Side {
 pub fn features(results: &Results) -> Vec<u64> {
     let mut out = Vec::new();
     for (b, trace) in results.traces() {
-        let (mut issued, mut received) = (0, 0);
+        let mut before = Counts::default();
         let mut previous: Option<u64> = None;
         let mut blocked: [Option<u64>; 2] = [None, None];
         for step in trace {
@@ -71,7 +83,7 @@ pub fn features(results: &Results) -> Vec<u64> {
             }
             let mut h = DefaultHasher::new();
             b.hash(&mut h);
-            step_key(step, issued, received).hash(&mut h);
+            step_key(step, before).hash(&mut h);
             let single = h.finish();
             out.push(single);
             if let Some(p) = previous {
@@ -80,8 +92,11 @@ pub fn features(results: &Results) -> Vec<u64> {
                 out.push(h.finish());
             }
             previous = Some(single);
-            issued = step.issued;
-            received = step.received;
+            before = Counts {
+                issued: step.issued,
+                received: step.received,
+                notified: step.notified,
+            };
         }
     }
     out

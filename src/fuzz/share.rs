@@ -10,7 +10,7 @@ use crate::program::generate::make_valid;
 use crate::program::{Op, Program, Resume};
 
 /// Bounds of the share of version 2 programs: neither kind is ever starved.
-const LEAST: f64 = 0.15;
+const LEAST: f64 = 0.35;
 const MOST: f64 = 0.85;
 /// Programs after which what was counted weighs half.
 const HALF_LIFE: u32 = 2048;

@@ -11,7 +11,7 @@
 use crate::backend::BackendId;
 use crate::finding::{Direction, Finding, Phase, RetOther, Signature, TicketField};
 use crate::program::{parse, OpKind, Program};
-use crate::runner::{Extent, Runner};
+use crate::runner::Runner;
 use crate::store::{self, Saved};
 use crate::triage::{triage, Destination};
 use arbitrary::{Arbitrary, Unstructured};
@@ -118,7 +118,7 @@ pub fn run_input(data: &[u8], found_by: &str) {
         return;
     }
     let new = with_state(|state| {
-        let results = state.runner.run_to(&program, Extent::ToDivergence);
+        let results = state.runner.run(&program);
         if !results.any_divergence() {
             return None;
         }
