@@ -4,7 +4,7 @@
 
 use crate::backend::BackendId;
 use crate::expect::{bless as bless_text, Release};
-use crate::files::{tkt_files, FilesError};
+use crate::files::FilesError;
 use crate::finding::Signature;
 use crate::fsutil::{rewrite_file, write_atomic, RewriteError};
 use crate::program::{load, read_fuzz_input, LoadError};
@@ -132,7 +132,9 @@ pub struct FuzzArgs {
     /// Where new divergences are saved.
     #[arg(long, default_value = "diff")]
     pub out: PathBuf,
-    /// Seed programs (files or directories of .tkt); default `corpus/` when there is one.
+    /// Seed programs: .tkt files, or directories of .tkt files and of a coverage-guided
+    /// engine's inputs (libFuzzer's corpus folder such as fuzz/corpus/diff, honggfuzz's),
+    /// decoded as the fuzz targets decode them; default `corpus/` when there is one.
     #[arg(long)]
     pub corpus: Option<Vec<PathBuf>>,
     /// Print the summary as JSON.
@@ -414,7 +416,7 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
     use std::time::Duration;
 
     // Seeds: the corpus programs. A missing default corpus is fine; a missing named one, or a
-    // broken file, is not.
+    // broken .tkt file, is not.
     let corpus = match args.corpus {
         Some(paths) => paths,
         None => [PathBuf::from("corpus")]
@@ -422,10 +424,7 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
             .filter(|p| p.exists())
             .collect(),
     };
-    let seeds = tkt_files(&corpus)?
-        .iter()
-        .map(|f| load(f).map(|p| p.program))
-        .collect::<Result<Vec<_>, _>>()?;
+    let seeds = crate::fuzz::seeds::load_seeds(&corpus).map_err(crate::fuzz::FuzzError::from)?;
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

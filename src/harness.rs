@@ -239,6 +239,14 @@ impl<S: Server> Backend for Harness<S> {
     }
 
     fn run(&mut self, program: &Program) -> Result<Trace, Unfinished> {
+        self.run_until(program, &mut |_| false)
+    }
+
+    fn run_until(
+        &mut self,
+        program: &Program,
+        last: &mut dyn FnMut(&Step) -> bool,
+    ) -> Result<Trace, Unfinished> {
         let started = std::time::Instant::now();
         self.server.reset();
         let mut in_ops = started.elapsed();
@@ -263,7 +271,7 @@ impl<S: Server> Backend for Harness<S> {
                 });
             }
             let conn = run.conn.as_ref();
-            trace.push(Step {
+            let step = Step {
                 line: stmt.line,
                 op: stmt.op,
                 ret,
@@ -272,7 +280,12 @@ impl<S: Server> Backend for Harness<S> {
                 resumed: conn.and_then(|c| c.resumed),
                 notified: self.server.notified(),
                 early: conn.and_then(|c| c.early),
-            });
+            };
+            let stop = last(&step);
+            trace.push(step);
+            if stop {
+                break;
+            }
         }
         let closing = std::time::Instant::now();
         close(&mut run);

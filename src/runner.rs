@@ -5,7 +5,7 @@ use crate::diff::first_divergence;
 use crate::finding::{Difference, Divergence, Signature};
 use crate::program::Program;
 use crate::registry;
-use crate::trace::Trace;
+use crate::trace::{first_difference, Trace};
 use crate::worker::Unavailable;
 
 /// What one backend did with a program.
@@ -86,6 +86,16 @@ impl Results {
     }
 }
 
+/// How much of a backend's run is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extent {
+    /// The whole trace (`run`, replay, the tables).
+    Whole,
+    /// Up to the first divergence from the oracle, that step included: its signature is fixed
+    /// there, so a fuzzer needs nothing after it.
+    ToDivergence,
+}
+
 /// The oracle and the backends under test, ready to run programs on this thread.
 pub struct Runner {
     oracle: Box<dyn Backend>,
@@ -131,6 +141,12 @@ impl Runner {
     /// finish (a worker oracle that crashed), nothing is compared: every other backend is
     /// reported skipped, with the reason.
     pub fn run(&mut self, program: &Program) -> Results {
+        self.run_to(program, Extent::Whole)
+    }
+
+    /// Runs `program` like [`run`](Runner::run), keeping of each other backend's run what
+    /// `extent` says; the oracle always runs to the end, and divergences are the same.
+    pub fn run_to(&mut self, program: &Program, extent: Extent) -> Results {
         let (oracle, failed) = run_oracle(self.oracle.as_mut(), program);
         let others = self
             .others
@@ -142,7 +158,7 @@ impl Runner {
                     run: BackendRun::Skipped(why.clone()),
                     divergence: None,
                 },
-                None => run_against(other.as_mut(), &oracle.trace, program),
+                None => run_against(other.as_mut(), &oracle.trace, program, extent),
             })
             .collect();
         Results { oracle, others }
@@ -154,6 +170,15 @@ impl Runner {
         &mut self,
         program: &Program,
         backend: BackendId,
+    ) -> Result<BackendResult, Unavailable> {
+        self.compare_to(program, backend, Extent::Whole)
+    }
+
+    fn compare_to(
+        &mut self,
+        program: &Program,
+        backend: BackendId,
+        extent: Extent,
     ) -> Result<BackendResult, Unavailable> {
         let other = match self.others.iter().position(|b| b.id() == backend) {
             Some(at) => self.others[at].as_mut(),
@@ -177,7 +202,7 @@ impl Runner {
             });
         }
         Ok(match run_oracle(self.oracle.as_mut(), program) {
-            (oracle, None) => run_against(other, &oracle.trace, program),
+            (oracle, None) => run_against(other, &oracle.trace, program, extent),
             (_, Some(why)) => BackendResult {
                 backend,
                 version: other.version(),
@@ -190,7 +215,9 @@ impl Runner {
     /// The divergence of one backend from the oracle on `program`, running only those two
     /// (`None` if it agrees or skips the program).
     pub fn divergence_on(&mut self, program: &Program, backend: BackendId) -> Option<Divergence> {
-        self.compare(program, backend).ok()?.divergence
+        self.compare_to(program, backend, Extent::ToDivergence)
+            .ok()?
+            .divergence
     }
 
     /// Time spent inside the TLS libraries by every backend of this runner so far.
@@ -228,14 +255,35 @@ fn run_oracle(oracle: &mut dyn Backend, program: &Program) -> (OracleRun, Option
     }
 }
 
-/// Runs `program` on `backend` and compares it with the oracle's trace.
-fn run_against(backend: &mut dyn Backend, oracle: &Trace, program: &Program) -> BackendResult {
+/// Runs `program` on `backend` (as far as `extent` says) and compares it with the oracle's
+/// trace.
+fn run_against(
+    backend: &mut dyn Backend,
+    oracle: &Trace,
+    program: &Program,
+    extent: Extent,
+) -> BackendResult {
     let run = match backend.skip_reason(program) {
         Some(why) => BackendRun::Skipped(why),
-        None => match backend.run(program) {
-            Ok(trace) => BackendRun::Ran(trace),
-            Err(unfinished) => BackendRun::Failed(unfinished),
-        },
+        None => {
+            let ran = match extent {
+                Extent::Whole => backend.run(program),
+                Extent::ToDivergence => {
+                    let mut at = 0;
+                    backend.run_until(program, &mut |step| {
+                        let differs = oracle
+                            .get(at)
+                            .is_none_or(|o| first_difference(o, step).is_some());
+                        at += 1;
+                        differs
+                    })
+                }
+            };
+            match ran {
+                Ok(trace) => BackendRun::Ran(trace),
+                Err(unfinished) => BackendRun::Failed(unfinished),
+            }
+        }
     };
     let divergence = match &run {
         BackendRun::Ran(t) => first_divergence(oracle, t, backend.id()),

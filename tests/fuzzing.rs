@@ -7,7 +7,7 @@ use ticketdiff::finding::{Divergence, Finding, Found, Signature, Versions};
 use ticketdiff::minimize::minimize;
 use ticketdiff::program::{parse, Program};
 use ticketdiff::replay::replay;
-use ticketdiff::runner::Runner;
+use ticketdiff::runner::{Extent, Runner};
 use ticketdiff::store::{self, Saved, StoreError};
 
 fn scratch() -> tempfile::TempDir {
@@ -318,4 +318,90 @@ fn fuzz_exits_2_on_an_unknown_backend_or_a_broken_seed() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("x.tkt:2:1: unknown op `bogus`"));
+}
+
+#[test]
+fn fuzz_takes_a_libfuzzer_corpus_folder_as_seeds_decoded_as_the_target_decodes() {
+    // As cargo-fuzz keeps them in fuzz/corpus/diff: inputs named by their SHA-1. One is a
+    // program's text (how libFuzzer stores the `.tkt` seeds it was given), one is bytes the
+    // target decodes structure-aware, and a README beside them is not an input.
+    let seeds = scratch();
+    std::fs::write(
+        seeds
+            .path()
+            .join("da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+        "connect pha\nhandshake\nverify_client_post_handshake\n",
+    )
+    .unwrap();
+    let bytes: Vec<u8> = (0..200u8).map(|i| i.wrapping_mul(37) ^ 0xA5).collect();
+    std::fs::write(
+        seeds
+            .path()
+            .join("0123456789abcdef0123456789abcdef01234567"),
+        &bytes,
+    )
+    .unwrap();
+    std::fs::write(seeds.path().join("README.md"), "not a program\n").unwrap();
+    let decoded = ticketdiff::fuzz::target::decode(&bytes);
+    let expected = 1 + usize::from(!decoded.is_empty());
+
+    let dir = scratch();
+    let out = Command::new(env!("CARGO_BIN_EXE_ticketdiff"))
+        .args(["fuzz", "--runs", "2", "--seed", "3", "--jobs", "1"])
+        .args(["--backend", "rustls", "--json", "--corpus"])
+        .arg(seeds.path())
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{expected} seed programs")),
+        "{stderr}"
+    );
+    // Seeds run first: the text input's divergence is found and saved on the first run.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let saved: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        saved.contains(&"rustls-verify_client_post_handshake-ret-1-vs-0.tkt".to_string()),
+        "{saved:?}"
+    );
+}
+
+#[test]
+fn a_run_to_the_first_divergence_finds_the_same_divergences_and_stops_there() {
+    let mut runner = Runner::new(&[BackendId::Rustls]).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("diff");
+    let mut diverged = 0;
+    for entry in store::read_dir(&dir).unwrap() {
+        let finding = entry.unwrap();
+        if finding.signature().backend() != BackendId::Rustls {
+            continue;
+        }
+        let p = &finding.program;
+        let whole = runner.run(p);
+        let short = runner.run_to(p, Extent::ToDivergence);
+        assert_eq!(whole.oracle.trace, short.oracle.trace);
+        let (w, s) = (
+            whole.get(BackendId::Rustls).unwrap(),
+            short.get(BackendId::Rustls).unwrap(),
+        );
+        assert_eq!(w.divergence, s.divergence, "{p}");
+        let (Some(wt), Some(st)) = (w.trace(), s.trace()) else {
+            continue;
+        };
+        assert_eq!(wt.len(), p.len());
+        assert_eq!(st[..], wt[..st.len()], "a prefix of the whole trace: {p}");
+        if let Some(d) = &s.divergence {
+            diverged += 1;
+            assert_eq!(st.last().map(|step| step.line), Some(d.line), "{p}");
+        }
+    }
+    assert!(
+        diverged >= 10,
+        "the rustls entries of diff/ diverge: {diverged}"
+    );
 }

@@ -169,3 +169,47 @@ fn rediscover_refuses_an_empty_reference_store() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("none: no saved signature"), "{stderr}");
 }
+
+#[test]
+fn rediscover_keeps_the_reference_signatures_of_the_backends_named_and_runs_only_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = reference(dir.path());
+    // A signature of a worker backend beside it: kept, an engine would have to compare that
+    // worker too (and fail where it is not built).
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let worker = "openssl-3.6-new_session_ticket-ret-0-vs-1.tkt";
+    std::fs::copy(repo.join("diff").join(worker), reference.join(worker)).unwrap();
+    let corpus = repo.join("corpus");
+    let args = [
+        "--engines",
+        "builtin",
+        "--seeds",
+        "1",
+        "--modes",
+        "corpus",
+        "--time-corpus",
+        "60",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--backend",
+        "rustls",
+    ];
+    let out = rediscover(dir.path(), &reference, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results = Results::read(&dir.path().join("bench/results.json")).unwrap();
+    let names: Vec<String> = results.reference.iter().map(|s| s.to_string()).collect();
+    assert_eq!(names, ["rustls-new_session_ticket-ret-1-vs-0"]);
+    assert_eq!(results.runs.len(), 1);
+    assert_eq!(results.runs[0].ending, Ending::AllFound);
+
+    let mut none = args.to_vec();
+    *none.last_mut().unwrap() = "native";
+    let out = rediscover(dir.path(), &reference, &none);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no saved signature of native"), "{stderr}");
+}

@@ -163,6 +163,17 @@ pub trait Backend {
     /// Runs the program from a fresh context; a backend in a worker that crashes or hangs
     /// leaves it unfinished.
     fn run(&mut self, program: &Program) -> Result<crate::trace::Trace, Unfinished>;
+    /// Like [`run`](Backend::run), but ends after the first step for which `last` is true
+    /// (that step included): a run compared with the oracle's needs nothing past its first
+    /// divergence, whose signature is already fixed.
+    fn run_until(
+        &mut self,
+        program: &Program,
+        last: &mut dyn FnMut(&crate::trace::Step) -> bool,
+    ) -> Result<crate::trace::Trace, Unfinished> {
+        let _ = last;
+        self.run(program)
+    }
     /// Total time spent inside the TLS libraries' calls over every run so far.
     fn tls_time(&self) -> std::time::Duration {
         std::time::Duration::ZERO

@@ -73,7 +73,8 @@ fn borrowed_op(ops: &[Op], other: Option<&Program>, rng: &mut Rng) -> Option<Op>
 /// One mutation of `ops` in place; `other` is a second program to splice with.
 fn mutate_once(ops: &mut Vec<Op>, other: Option<&Program>, rng: &mut Rng) {
     let n = ops.len();
-    match rng.below(11) {
+    match rng.below(12) {
+        11 if n > 0 => retry_write(ops, rng),
         7 if n > 0 => {
             let at = rng.below(n);
             ops[at] = match ops[at] {
@@ -162,6 +163,52 @@ fn mutate_once(ops: &mut Vec<Op>, other: Option<&Program>, rng: &mut Rng) {
     }
 }
 
+/// After a write (one that may block), the same side writes again with another length, half
+/// the time once the other side has moved: OpenSSL's retry rules for a blocked `SSL_write`
+/// (same buffer, at least what it took) are reached only by such a pair, which a uniform
+/// insertion makes one time in thousands.
+fn retry_write(ops: &mut Vec<Op>, rng: &mut Rng) {
+    let writes: Vec<usize> = (0..ops.len())
+        .filter(|&i| matches!(ops[i], Op::ClientWrite(_) | Op::ServerWrite(_)))
+        .collect();
+    let Some(&at) = writes.get(rng.below(writes.len().max(1))) else {
+        ops.push(random_op(rng));
+        return;
+    };
+    let (retry, peer) = match ops[at] {
+        Op::ClientWrite(n) => (
+            Op::ClientWrite(other_length(n, rng)),
+            [Op::ServerStep, Op::ServerRead],
+        ),
+        Op::ServerWrite(n) => (
+            Op::ServerWrite(other_length(n, rng)),
+            [Op::ClientStep, Op::ClientRead],
+        ),
+        _ => unreachable!("a write"),
+    };
+    let mut run = Vec::with_capacity(2);
+    if rng.chance(1, 2) {
+        run.push(peer[rng.below(peer.len())]);
+    }
+    run.push(retry);
+    ops.splice(at + 1..at + 1, run);
+}
+
+/// A new length for a write of `n` bytes that is not `n`.
+fn other_length(n: u64, rng: &mut Rng) -> u64 {
+    for _ in 0..4 {
+        let m = new_length(n, rng);
+        if m != n {
+            return m;
+        }
+    }
+    if n == 0 {
+        1
+    } else {
+        n - 1
+    }
+}
+
 /// `flags` with one flag turned on, off or to another value.
 fn toggle_flag(mut flags: ConnectFlags, rng: &mut Rng) -> ConnectFlags {
     match rng.below(7) {
@@ -240,4 +287,26 @@ pub fn mutate(
     }
     ops.truncate(MAX_GENERATED_OPS);
     make_valid(Program::from_ops(ops))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_follows_a_write_with_another_length_on_the_same_side() {
+        let start = [Op::Handshake, Op::ClientWrite(100000), Op::ClientRead];
+        let mut rng = Rng::new(5);
+        for _ in 0..100 {
+            let mut ops = start.to_vec();
+            retry_write(&mut ops, &mut rng);
+            let added: Vec<Op> = ops[2..ops.len() - 1].to_vec();
+            match added[..] {
+                [Op::ClientWrite(n)] | [Op::ServerStep | Op::ServerRead, Op::ClientWrite(n)] => {
+                    assert_ne!(n, 100000)
+                }
+                _ => panic!("not a retry: {ops:?}"),
+            }
+        }
+    }
 }

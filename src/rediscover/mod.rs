@@ -50,6 +50,10 @@ pub struct Options {
     /// The signatures to rediscover: a store of saved divergences.
     #[arg(long, default_value = "diff")]
     pub reference: PathBuf,
+    /// Only the reference signatures of these backends (comma-separated; default: all of
+    /// them). The engines compare exactly the backends of the signatures kept.
+    #[arg(long = "backend", value_enum, value_delimiter = ',')]
+    pub backends: Vec<BackendId>,
     /// The seed corpus of the `corpus` mode.
     #[arg(long, default_value = "corpus")]
     pub corpus: PathBuf,
@@ -92,6 +96,8 @@ pub enum Error {
     Entry(#[from] crate::store::EntryError),
     #[error("{}: no saved signature to rediscover", .0.display())]
     NoReference(PathBuf),
+    #[error("{}: no saved signature of {backends} to rediscover", dir.display())]
+    NoReferenceOf { dir: PathBuf, backends: String },
     #[error("{}: no such corpus folder", .0.display())]
     NoCorpus(PathBuf),
     #[error("{}: {source}", path.display())]
@@ -195,7 +201,21 @@ pub fn run(options: &Options, stop: Arc<AtomicBool>) -> Result<Results, Error> {
         write_outputs(&results, &options.out)?;
         return Ok(results);
     }
-    let reference = reference_signatures(&options.reference)?;
+    let mut reference = reference_signatures(&options.reference)?;
+    if !options.backends.is_empty() {
+        reference.retain(|s| options.backends.contains(&s.backend()));
+        if reference.is_empty() {
+            return Err(Error::NoReferenceOf {
+                dir: options.reference.clone(),
+                backends: options
+                    .backends
+                    .iter()
+                    .map(|b| b.name())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            });
+        }
+    }
     if options.modes.contains(&Mode::Corpus) && !options.corpus.is_dir() {
         return Err(Error::NoCorpus(options.corpus.clone()));
     }
