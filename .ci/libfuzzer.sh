@@ -34,6 +34,9 @@ if [ -z "${CARGO_FUZZ:-}" ]; then
     if rustc --version | grep -q nightly; then CARGO_FUZZ="cargo fuzz"; else CARGO_FUZZ="cargo +nightly fuzz"; fi
 fi
 read -r -a cargo_fuzz <<<"$CARGO_FUZZ"
+# OpenSSL's own known leaks, suppressed by name (fuzz/lsan.supp); the slow unwinder sees them.
+export LSAN_OPTIONS="suppressions=$root/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 mkdir -p "$work/diff" "$work/corpus" "$work/artifacts"
