@@ -15,8 +15,14 @@ fn limited_server(limit: impl FnOnce(u64) -> String) -> CliServer {
     // its own, and whether that happened before the address space was measured depended on
     // the machine's load (the address-space test then failed on a loaded machine only).
     let mut cmd = Command::new(crate::support::ticketdiff());
-    cmd.args(["serve", "--addr", "127.0.0.1:0", "--handshake-timeout", "60"])
-        .env("MALLOC_ARENA_MAX", "1");
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--handshake-timeout",
+        "60",
+    ])
+    .env("MALLOC_ARENA_MAX", "1");
     let srv = CliServer::spawn(cmd);
     let status = std::fs::read_to_string(format!("/proc/{}/status", srv.pid())).unwrap();
     let vm_kib: u64 = status
