@@ -225,6 +225,12 @@ fn native_agrees_with_the_oracle_on_early_data() {
         "ctx_set_options no_ticket\nconnect\nhandshake\nconnect resume\n\
          ctx_set_ticket_cb fail abort\nhandshake\n\
          connect resume=again suites=TLS_AES_128_GCM_SHA256\nhandshake\n",
+        // A bad write retry makes the client's session not resumable; its next early write
+        // fails with a fatal alert after the ClientHello. A fatal alert received ends the
+        // peer's side: the read that meets it fails (-1), every later read returns 0.
+        "ctx_set_max_early_data 1\nconnect\nhandshake\nclient_write 100000\nclient_write 0\n\
+         connect resume early=0\nclient_step\nclient_step\nserver_step\nserver_step\n\
+         server_read\nserver_read\n",
     ] {
         let native = run("native", program);
         assert_eq!(native, run("openssl", program), "{program}");

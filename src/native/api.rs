@@ -548,7 +548,13 @@ impl<T: Read + Write> Ssl<T> {
                 }
                 Ok(())
             }
-            Err(_) => {
+            Err(e) => {
+                // A fatal alert received ends the peer's side as a close_notify would
+                // (OpenSSL's `ssl3_read_bytes` sets SSL_RECEIVED_SHUTDOWN): this read fails,
+                // and every later `SSL_read` returns 0.
+                if matches!(e, Error::PeerAlert(_)) {
+                    self.received_shutdown = true;
+                }
                 self.after_core_error();
                 Err(())
             }
