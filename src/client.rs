@@ -72,13 +72,6 @@ fn sessions_index() -> openssl::ex_data::Index<Ssl, SharedSessions> {
     *INDEX.get_or_init(|| Ssl::new_ex_index().expect("SSL ex_data index"))
 }
 
-/// Why the client cannot do what these flags ask, if it cannot: the OpenSSL client does every
-/// flag of the format, so never. Kept as the one place to say so should a client come that
-/// cannot.
-pub fn unsupported(_flags: &ConnectFlags) -> Option<&'static str> {
-    None
-}
-
 /// The client `SSL_CTX`, one per thread's harness.
 pub struct ClientContext {
     ctx: SslContext,

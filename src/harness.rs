@@ -224,12 +224,8 @@ impl<S: Server> Backend for Harness<S> {
 
     fn skip_reason(&self, program: &Program) -> Option<String> {
         program.stmts.iter().find_map(|s| {
-            let client = match s.op {
-                Op::Connect(flags) => crate::client::unsupported(&flags),
-                _ => None,
-            };
-            client
-                .or_else(|| self.server.unsupported(&s.op))
+            self.server
+                .unsupported(&s.op)
                 .map(|why| format!("line {}: `{}`: {why}", s.line, s.op))
         })
     }

@@ -274,13 +274,14 @@ impl Worker<'_> {
             if program.is_empty() || check_bounds(&program).is_err() {
                 continue;
             }
-            let text = program.to_string();
+            // Kept for a report should ticketdiff panic on it; formatted only then.
+            let kept = program.clone();
             let ran =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.one(program, seed)));
             if let Err(payload) = ran {
                 // A bug of ticketdiff's own, not a finding: report it with the program and go
                 // on with fresh backends (the old ones may be left mid-call).
-                self.report_panic(text, payload.as_ref());
+                self.report_panic(kept.to_string(), payload.as_ref());
                 match Runner::with_oracle(self.options.oracle, &self.options.backends) {
                     Ok(runner) => self.runner = runner,
                     Err(_) => return,
