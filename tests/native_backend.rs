@@ -231,6 +231,23 @@ fn native_agrees_with_the_oracle_on_early_data() {
         "ctx_set_max_early_data 1\nconnect\nhandshake\nclient_write 100000\nclient_write 0\n\
          connect resume early=0\nclient_step\nclient_step\nserver_step\nserver_step\n\
          server_read\nserver_read\n",
+        // `SSL_do_handshake` between two `SSL_read_early_data` calls: the next one meets
+        // EndOfEarlyData and still returns 1-RTT data, and the one after that counts what it
+        // reads against the early-data limit (here 1 byte) and fails.
+        "ctx_set_max_early_data 1\nconnect\nhandshake\nconnect resume early=0\nclient_step\n\
+         server_read_early\nserver_step\nclient_write 25000\nserver_read_early\n\
+         server_read_early\n",
+        // After that, with the handshake over, a handshake message met while
+        // `SSL_read_early_data` reads is fatal: the answer to a CertificateRequest (no ticket
+        // for it), and a KeyUpdate.
+        "ctx_set_max_early_data 1\nconnect\nhandshake\nconnect resume pha early=0\n\
+         client_step\nserver_read_early\nserver_do_handshake\nclient_write 1\n\
+         server_read_early\nverify_client_post_handshake\nserver_read\nclient_read\n\
+         server_read_early\nserver_write 1\nnew_session_ticket\n",
+        "ctx_set_max_early_data 1\nconnect\nhandshake\nconnect resume early=0\nclient_step\n\
+         server_read_early\nserver_do_handshake\nclient_write 1\nserver_read_early\n\
+         key_update requested\nserver_do_handshake\nclient_read\nclient_write 1\n\
+         server_read_early\nclient_read\nserver_do_handshake\n",
     ] {
         let native = run("native", program);
         assert_eq!(native, run("openssl", program), "{program}");

@@ -229,12 +229,10 @@ impl ServerConnection {
             content::HANDSHAKE => self.handle_handshake_data(&plain),
             content::ALERT => self.handle_alert(&plain),
             content::APPLICATION_DATA => {
-                if !self.core.info.handshake_finished {
-                    if !self.state.reads_early_data() {
-                        return Err(Error::UnexpectedMessage("application data before Finished"));
-                    }
-                    self.count_early_data(plain.len())?;
+                if !self.core.info.handshake_finished && !self.state.reads_early_data() {
+                    return Err(Error::UnexpectedMessage("application data before Finished"));
                 }
+                self.count_early_data(plain.len())?;
                 self.core.app_in.extend_from_slice(&plain);
                 Ok(())
             }
@@ -242,8 +240,11 @@ impl ServerConnection {
         }
     }
 
-    /// Counts `len` bytes of accepted early data against the limit, while
-    /// `SSL_read_early_data` reads (see [`super::early_data`]).
+    /// Counts `len` bytes of application data against the early-data limit while
+    /// `SSL_read_early_data` reads (see [`super::early_data`]). Like OpenSSL's record layer,
+    /// this goes by the reading state alone, not by the handshake: a `SSL_read_early_data` that
+    /// follows one which met EndOfEarlyData (and still returned data, as OpenSSL 3.0 does after
+    /// an `SSL_do_handshake` put the connection back into init) counts 1-RTT data too.
     fn count_early_data(&mut self, len: usize) -> Result<(), Error> {
         if self.core.early != EarlyState::Reading {
             return Ok(());
@@ -302,6 +303,15 @@ impl ServerConnection {
 
     fn handle_message(&mut self, msg: &[u8]) -> Result<(), Error> {
         let typ = msg[0];
+        if self.core.early == EarlyState::Reading && self.state.between_exchanges() {
+            // OpenSSL's server leaves `TLS_ST_OK` for no handshake message while
+            // `SSL_read_early_data` reads ("never ok ... in the middle of early data"), even
+            // after the handshake finished inside an earlier call: a KeyUpdate, or the client's
+            // answer to a CertificateRequest, is fatal there.
+            return Err(Error::UnexpectedMessage(
+                "handshake message while reading early data",
+            ));
+        }
         if typ == hs::KEY_UPDATE && self.core.info.handshake_finished {
             let requested = msgs::decode_key_update(&msg[4..])?;
             let next = self

@@ -20,7 +20,14 @@
 //!   session's `max_early_data`, on the plaintext of application-data records, counted only
 //!   while `SSL_read_early_data` reads (OpenSSL 3.0 counts in the `SSL_EARLY_DATA_READING`
 //!   state alone: an `SSL_read` between two `SSL_read_early_data` calls takes early data
-//!   uncounted, measured). Going over it is fatal (`unexpected_message`).
+//!   uncounted, measured; and an `SSL_read_early_data` that follows one which met
+//!   EndOfEarlyData counts the 1-RTT data it reads, measured). Going over it is fatal
+//!   (`unexpected_message`).
+//! - While `SSL_read_early_data` reads after the handshake finished (OpenSSL 3.0 lets a call
+//!   that met EndOfEarlyData return data and go back to reading early data), a handshake
+//!   message that would start a post-handshake exchange (a KeyUpdate, the answer to a
+//!   CertificateRequest) is fatal too (`unexpected_message`; OpenSSL's server read transition
+//!   from `TLS_ST_OK`, measured): no ticket is issued for that answer.
 
 use super::core::RECV_MAX_EARLY_DATA;
 
