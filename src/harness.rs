@@ -57,6 +57,7 @@ struct Run {
 
 impl<S: Server> Harness<S> {
     pub fn new(server: S) -> Harness<S> {
+        crate::openssl_ffi::repeatable_rand::install();
         Harness {
             server,
             client: ClientContext::new(),
@@ -244,6 +245,8 @@ impl<S: Server> Backend for Harness<S> {
         last: &mut dyn FnMut(&Step) -> bool,
     ) -> Result<Trace, Unfinished> {
         let started = std::time::Instant::now();
+        // Every run of a program draws the same random bytes, on every backend.
+        crate::openssl_ffi::repeatable_rand::restart();
         self.server.reset();
         let mut in_ops = started.elapsed();
         let mut run = Run {

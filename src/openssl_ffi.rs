@@ -18,6 +18,8 @@ use std::ffi::{c_int, c_long, c_uchar, c_void, CString};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+pub mod repeatable_rand;
+
 type MsgCallback = unsafe extern "C" fn(
     write_p: c_int,
     version: c_int,

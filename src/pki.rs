@@ -1,23 +1,33 @@
 //! The test PKI every backend, `ticketdiff serve`, the tests, benches, examples and fuzz targets
-//! share: a P-256 CA, a server certificate for `localhost` and 127.0.0.1, and a client
+//! share: an Ed25519 CA, a server certificate for `localhost` and 127.0.0.1, and a client
 //! certificate (for client authentication), in DER and PEM. [`pki`] is the one made once per
 //! process; [`Pki::generate`] makes another, for a test that needs a second CA.
 //!
-//! The server and client certificates above are P-256, and what every backend presents. Server
-//! and client certificates with the other key types ([`KeyKind`]: P-384, RSA 2048, Ed25519)
-//! are made on first use by [`Pki::server_identity`] and [`Pki::client_identity`], so that a
-//! process that needs none (every fuzz worker) does not pay for an RSA key. Their keys come
-//! from OpenSSL, not rcgen: ring cannot generate RSA keys, and OpenSSL 3.0 rejects the PKCS#8 v2
-//! Ed25519 keys ring writes (OpenSSL writes v1, which ring reads too).
+//! The server and client certificates above are Ed25519 ([`PRIMARY`]), and what every backend
+//! presents, because the same program must give the same trace every time: how many tickets
+//! fit on a full wire depends on every byte before them, and an Ed25519 signature is always 64
+//! bytes where an ECDSA one's DER length varies from signature to signature (so did the number
+//! of tickets that fit, by one, in about one run in twenty). For the same reason each
+//! certificate has a fixed serial number (rcgen's default, a hash of the key, is one byte
+//! shorter when it starts with a zero byte), and rcgen's fixed validity dates.
+//!
+//! Server and client certificates with the other key types ([`KeyKind`]: P-256, P-384, RSA
+//! 2048) are made on first use by [`Pki::server_identity`] and [`Pki::client_identity`], so
+//! that a process that needs none (every fuzz worker) does not pay for an RSA key. Every key
+//! comes from OpenSSL, not rcgen: ring cannot generate RSA keys, and OpenSSL 3.0 rejects the
+//! PKCS#8 v2 Ed25519 keys ring writes (OpenSSL writes v1, which ring reads too).
 
 use crate::native::{ConfigError, KeyKind, ServerConfig};
 use openssl::pkey::{PKey, Private};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    KeyUsagePurpose, SerialNumber,
 };
 use rustls_pki_types::PrivatePkcs8KeyDer;
 use std::sync::OnceLock;
+
+/// The key type of the CA and of [`Pki::server`] and [`Pki::client`].
+pub const PRIMARY: KeyKind = KeyKind::Ed25519;
 
 /// A certificate signed by the test CA, with its private key.
 #[derive(Clone, Debug)]
@@ -41,7 +51,8 @@ pub struct Pki {
     /// The CA's parameters and PKCS#8 key, to sign the identities made later.
     ca_params: CertificateParams,
     ca_key_pkcs8: Vec<u8>,
-    /// P-384, RSA and Ed25519 server identities, made on first use (in `KeyKind::ALL` order).
+    /// The server identities of the other key types, made on first use (in `KeyKind::ALL`
+    /// order; [`PRIMARY`]'s slot stays empty).
     more_servers: [OnceLock<Identity>; 4],
     more_clients: [OnceLock<Identity>; 4],
 }
@@ -54,6 +65,19 @@ enum Role {
 }
 
 impl Role {
+    /// The serial number of this role's certificate with a key of `kind`: fixed, so that every
+    /// certificate has the same length in every process; distinct, as RFC 5280 wants of one
+    /// CA. The first byte is below 0x80 and not 0, so the DER integer is always 20 bytes.
+    fn serial(self, kind: KeyKind) -> SerialNumber {
+        let role = match self {
+            Role::Server => 0x20,
+            Role::Client => 0x30,
+        };
+        let mut serial = [0x5a; 20];
+        serial[0] = role + kind_index(kind) as u8;
+        SerialNumber::from_slice(&serial)
+    }
+
     fn names(self) -> (Vec<String>, &'static str, ExtendedKeyUsagePurpose) {
         match self {
             // rcgen makes a name that parses as an address an IP address SAN.
@@ -84,6 +108,28 @@ fn openssl_key(kind: KeyKind) -> Result<PKey<Private>, openssl::error::ErrorStac
     }
 }
 
+/// A fresh OpenSSL key of `kind` as PKCS#8 DER and PEM.
+fn openssl_pkcs8(kind: KeyKind) -> (Vec<u8>, String) {
+    let key = openssl_key(kind).expect("OpenSSL key generation");
+    let der = key.private_key_to_pkcs8().expect("PKCS#8 encoding");
+    let pem = key.private_key_to_pem_pkcs8().expect("PEM encoding");
+    (der, String::from_utf8(pem).expect("PEM is ASCII"))
+}
+
+/// A leaf certificate for a fresh OpenSSL key of `kind`, signed by `issuer`, for `role`.
+fn openssl_leaf(
+    kind: KeyKind,
+    issuer: &Issuer<'_, KeyPair>,
+    role: Role,
+) -> Result<Identity, rcgen::Error> {
+    let (der, pem) = openssl_pkcs8(kind);
+    let public = KeyPair::try_from(&PrivatePkcs8KeyDer::from(der.as_slice()))?;
+    let mut id = leaf(&public, kind, issuer, role)?;
+    id.key_pkcs8 = der;
+    id.key_pem = pem;
+    Ok(id)
+}
+
 fn kind_index(kind: KeyKind) -> usize {
     KeyKind::ALL
         .iter()
@@ -91,10 +137,16 @@ fn kind_index(kind: KeyKind) -> usize {
         .expect("every kind is in ALL")
 }
 
-/// A leaf certificate for `key` signed by `issuer`, for `role`.
-fn leaf(key: &KeyPair, issuer: &Issuer<'_, KeyPair>, role: Role) -> Result<Identity, rcgen::Error> {
+/// A leaf certificate for `key` (of `kind`) signed by `issuer`, for `role`.
+fn leaf(
+    key: &KeyPair,
+    kind: KeyKind,
+    issuer: &Issuer<'_, KeyPair>,
+    role: Role,
+) -> Result<Identity, rcgen::Error> {
     let (names, cn, usage) = role.names();
     let mut params = CertificateParams::new(names)?;
+    params.serial_number = Some(role.serial(kind));
     params.distinguished_name.push(DnType::CommonName, cn);
     params.extended_key_usages = vec![usage];
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -116,6 +168,7 @@ fn ca_params() -> Result<CertificateParams, rcgen::Error> {
         .distinguished_name
         .push(DnType::CommonName, "ticketdiff test CA");
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca_params.serial_number = Some(SerialNumber::from_slice(&[0x10; 20]));
     Ok(ca_params)
 }
 
@@ -151,21 +204,12 @@ pub struct AlreadyMade;
 impl Pki {
     /// A fresh CA (named as every other: only its key tells it apart) and its two leaves.
     pub fn generate() -> Result<Pki, rcgen::Error> {
-        let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let ca_key = KeyPair::try_from(openssl_pkcs8(PRIMARY).0.as_slice())?;
         let ca_params = ca_params()?;
         let ca_cert = ca_params.self_signed(&ca_key)?;
         let issuer = Issuer::new(ca_params.clone(), ca_key);
-
-        let server = leaf(
-            &KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?,
-            &issuer,
-            Role::Server,
-        )?;
-        let client = leaf(
-            &KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?,
-            &issuer,
-            Role::Client,
-        )?;
+        let server = openssl_leaf(PRIMARY, &issuer, Role::Server)?;
+        let client = openssl_leaf(PRIMARY, &issuer, Role::Client)?;
         Ok(Pki {
             ca_cert_der: ca_cert.der().to_vec(),
             ca_cert_pem: ca_cert.pem(),
@@ -203,44 +247,46 @@ impl Pki {
         })
     }
 
-    /// The server identity with a key of `kind`, signed by this CA (the P-256 one is
+    /// The server identity with a key of `kind`, signed by this CA (the [`PRIMARY`] one is
     /// [`Pki::server`]).
     pub fn server_identity(&self, kind: KeyKind) -> &Identity {
         match kind {
-            KeyKind::EcdsaP256 => &self.server,
+            PRIMARY => &self.server,
             _ => self.more_servers[kind_index(kind)]
-                .get_or_init(|| self.openssl_leaf(kind, Role::Server)),
+                .get_or_init(|| self.another_leaf(kind, Role::Server)),
         }
     }
 
-    /// The client identity with a key of `kind` (the P-256 one is [`Pki::client`]).
+    /// The client identity with a key of `kind` (the [`PRIMARY`] one is [`Pki::client`]).
     pub fn client_identity(&self, kind: KeyKind) -> &Identity {
         match kind {
-            KeyKind::EcdsaP256 => &self.client,
+            PRIMARY => &self.client,
             _ => self.more_clients[kind_index(kind)]
-                .get_or_init(|| self.openssl_leaf(kind, Role::Client)),
+                .get_or_init(|| self.another_leaf(kind, Role::Client)),
         }
     }
 
-    fn openssl_leaf(&self, kind: KeyKind, role: Role) -> Identity {
-        let key = openssl_key(kind).expect("OpenSSL key generation");
-        let pkcs8 = key.private_key_to_pkcs8().expect("PKCS#8 encoding");
-        let pem = key.private_key_to_pem_pkcs8().expect("PEM encoding");
-        let made = (|| {
-            let public = KeyPair::try_from(&PrivatePkcs8KeyDer::from(pkcs8.as_slice()))?;
-            let ca_key = KeyPair::try_from(self.ca_key_pkcs8.as_slice())?;
+    fn another_leaf(&self, kind: KeyKind, role: Role) -> Identity {
+        let made = KeyPair::try_from(self.ca_key_pkcs8.as_slice()).and_then(|ca_key| {
             let issuer = Issuer::new(self.ca_params.clone(), ca_key);
-            let mut id = leaf(&public, &issuer, role)?;
-            id.key_pkcs8 = pkcs8.clone();
-            id.key_pem = String::from_utf8(pem.clone()).expect("PEM is ASCII");
-            Ok::<_, rcgen::Error>(id)
-        })();
+            openssl_leaf(kind, &issuer, role)
+        });
         made.expect("signing a test certificate")
     }
     /// A native server configuration with this PKI's server certificate, checking client
     /// certificates against this CA, sealing tickets with `ticket_key`; everything else the
     /// native server's defaults.
     pub fn native_server_config(&self, ticket_key: [u8; 32]) -> Result<ServerConfig, ConfigError> {
+        self.native_server_config_with(&[PRIMARY], ticket_key)
+    }
+
+    /// [`Pki::native_server_config`] with the P-256 server certificate instead: for the
+    /// ClientHellos the tests make by hand ([`crate::testing::client_hello`]) and the native
+    /// fuzz targets' inputs, which offer ECDSA P-256 and RSA-PSS.
+    pub fn native_p256_server_config(
+        &self,
+        ticket_key: [u8; 32],
+    ) -> Result<ServerConfig, ConfigError> {
         self.native_server_config_with(&[KeyKind::EcdsaP256], ticket_key)
     }
 
@@ -275,7 +321,7 @@ mod tests {
         let cert = webpki::EndEntityCert::try_from(&leaf).unwrap();
         let now = UnixTime::now();
         cert.verify_for_usage(
-            &[webpki::ring::ECDSA_P256_SHA256],
+            &[webpki::ring::ED25519],
             &[anchor],
             &[],
             now,
@@ -292,5 +338,39 @@ mod tests {
         assert!(cert.verify_is_valid_for_subject_name(&other).is_err());
         assert!(p.server.key_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
         assert!(p.client.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+
+    #[test]
+    fn every_pki_has_certificates_of_the_same_lengths_with_fixed_serials() {
+        let lengths = |p: &Pki| {
+            [
+                &p.ca_cert_der,
+                &p.server.cert_der,
+                &p.client.cert_der,
+                &p.server.key_pkcs8,
+            ]
+            .map(Vec::len)
+        };
+        let first = Pki::generate().unwrap();
+        for _ in 0..4 {
+            let other = Pki::generate().unwrap();
+            assert_ne!(other.server.key_pkcs8, first.server.key_pkcs8);
+            assert_eq!(lengths(&other), lengths(&first));
+        }
+        let serial = |der: &[u8]| {
+            let cert = openssl::x509::X509::from_der(der).unwrap();
+            cert.serial_number().to_bn().unwrap().to_vec()
+        };
+        let p = pki();
+        let mut serials = vec![serial(&p.ca_cert_der)];
+        for kind in KeyKind::ALL {
+            serials.push(serial(&p.server_identity(kind).cert_der));
+            serials.push(serial(&p.client_identity(kind).cert_der));
+        }
+        assert!(serials.iter().all(|s| s.len() == 20), "{serials:?}");
+        let mut distinct = serials.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), serials.len());
     }
 }

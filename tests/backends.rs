@@ -209,3 +209,26 @@ fn runs_are_deterministic() {
         );
     }
 }
+
+/// Every corpus and `diff/` program, run several times on each in-process backend, traces alike
+/// every time. The programs that fill the 64 KiB wire to the byte are the ones this guards:
+/// with an ECDSA server key their ticket count varied with the signature's DER length.
+#[test]
+fn every_saved_program_traces_alike_every_time_on_every_in_process_backend() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = ticketdiff::files::tkt_files(&[root.join("corpus"), root.join("diff")]).unwrap();
+    assert!(files.len() > 100);
+    for id in [BackendId::Openssl, BackendId::Native, BackendId::Rustls] {
+        let mut b = registry::backend(id).expect("in process");
+        for file in &files {
+            let program = ticketdiff::program::load(file).unwrap().program;
+            if b.skip_reason(&program).is_some() {
+                continue;
+            }
+            let first = b.run(&program).ok();
+            for _ in 0..4 {
+                assert_eq!(b.run(&program).ok(), first, "{id}: {}", file.display());
+            }
+        }
+    }
+}

@@ -123,7 +123,7 @@ fn no_certificate_for_the_clients_algorithms_is_handshake_failure() {
 
 #[test]
 fn signature_algorithms_cert_restricts_the_leafs_own_signature() {
-    // Every test leaf is signed by the P-256 CA with ecdsa-with-SHA256.
+    // Every test leaf is signed by the Ed25519 CA (ed25519).
     let cfg = config_holding(&[KeyKind::EcdsaP256]);
     let mut s = server(&cfg);
     let cert_algs = ext_u16_list(ext::SIGNATURE_ALGORITHMS_CERT, &[0x0403, 0x0807]);
@@ -140,7 +140,7 @@ fn signature_algorithms_cert_restricts_the_leafs_own_signature() {
 fn certificate_authorities_prefers_a_chain_from_a_listed_issuer() {
     // Two P-256 certificates: the test CA's, and a self-signed one (another issuer name).
     let other = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let mut config = pki().native_server_config([9u8; 32]).unwrap();
+    let mut config = pki().native_p256_server_config([9u8; 32]).unwrap();
     config
         .add_certificate(
             vec![other.cert.der().to_vec()],

@@ -4,7 +4,7 @@ mod common;
 use common::*;
 use std::io::Write;
 use ticketdiff::native::msgs::{content, ext, hs};
-use ticketdiff::native::{AlertDescription as A, Error, ServerConnection};
+use ticketdiff::native::{AlertDescription as A, Error, KeyKind, ServerConnection};
 use ticketdiff::testing::client_hello::*;
 use ticketdiff::testing::mini_client::Mini;
 
@@ -629,12 +629,14 @@ mod pha {
             Answer::ImposterCertificate => {
                 // Same CA name, different CA key.
                 let other = ticketdiff::pki::Pki::generate().unwrap();
-                (other.client.cert_der, other.client.key_pkcs8)
+                let id = other.client_identity(KeyKind::EcdsaP256);
+                (id.cert_der.clone(), id.key_pkcs8.clone())
             }
-            _ => (
-                pki().client.cert_der.clone(),
-                pki().client.key_pkcs8.clone(),
-            ),
+            _ => {
+                // This client signs with ECDSA P-256 (0x0403) below.
+                let id = pki().client_identity(KeyKind::EcdsaP256);
+                (id.cert_der.clone(), id.key_pkcs8.clone())
+            }
         };
         let ctx = if answer == Answer::WrongContext {
             b"other".to_vec()
@@ -683,7 +685,7 @@ mod pha {
         assert_eq!(s.info().client_auth_completed, 1);
         assert_eq!(
             s.info().peer_certificates,
-            vec![pki().client.cert_der.clone()]
+            vec![pki().client_identity(KeyKind::EcdsaP256).cert_der.clone()]
         );
         assert!(!s.is_client_auth_pending());
     }

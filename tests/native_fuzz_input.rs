@@ -45,7 +45,7 @@ fn generated_inputs_get_past_the_client_hello() {
         fuzz_server_bytes(&data);
         let cfg = std::sync::Arc::new(
             ticketdiff::pki::pki()
-                .native_server_config([7u8; 32])
+                .native_p256_server_config([7u8; 32])
                 .unwrap(),
         );
         let mut conn = ServerConnection::new(cfg, [1u8; 32], NOW_MS);

@@ -210,7 +210,7 @@ mod tests {
     use std::sync::Arc;
 
     fn server() -> ServerConnection {
-        let config = pki().native_server_config([3u8; 32]).unwrap();
+        let config = pki().native_p256_server_config([3u8; 32]).unwrap();
         ServerConnection::new(Arc::new(config), [4u8; 32], 1_700_000_000_000)
     }
 

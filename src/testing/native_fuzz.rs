@@ -17,7 +17,7 @@ fn config() -> Arc<ServerConfig> {
     static CONFIG: OnceLock<Arc<ServerConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let config = pki().native_server_config([7u8; 32]).expect("config");
+            let config = pki().native_p256_server_config([7u8; 32]).expect("config");
             Arc::new(config)
         })
         .clone()

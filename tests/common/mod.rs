@@ -16,7 +16,7 @@ use ticketdiff::wire::{wire_with_capacity, Endpoint};
 
 /// The test PKI's native server configuration, changed by `f`.
 pub fn config_with(f: impl FnOnce(&mut ServerConfig)) -> Arc<ServerConfig> {
-    let mut cfg = pki().native_server_config([42u8; 32]).expect("config");
+    let mut cfg = pki().native_p256_server_config([42u8; 32]).expect("config");
     f(&mut cfg);
     Arc::new(cfg)
 }
