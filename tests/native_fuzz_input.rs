@@ -17,6 +17,7 @@ fn generated_inputs_get_past_the_client_hello() {
     let mut seen = HashSet::new();
     let mut counts = std::collections::HashMap::new();
     let (mut hello, mut done, mut hrr, mut resumed, mut cert_asked) = (0, 0, 0, 0, 0);
+    let mut early = 0;
     for data in sample_inputs(N, 600) {
         let o = fuzz_server_input(&data).expect("600 bytes describe a scenario");
         stages.insert(o.stage);
@@ -27,9 +28,10 @@ fn generated_inputs_get_past_the_client_hello() {
         hrr += usize::from(o.stage == Stage::HelloRetryRequest);
         resumed += usize::from(o.resumed);
         cert_asked += usize::from(o.client_cert_requested);
+        early += usize::from(o.early_accepted);
     }
     eprintln!(
-        "structured: {hello}/{N} ServerHello, {done} done, {resumed} PSK, {cert_asked} client cert asked, {hrr} stopped after HRR, {} distinct (stage, alert)",
+        "structured: {hello}/{N} ServerHello, {done} done, {resumed} PSK, {cert_asked} client cert asked, {early} early data accepted, {hrr} stopped after HRR, {} distinct (stage, alert)",
         seen.len()
     );
     eprintln!("{counts:?}");
@@ -62,4 +64,63 @@ fn generated_inputs_get_past_the_client_hello() {
         raw_seen.len()
     );
     assert!(raw_hello < hello);
+}
+
+/// The scripted client's 0-RTT: a ticket that allows early data, early records behind the
+/// ClientHello, EndOfEarlyData when accepted; each wrong ending is answered with an alert, and
+/// early data a server does not accept is skipped.
+#[test]
+fn early_data_scenarios_reach_acceptance_and_every_wrong_end_is_an_alert() {
+    use ticketdiff::testing::native_fuzz::play_scenario;
+    use ticketdiff::testing::native_input::{EarlyFlight, PskKind, PskSpec, Scenario};
+    let base: Scenario = arbitrary::Unstructured::new(&sample_inputs(1, 600)[0])
+        .arbitrary()
+        .unwrap();
+    // `end` values of EndKind::from_byte: Good, Missing, WrongKey, Unasked.
+    let scenario = |config: u8, end: u8| {
+        let mut s = base.clone();
+        s.config = config;
+        s.first.suites = 0;
+        s.first.groups = 0;
+        s.first.shares = 0xff;
+        s.first.sig_algs = 0;
+        s.first.sig_algs_cert = None;
+        s.first.flags = 2;
+        s.first.quirk = 15; // Quirk::from_byte: none
+        s.first.psk = Some(PskSpec {
+            kind: PskKind::Ticket {
+                suite: 0,
+                skew_ms: 0,
+            },
+            modes: 2,
+            before: 0,
+        });
+        s.finished = 2;
+        s.after = vec![(content::APPLICATION_DATA, b"after".to_vec())];
+        s.damage = None;
+        s.chunk = 0;
+        s.early = Some(EarlyFlight {
+            records: vec![(content::APPLICATION_DATA, b"early".to_vec())],
+            end,
+        });
+        s
+    };
+    // Config byte 8 picks the server that accepts early data; 0 one that does not.
+    let good = play_scenario(&scenario(8, 3));
+    assert!(good.early_accepted && good.resumed, "{good:?}");
+    assert_eq!((good.stage, good.alert), (Stage::HandshakeDone, None));
+    for end in [0, 1] {
+        let o = play_scenario(&scenario(8, end));
+        assert!(o.early_accepted, "{o:?}");
+        assert!(o.alert.is_some(), "end {end}: {o:?}");
+    }
+    for end in [2, 3] {
+        let o = play_scenario(&scenario(0, end));
+        assert!(!o.early_accepted && o.resumed, "{o:?}");
+        assert_eq!(
+            (o.stage, o.alert),
+            (Stage::HandshakeDone, None),
+            "end {end}"
+        );
+    }
 }

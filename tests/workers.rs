@@ -256,3 +256,33 @@ fn a_worker_killed_mid_run_is_a_finding_and_the_fuzz_run_goes_on() {
     assert!(summary["programs"].as_u64().unwrap() > 5, "{summary}");
     assert_eq!(summary["errors"], serde_json::json!([]), "{summary}");
 }
+
+/// An OpenSSL release in its worker process traces every corpus and `diff/` program alike on
+/// every run: its server draws the same bytes at each program, as the in-process oracle does.
+#[test]
+fn release_workers_trace_alike_every_time() {
+    let built: Vec<BackendId> = [BackendId::Openssl36, BackendId::Openssl40]
+        .into_iter()
+        .filter(|id| ticketdiff::worker::check(*id).is_ok())
+        .collect();
+    if built.is_empty() {
+        eprintln!("not run: no OpenSSL release worker is built");
+        return;
+    }
+    let files =
+        ticketdiff::files::tkt_files(&[root().join("corpus"), root().join("diff")]).unwrap();
+    for id in built {
+        let mut b = ticketdiff::registry::backend(id).unwrap();
+        for file in &files {
+            let program = load(file).unwrap().program;
+            if b.skip_reason(&program).is_some() {
+                continue;
+            }
+            let first = b.run(&program).ok();
+            assert!(first.is_some(), "{id}: {}", file.display());
+            for _ in 0..2 {
+                assert_eq!(b.run(&program).ok(), first, "{id}: {}", file.display());
+            }
+        }
+    }
+}

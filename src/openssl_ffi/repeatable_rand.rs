@@ -1,15 +1,15 @@
 //! Repeatable randomness for OpenSSL, so that the same program gives the same trace every time.
 //!
 //! OpenSSL draws each TLS 1.3 ticket's `ticket_age_add` at random and writes it into the
-//! ticket's DER session as a minimal INTEGER: one value in 512 is a byte shorter, and where a
-//! session's DER length sits on a 16-byte boundary of the ticket's CBC encryption, that ticket
-//! is 16 bytes shorter (measured with OpenSSL 3.0.19: 257-byte NewSessionTickets with a 241-byte
-//! one among them, in about one run of two of a program writing 235 tickets). On a wire filled
-//! to the byte, one more ticket then fits. Key shares, randoms, session ids and ticket keys are
-//! drawn the same way and change nothing observable, but drawing them from one repeatable stream
-//! costs nothing.
-//!
-//! So the stream is also shaped: see [`fill`].
+//! ticket's DER session as a minimal INTEGER, of five bytes for half the values, four for
+//! nearly all the others, three or fewer for one in 512. Where a session's DER length sits on a
+//! 16-byte boundary of the ticket's CBC encryption, a ticket is then 16 bytes longer or shorter
+//! than the others (measured with OpenSSL 3.0.19: 257-byte NewSessionTickets with a 241-byte one
+//! among them, in about one run of two of a program writing 235 tickets). On a wire filled to
+//! the byte, one ticket more or less then fits. Key shares, randoms, session ids and ticket
+//! keys are drawn the same way and change nothing observable, but drawing them from one
+//! repeatable stream costs nothing. The stream is also shaped, so that a ticket's length never
+//! depends on the value drawn.
 //!
 //! [`install`] replaces the process's `RAND_METHOD` (OpenSSL 3.0's `RAND_bytes_ex` and
 //! `RAND_priv_bytes_ex` use a method set with `RAND_set_rand_method` instead of the library
@@ -65,16 +65,19 @@ fn next(state: &Cell<u64>) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Fills `out` from the calling thread's stream. Every byte has its top bit set, so that a
-/// random number OpenSSL writes as a minimal DER INTEGER (a ticket's `ticket_age_add`) always
-/// takes the same number of bytes: which value a run draws must not decide how long a ticket
-/// is, or the native server (which draws its own) could not be as long as OpenSSL's.
+/// Fills `out` from the calling thread's stream. Every byte is in 0x40..=0x7f, so that a
+/// random 32-bit number OpenSSL writes as a minimal DER INTEGER (a ticket's `ticket_age_add`)
+/// always takes four bytes, whichever its byte order: which value a run draws must not decide
+/// how long a ticket is, or the native server (which draws its own) could not be as long as
+/// OpenSSL's. Four, not five (a value of 2^31 or more): the native server's tickets are as long
+/// as OpenSSL's with a four-byte one (measured: with TLS_AES_128_GCM_SHA256 and early data, a
+/// five-byte one makes OpenSSL's ticket 16 bytes longer).
 fn fill(out: &mut [u8]) {
     STATE.with(|state| {
         for chunk in out.chunks_mut(8) {
             let word = next(state).to_le_bytes();
             for (byte, random) in chunk.iter_mut().zip(word) {
-                *byte = random | 0x80;
+                *byte = 0x40 | (random & 0x3f);
             }
         }
     });
@@ -130,7 +133,7 @@ mod tests {
         let mut again = [0u8; 37];
         fill(&mut again);
         assert_eq!(a, again);
-        assert!(a.iter().all(|b| b & 0x80 != 0));
+        assert!(a.iter().all(|b| (0x40..=0x7f).contains(b)));
         let other = std::thread::spawn(|| {
             let mut c = [0u8; 37];
             fill(&mut c);

@@ -4,7 +4,9 @@
 
 use super::mini_client::{certificate_request_context, Mini};
 use super::native_input::{Scenario, EXTERNAL_PSK_IDENTITY, EXTERNAL_PSK_KEY};
-use super::scripted_client::{check_fault, play, Outcome, NOW_MS, TICKET_KEY};
+use super::scripted_client::{
+    check_fault, play, Outcome, NOW_MS, TICKET_KEY, TICKET_MAX_EARLY_DATA,
+};
 use crate::native::certs::subject_name;
 use crate::native::codec::with_len;
 use crate::native::msgs::{self, content, ext, hs};
@@ -25,7 +27,8 @@ fn config() -> Arc<ServerConfig> {
 
 /// The servers a [`Scenario`] picks from: the default one; every certificate type and group
 /// (the hybrid first) with client certificates required in the handshake; an external PSK and
-/// psk_ke beside a certificate; an external PSK alone on P-384.
+/// psk_ke beside a certificate; an external PSK alone on P-384; early data (0-RTT) accepted,
+/// with stateless tickets (no anti-replay) so that the client's own tickets resume.
 fn scenario_configs() -> &'static [Arc<ServerConfig>] {
     static CONFIGS: OnceLock<Vec<Arc<ServerConfig>>> = OnceLock::new();
     CONFIGS.get_or_init(|| {
@@ -59,23 +62,36 @@ fn scenario_configs() -> &'static [Arc<ServerConfig>] {
                 c.allow_psk_ke = true;
                 c.groups = vec![NamedGroup::Secp384r1];
             }),
+            make(&[KeyKind::EcdsaP256], &|c| {
+                c.max_early_data = TICKET_MAX_EARLY_DATA;
+                c.anti_replay = false;
+            }),
         ]
     })
 }
 
 /// How often each of [`scenario_configs`] is played: the PSK-only server fails most full
 /// handshakes, so it gets the fewest runs.
-const CONFIG_WEIGHTS: [usize; 8] = [0, 1, 1, 2, 2, 1, 2, 3];
+const CONFIG_WEIGHTS: [usize; 10] = [0, 1, 1, 2, 2, 1, 2, 3, 4, 4];
 
 /// Plays the [`Scenario`] `data` describes (structure-aware fuzzing: see
 /// [`super::native_input`]); `None` when `data` is too short to describe one.
 pub fn fuzz_server_input(data: &[u8]) -> Option<Outcome> {
     let scenario: Scenario = arbitrary::Unstructured::new(data).arbitrary().ok()?;
+    Some(play_scenario(&scenario))
+}
+
+/// Plays `scenario` against a fresh server of the configuration it picks.
+pub fn play_scenario(scenario: &Scenario) -> Outcome {
     let configs = scenario_configs();
     let index = CONFIG_WEIGHTS[usize::from(scenario.config) % CONFIG_WEIGHTS.len()];
     let config = configs[index].clone();
+    let early = config.max_early_data > 0;
     let mut conn = ServerConnection::new(config, [1u8; 32], NOW_MS);
-    Some(play(&mut conn, &scenario))
+    if early {
+        conn.accept_early_data();
+    }
+    play(&mut conn, scenario)
 }
 
 /// Feeds client bytes and drains the server; checks that a fault is answered with an alert

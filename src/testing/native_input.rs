@@ -29,6 +29,44 @@ pub struct Scenario {
     pub damage: Option<Damage>,
     /// Bytes per `read_tls` call, in units of 64 (0: everything at once).
     pub chunk: u8,
+    /// 0-RTT: sent when the first ClientHello offers early_data with a PSK.
+    pub early: Option<EarlyFlight>,
+}
+
+/// Early data as a client resuming a session that allows it sends it: records under its
+/// client_early_traffic_secret right behind the ClientHello, then, once the server's
+/// EncryptedExtensions accepted it, EndOfEarlyData under the same key before its own flight.
+#[derive(Arbitrary, Debug, Clone)]
+pub struct EarlyFlight {
+    /// (inner content type, payload), at most 2^14 bytes each (more is cut).
+    pub records: Vec<(u8, Vec<u8>)>,
+    /// [`EndKind::from_byte`].
+    pub end: u8,
+}
+
+/// How the client ends its early data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndKind {
+    /// EndOfEarlyData under the early key, when the server accepted (none when it rejected).
+    Good,
+    /// No EndOfEarlyData although accepted.
+    Missing,
+    /// EndOfEarlyData under the client's handshake key instead of the early key.
+    WrongKey,
+    /// EndOfEarlyData under the early key even though the server rejected the early data.
+    Unasked,
+}
+
+impl EndKind {
+    /// One in four ends is wrong.
+    pub fn from_byte(b: u8) -> EndKind {
+        match b % 12 {
+            0 => EndKind::Missing,
+            1 => EndKind::WrongKey,
+            2 => EndKind::Unasked,
+            _ => EndKind::Good,
+        }
+    }
 }
 
 /// A ClientHello, mostly as bit masks over the values the server knows; an empty mask means

@@ -2,12 +2,14 @@
 //! ClientHello, the second after an HRR (the asked-for share, the cookie echoed), then, when a
 //! ServerHello comes, the real key schedule (any suite, group, PSK or psk_ke), the server's
 //! flight decrypted, and the client's flight (certificate, CertificateVerify, Finished) and
-//! records after it. Every fault must be answered with an alert (checked by `feed`).
+//! records after it; with a ticket that allows early data, 0-RTT records behind the ClientHello
+//! and EndOfEarlyData when the server accepted them. Every fault must be answered with an alert
+//! (checked by `feed`).
 
 use super::client_hello::{plain_record, psk_client_hello, records, OfferedPsk};
 use super::native_input::{
-    client_kind, extensions, suites, ClientCert, ClientKey, FinishedKind, Hello, PskKind, Quirk,
-    Scenario, EXTERNAL_PSK_IDENTITY, EXTERNAL_PSK_KEY, SUITES,
+    client_kind, extensions, suites, ClientCert, ClientKey, EndKind, FinishedKind, Hello, PskKind,
+    Quirk, Scenario, EXTERNAL_PSK_IDENTITY, EXTERNAL_PSK_KEY, SUITES,
 };
 use crate::native::codec::Reader;
 use crate::native::key_schedule::{Schedule, Secret, Transcript};
@@ -20,6 +22,8 @@ use crate::pki::pki;
 /// The time the fuzzed servers run at, and the ticket key they seal with.
 pub const NOW_MS: u64 = 1_700_000_000_000;
 pub const TICKET_KEY: [u8; 32] = [7; 32];
+/// The early data the client's tickets allow (OpenSSL's receive limit).
+pub const TICKET_MAX_EARLY_DATA: u32 = 16384;
 
 /// How far a run got: the last stage reached and the server's alert, if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,6 +42,8 @@ pub struct Outcome {
     pub alert: Option<AlertDescription>,
     pub resumed: bool,
     pub client_cert_requested: bool,
+    /// The server's EncryptedExtensions accepted the client's early data.
+    pub early_accepted: bool,
 }
 
 /// What `read_tls` gave: the output, and the alert if the server failed.
@@ -147,7 +153,7 @@ fn psk_offers(h: &Hello) -> Vec<Offer> {
                 issued_ms: NOW_MS - age_ms,
                 lifetime_s: 7200,
                 peer_cert: None,
-                max_early_data: 0,
+                max_early_data: TICKET_MAX_EARLY_DATA,
             };
             let age = (age_ms as i64 + i64::from(*skew_ms)) as u32;
             Offer {
@@ -265,16 +271,32 @@ pub fn play(conn: &mut ServerConnection, s: &Scenario) -> Outcome {
         alert: None,
         resumed: false,
         client_cert_requested: false,
+        early_accepted: false,
     };
     let damage = |flight: u8, bytes: &mut Vec<u8>| {
         if let Some(d) = &s.damage {
             d.apply(flight, bytes);
         }
     };
-    let (mut ch, mut keys, mut offers) = client_hello(&s.first, None, None, None);
+    // A scenario with early data offers it (the early_data extension) in its first hello.
+    let first = match s.early {
+        Some(_) => Hello {
+            flags: s.first.flags | 2,
+            ..s.first.clone()
+        },
+        None => s.first.clone(),
+    };
+    let (mut ch, mut keys, mut offers) = client_hello(&first, None, None, None);
     damage(0, &mut ch);
     let mut wire = plain_records(&ch);
     damage(3, &mut wire);
+    let mut early = early_data(s, &ch, &offers);
+    if let Some((cipher, records)) = &mut early {
+        for (typ, payload) in records.iter() {
+            wire.extend(sealed(cipher, *typ, payload));
+        }
+    }
+    let mut early = early.map(|(cipher, _)| cipher);
     let mut fed = feed(conn, &wire, chunk);
     let mut before: Option<Transcript> = None;
     let mut retried = false;
@@ -299,6 +321,8 @@ pub fn play(conn: &mut ServerConnection, s: &Scenario) -> Outcome {
         };
         if sh.hrr && !retried {
             retried = true;
+            // A HelloRetryRequest rejects early data: no EndOfEarlyData follows.
+            early = None;
             outcome.stage = Stage::HelloRetryRequest;
             let mut t = Transcript::new(suite);
             t.add(&msgs::handshake(
@@ -330,7 +354,7 @@ pub fn play(conn: &mut ServerConnection, s: &Scenario) -> Outcome {
         transcript.add(&ch);
         transcript.add(&sh_msg);
         return established(
-            conn, s, suite, sh, transcript, keys, offers, &fed.out, chunk, outcome,
+            conn, s, suite, sh, transcript, keys, offers, early, &fed.out, chunk, outcome,
         );
     }
 }
@@ -345,6 +369,7 @@ fn established(
     mut transcript: Transcript,
     keys: Vec<(u16, ClientKey)>,
     offers: Vec<Offer>,
+    early: Option<RecordCipher>,
     out: &[u8],
     chunk: usize,
     mut outcome: Outcome,
@@ -390,6 +415,9 @@ fn established(
         if m[0] == hs::CERTIFICATE_REQUEST {
             request_context = Some(m.get(5..5 + usize::from(m[4])).unwrap_or(&[]).to_vec());
         }
+        if m[0] == hs::ENCRYPTED_EXTENSIONS {
+            outcome.early_accepted = accepts_early_data(m);
+        }
     }
     if messages(&flight)
         .last()
@@ -401,12 +429,35 @@ fn established(
     outcome.client_cert_requested = request_context.is_some();
     let hash = transcript.hash();
     let c_ap = secrets.master.derive(b"c ap traffic", &hash);
+    let mut write = RecordCipher::new(c_hs.clone());
+    let mut wire = Vec::new();
+    if let Some(mut early) = early {
+        let end = s
+            .early
+            .as_ref()
+            .map_or(EndKind::Good, |e| EndKind::from_byte(e.end));
+        let eoed = msgs::handshake(hs::END_OF_EARLY_DATA, &[]);
+        match (outcome.early_accepted, end) {
+            (true, EndKind::Good) => {
+                transcript.add(&eoed);
+                wire.extend(sealed(&mut early, content::HANDSHAKE, &eoed));
+            }
+            (true, EndKind::WrongKey) => {
+                transcript.add(&eoed);
+                wire.extend(sealed(&mut write, content::HANDSHAKE, &eoed));
+            }
+            (false, EndKind::Unasked) => {
+                wire.extend(sealed(&mut early, content::HANDSHAKE, &eoed));
+            }
+            _ => {}
+        }
+    }
     let mut ours = client_flight(s, request_context.as_deref(), &mut transcript, &c_hs);
     if let Some(d) = &s.damage {
         d.apply(2, &mut ours);
     }
-    let mut write = RecordCipher::new(c_hs);
-    let fed = feed(conn, &sealed(&mut write, content::HANDSHAKE, &ours), chunk);
+    wire.extend(sealed(&mut write, content::HANDSHAKE, &ours));
+    let fed = feed(conn, &wire, chunk);
     outcome.alert = fed.alert;
     if fed.alert.is_some() || !conn.is_handshake_finished() {
         return outcome;
@@ -421,6 +472,44 @@ fn established(
         }
     }
     outcome
+}
+
+/// The early key's record cipher, and the (inner type, payload) records to seal with it.
+type EarlyRecords<'s> = (RecordCipher, Vec<(u8, &'s [u8])>);
+
+/// The client's early data, when the first ClientHello offers it with a PSK and the scenario
+/// has some: the client_early_traffic_secret's record cipher (RFC 8446 7.1, from the last PSK
+/// offered, the one the binder covers, and the ClientHello) and the records to send under it.
+fn early_data<'s>(s: &'s Scenario, ch: &[u8], offers: &[Offer]) -> Option<EarlyRecords<'s>> {
+    let flight = s.early.as_ref()?;
+    let offer = offers.last()?;
+    let mut transcript = Transcript::new(offer.suite);
+    transcript.add(ch);
+    let secret = Schedule::new(offer.suite, Some(&offer.key))
+        .early
+        .derive(b"c e traffic", &transcript.hash());
+    let records = flight
+        .records
+        .iter()
+        .take(8)
+        .map(|(typ, payload)| (*typ, &payload[..payload.len().min(MAX_FRAGMENT)]))
+        .collect();
+    Some((RecordCipher::new(secret), records))
+}
+
+/// Whether an EncryptedExtensions message carries the early_data extension.
+fn accepts_early_data(ee: &[u8]) -> bool {
+    let mut r = Reader::new(ee.get(4..).unwrap_or(&[]));
+    let Ok(block) = r.vec16() else {
+        return false;
+    };
+    let mut exts = Reader::new(block);
+    while let (Ok(typ), Ok(_)) = (exts.u16(), exts.vec16()) {
+        if typ == ext::EARLY_DATA {
+            return true;
+        }
+    }
+    false
 }
 
 /// Certificate and CertificateVerify (when asked for and the scenario has them) and Finished.

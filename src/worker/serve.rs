@@ -45,6 +45,8 @@ impl Worker {
             Request::Setup { .. } => Reply::Refused("set up twice".into()),
             Request::Reset => {
                 self.conns.clear();
+                // A program starts: its server draws the same bytes every run, as in process.
+                crate::openssl_ffi::repeatable_rand::restart();
                 self.server.reset();
                 Reply::Done
             }
@@ -151,6 +153,7 @@ pub fn serve_stdio() -> io::Result<()> {
     if crate::pki::install(pki).is_err() {
         return Err(io::Error::other("a PKI was made before the setup"));
     }
+    crate::openssl_ffi::repeatable_rand::install();
     let server = host
         .parse::<BackendId>()
         .ok()
