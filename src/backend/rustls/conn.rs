@@ -88,6 +88,11 @@ impl RustlsConn {
     /// Hands rustls what it read and notes what came of it; `false` if the connection failed
     /// (the alert rustls queued still goes out at the next flush).
     fn process(&mut self) -> bool {
+        // rustls is never handed input again after it failed: it would answer a queued alert
+        // with a second fatal alert, which its debug builds assert never happens.
+        if self.failed {
+            return false;
+        }
         let conn = self.conn.as_mut().expect("created before reading");
         match conn.process_new_packets() {
             Ok(state) => {
@@ -203,8 +208,10 @@ impl RustlsConn {
         self.transport.consume_pending(len - record.len());
         if !record.is_empty() {
             // rustls takes no more now; what it took is processed, the rest waits.
-            self.process();
-            return Fed::Nothing;
+            return match self.process() {
+                true => Fed::Nothing,
+                false => Fed::Failed,
+            };
         }
         if self.process() {
             Fed::Record(pending[0])
@@ -488,8 +495,7 @@ impl ServerConn for RustlsConn {
             conn.send_close_notify();
             self.close_sent = true;
             self.flush();
-        } else if !self.peer_closed {
-            self.pump_reading();
+        } else if !self.peer_closed && self.pump_reading() {
             // OpenSSL's `SSL_shutdown` reads only to find the peer's close_notify: application
             // data found there is fatal (SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY), no alert.
             let conn = self.conn.as_mut().expect("may shut down");
