@@ -135,12 +135,12 @@ fn replay_checks_saved_entries_and_reports_fixed_ones() {
     // An entry of the first format (a `# divergence:` sentence) still replays.
     write(
         &dir,
-        "rustls-shutdown-ret-0-vs-1.tkt",
-        "# signature: rustls-shutdown-ret-0-vs-1\n# backend: rustls\n\
+        "rustls-verify_client_post_handshake-ret-1-vs-0.tkt",
+        "# signature: rustls-verify_client_post_handshake-ret-1-vs-0\n# backend: rustls\n\
          # versions: OpenSSL 3.0.19 27 Jan 2026 (oracle), rustls 0.23.46 (rustls)\n\
-         # divergence: line 5 `shutdown`: ret is 0 on the oracle, 1 on rustls\n\
+         # divergence: line 3 `verify_client_post_handshake`: ret is 1 on the oracle, 0 on rustls\n\
          # first found: 2026-11-27T08:05:48Z by ticketdiff fuzz\n\
-         connect\nhandshake\nclient_write 1\nshutdown\nshutdown\n",
+         connect pha\nhandshake\nverify_client_post_handshake\n",
     );
     // An entry whose program no longer diverges: fixed.
     write(
@@ -160,7 +160,10 @@ fn replay_checks_saved_entries_and_reports_fixed_ones() {
     assert!(fixed.failures[0].contains("FIXED"), "{:?}", fixed.failures);
     assert!(fixed.failures[0].contains("now agrees with the oracle"));
     assert!(fixed.failures[0].contains("git rm"));
-    for live in [entry, dir.join("rustls-shutdown-ret-0-vs-1.tkt")] {
+    for live in [
+        entry,
+        dir.join("rustls-verify_client_post_handshake-ret-1-vs-0.tkt"),
+    ] {
         let live = reports.iter().find(|r| r.path == live).unwrap();
         assert!(live.passed(), "{:?}", live.failures);
         assert!(live.notes[0].starts_with("reproduces "), "{:?}", live.notes);

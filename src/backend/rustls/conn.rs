@@ -135,8 +135,10 @@ impl RustlsConn {
         ok
     }
 
-    /// As `pump`, then, once established, hands rustls every byte it takes: the application
-    /// reads. `false` once the connection has failed.
+    /// As `pump`, then, once established, as OpenSSL's `SSL_read` reads: whole records one at
+    /// a time until one gives application data, the peer has closed, or no whole record waits.
+    /// What follows that record stays on the wire (OpenSSL reads no further without read-ahead;
+    /// rustls would take every byte the wire holds). `false` once the connection has failed.
     fn pump_reading(&mut self) -> bool {
         if !self.pump() {
             return false;
@@ -144,24 +146,26 @@ impl RustlsConn {
         if !self.established() {
             return true;
         }
-        let mut ok = true;
-        loop {
-            let conn = self.conn.as_mut().expect("established");
-            match conn.read_tls(&mut self.transport) {
-                Ok(0) => break,
-                Ok(_) => {
-                    if !self.process() {
-                        ok = false;
-                        break;
-                    }
-                }
-                // Nothing on the wire, or rustls's receive buffers are full until the
-                // application reads: either way the rest waits on the wire.
-                Err(_) => break,
+        let ok = loop {
+            if self.peer_closed || self.plaintext_waiting() {
+                break true;
             }
-        }
+            match self.feed_record() {
+                Fed::Record(_) => {}
+                Fed::Nothing => break true,
+                Fed::Failed => break false,
+            }
+        };
         self.flush();
         ok
+    }
+
+    /// Whether rustls holds decrypted application data the application has not read.
+    fn plaintext_waiting(&mut self) -> bool {
+        self.conn
+            .as_mut()
+            .and_then(|conn| conn.process_new_packets().ok())
+            .is_some_and(|state| state.plaintext_bytes_to_read() > 0)
     }
 
     /// As far as `SSL_read_early_data` goes: hands rustls whole records one at a time until
