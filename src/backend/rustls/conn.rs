@@ -14,9 +14,10 @@ use std::rc::Rc;
 
 /// One `SSL` over rustls.
 pub(super) struct RustlsConn {
-    /// Copied from the context at `SSL_new`; the count can change until the server first acts.
+    /// Copied from the context at `SSL_new`; the count can change until the ClientHello.
     settings: Settings,
-    /// Created when the server first acts, from the settings by then.
+    /// Created when the server first acts with the ClientHello on the wire, from the settings
+    /// by then.
     conn: Option<ServerConnection>,
     configs: Rc<RefCell<Configs>>,
     /// The context's new-session callback count.
@@ -65,13 +66,18 @@ impl RustlsConn {
         }
     }
 
-    /// Creates the rustls connection if it does not exist yet. `false` once the connection has
-    /// failed.
+    /// Creates the rustls connection if it does not exist yet and the ClientHello's record has
+    /// arrived: OpenSSL reads the context's TLS 1.3 suites when it processes the ClientHello,
+    /// so the rustls config is made then, not at a server call before it. `false` once the
+    /// connection has failed.
     fn ensure_conn(&mut self) -> bool {
         if self.failed {
             return false;
         }
         if self.conn.is_none() {
+            if whole_record(&self.transport.peek_pending()).is_none() {
+                return true;
+            }
             self.settings.suites = self.live_suites.get();
             let config = self.configs.borrow_mut().get(self.settings);
             match ServerConnection::new(config) {
@@ -206,7 +212,9 @@ impl RustlsConn {
         let Some(len) = whole_record(&pending) else {
             return Fed::Nothing;
         };
-        let conn = self.conn.as_mut().expect("created before reading");
+        let Some(conn) = self.conn.as_mut() else {
+            return Fed::Nothing;
+        };
         let mut record = &pending[..len];
         while let Ok(1..) = conn.read_tls(&mut record) {}
         self.transport.consume_pending(len - record.len());
@@ -407,7 +415,10 @@ impl ServerConn for RustlsConn {
         if !self.pump_reading() {
             return Outcome::Failed;
         }
-        let conn = self.conn.as_mut().expect("created by pump");
+        let Some(conn) = self.conn.as_mut() else {
+            // No ClientHello yet.
+            return Outcome::WouldBlock;
+        };
         match conn.reader().read(buf) {
             Ok(0) if !buf.is_empty() => Outcome::Closed,
             Ok(n) => Outcome::Done(n),

@@ -1,7 +1,8 @@
 //! rustls mapped onto OpenSSL's ticket API the way a faithful compatibility layer would map it.
 //!
 //! The `SSL` object holds the OpenSSL-style settings; the rustls connection is created when the
-//! server first acts (when OpenSSL would read the ClientHello), from a config made of them
+//! server first acts with the ClientHello's record on the wire (when OpenSSL reads the
+//! ClientHello, and the latest a layer can choose a rustls config), from a config made of them
 //! (`send_tls13_tickets` is the count). rustls has no on-demand tickets and no post-handshake
 //! authentication, so those calls fail. Nothing here bends rustls toward OpenSSL: where the
 //! two differ, the difference is a finding.
