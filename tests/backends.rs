@@ -220,15 +220,6 @@ fn every_saved_program_traces_alike_every_time_on_every_in_process_backend() {
     assert!(files.len() > 100);
     for id in [BackendId::Openssl, BackendId::Native, BackendId::Rustls] {
         let mut b = registry::backend(id).expect("in process");
-        for file in &files {
-            let program = ticketdiff::program::load(file).unwrap().program;
-            if b.skip_reason(&program).is_some() {
-                continue;
-            }
-            let first = b.run(&program).ok();
-            for _ in 0..4 {
-                assert_eq!(b.run(&program).ok(), first, "{id}: {}", file.display());
-            }
-        }
+        ticketdiff::testing::assert_traces_repeat(b.as_mut(), &files, 5);
     }
 }

@@ -273,16 +273,6 @@ fn release_workers_trace_alike_every_time() {
         ticketdiff::files::tkt_files(&[root().join("corpus"), root().join("diff")]).unwrap();
     for id in built {
         let mut b = ticketdiff::registry::backend(id).unwrap();
-        for file in &files {
-            let program = load(file).unwrap().program;
-            if b.skip_reason(&program).is_some() {
-                continue;
-            }
-            let first = b.run(&program).ok();
-            assert!(first.is_some(), "{id}: {}", file.display());
-            for _ in 0..2 {
-                assert_eq!(b.run(&program).ok(), first, "{id}: {}", file.display());
-            }
-        }
+        ticketdiff::testing::assert_traces_repeat(b.as_mut(), &files, 3);
     }
 }

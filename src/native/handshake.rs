@@ -83,14 +83,14 @@ impl State {
         )
     }
 
-    /// Whether accepted early data is being received (application data may arrive before the
-    /// handshake ends).
     /// After the handshake, with no post-handshake exchange under way but a
     /// CertificateRequest's answer (OpenSSL's `TLS_ST_OK`).
     pub(crate) fn between_exchanges(&self) -> bool {
         matches!(self, State::Established(_) | State::ExpectPhaCertificate(_))
     }
 
+    /// Whether accepted early data is being received (application data may arrive before the
+    /// handshake ends).
     pub(crate) fn reads_early_data(&self) -> bool {
         matches!(self, State::ExpectEndOfEarlyData(_))
     }

@@ -7,9 +7,9 @@
 //! session's SEQUENCE holds 120 bytes with a SHA-256 suite's 32-byte master key (16 more with
 //! SHA-384's) and a four-byte `ticket_age_add` INTEGER (OpenSSL draws it at random, five bytes
 //! for half the values; the program harness makes it four, see
-//! `crate::openssl_ffi::repeatable_rand`), plus the client certificate with its 4-byte `[3]` wrapper when there is one,
-//! plus `[15] max_early_data` when it is not 0; its header is 2, 3 or 4 bytes as the content
-//! passes 127 and 255 bytes. Measured with OpenSSL 3.0.19 (session id context set, as the
+//! `crate::openssl_ffi::repeatable_rand`), plus the client certificate with its 4-byte `[3]`
+//! wrapper when there is one, plus `[15] max_early_data` when it is not 0; its header is 2, 3
+//! or 4 bytes as the content passes 127 and 255 bytes. Measured with OpenSSL 3.0.19 (session id context set, as the
 //! oracle's): 192-byte tickets (SHA-256) and 208 (SHA-384) without a client certificate, 576
 //! with one of 363 to 366 bytes; with SHA-256 `max_early_data` 127 keeps 192 and 128 makes 208
 //! (the header grows), with SHA-384 any `max_early_data` makes 224. The native plaintext is

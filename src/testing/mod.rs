@@ -26,3 +26,32 @@ pub fn now_ms() -> u64 {
         .expect("clock after 1970")
         .as_millis() as u64
 }
+
+/// Runs each program of `files` that `backend` can run `runs` times, and panics, naming the
+/// backend and the file, unless the first run finishes and every later one gives its trace:
+/// the same program gives the same trace every time.
+pub fn assert_traces_repeat(
+    backend: &mut dyn crate::backend::Backend,
+    files: &[std::path::PathBuf],
+    runs: usize,
+) {
+    let id = backend.id();
+    for file in files {
+        let program = crate::program::load(file)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .program;
+        if backend.skip_reason(&program).is_some() {
+            continue;
+        }
+        let first = backend.run(&program).ok();
+        assert!(first.is_some(), "{id}: {}", file.display());
+        for _ in 1..runs {
+            assert_eq!(
+                backend.run(&program).ok(),
+                first,
+                "{id}: {}",
+                file.display()
+            );
+        }
+    }
+}

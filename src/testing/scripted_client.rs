@@ -290,13 +290,7 @@ pub fn play(conn: &mut ServerConnection, s: &Scenario) -> Outcome {
     damage(0, &mut ch);
     let mut wire = plain_records(&ch);
     damage(3, &mut wire);
-    let mut early = early_data(s, &ch, &offers);
-    if let Some((cipher, records)) = &mut early {
-        for (typ, payload) in records.iter() {
-            wire.extend(sealed(cipher, *typ, payload));
-        }
-    }
-    let mut early = early.map(|(cipher, _)| cipher);
+    let mut early = early_data(s, &ch, &offers, &mut wire);
     let mut fed = feed(conn, &wire, chunk);
     let mut before: Option<Transcript> = None;
     let mut retried = false;
@@ -474,13 +468,16 @@ fn established(
     outcome
 }
 
-/// The early key's record cipher, and the (inner type, payload) records to seal with it.
-type EarlyRecords<'s> = (RecordCipher, Vec<(u8, &'s [u8])>);
-
 /// The client's early data, when the first ClientHello offers it with a PSK and the scenario
-/// has some: the client_early_traffic_secret's record cipher (RFC 8446 7.1, from the last PSK
-/// offered, the one the binder covers, and the ClientHello) and the records to send under it.
-fn early_data<'s>(s: &'s Scenario, ch: &[u8], offers: &[Offer]) -> Option<EarlyRecords<'s>> {
+/// has some: its records sealed onto `wire` under the client_early_traffic_secret (RFC 8446
+/// 7.1, from the last PSK offered, the one the binder covers, and the ClientHello), whose
+/// record cipher is returned for the EndOfEarlyData.
+fn early_data(
+    s: &Scenario,
+    ch: &[u8],
+    offers: &[Offer],
+    wire: &mut Vec<u8>,
+) -> Option<RecordCipher> {
     let flight = s.early.as_ref()?;
     let offer = offers.last()?;
     let mut transcript = Transcript::new(offer.suite);
@@ -488,13 +485,12 @@ fn early_data<'s>(s: &'s Scenario, ch: &[u8], offers: &[Offer]) -> Option<EarlyR
     let secret = Schedule::new(offer.suite, Some(&offer.key))
         .early
         .derive(b"c e traffic", &transcript.hash());
-    let records = flight
-        .records
-        .iter()
-        .take(8)
-        .map(|(typ, payload)| (*typ, &payload[..payload.len().min(MAX_FRAGMENT)]))
-        .collect();
-    Some((RecordCipher::new(secret), records))
+    let mut cipher = RecordCipher::new(secret);
+    for (typ, payload) in flight.records.iter().take(8) {
+        let payload = &payload[..payload.len().min(MAX_FRAGMENT)];
+        wire.extend(sealed(&mut cipher, *typ, payload));
+    }
+    Some(cipher)
 }
 
 /// Whether an EncryptedExtensions message carries the early_data extension.
