@@ -65,6 +65,10 @@ pub enum Command {
         paths: Vec<PathBuf>,
         #[command(flatten)]
         oracle: OracleArg,
+        /// Fail on every saved entry that cannot be checked here (its worker not built, its
+        /// oracle another release) instead of counting it apart.
+        #[arg(long)]
+        require_checked: bool,
     },
     /// Print the program a fuzzer input stands for (a `.tkt` text as itself, any other bytes as
     /// the fuzz targets decode them), ready for `ticketdiff run`.
@@ -240,7 +244,11 @@ pub fn execute(command: Command, out: &mut dyn Write) -> Result<Exit, CliError> 
             oracle,
             json,
         } => run(&files, oracle.id, &backend, json, out),
-        Command::Replay { paths, oracle } => replay(&paths, oracle.id, out),
+        Command::Replay {
+            paths,
+            oracle,
+            require_checked,
+        } => replay(&paths, oracle.id, require_checked, out),
         Command::Fuzz(args) => fuzz(args, out),
         Command::Minimize {
             file,
@@ -337,8 +345,14 @@ pub fn run(
     })
 }
 
-/// `ticketdiff replay`.
-pub fn replay(paths: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Result<Exit, CliError> {
+/// `ticketdiff replay`: exit 1 when a file failed (or, with `require_checked`, an entry was
+/// not checked).
+pub fn replay(
+    paths: &[PathBuf],
+    oracle: BackendId,
+    require_checked: bool,
+    out: &mut dyn Write,
+) -> Result<Exit, CliError> {
     let paths: Vec<PathBuf> = if paths.is_empty() {
         ["corpus", "diff"]
             .iter()
@@ -351,22 +365,17 @@ pub fn replay(paths: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Resu
     if paths.is_empty() {
         return Err(CliError::NothingToReplay);
     }
-    let reports = crate::replay::replay_with(&paths, oracle)?;
-    let failed = reports.iter().filter(|r| !r.passed()).count();
-    for r in &reports {
-        for f in &r.failures {
-            writeln!(out, "FAIL {f}")?;
-        }
-        for n in &r.notes {
-            writeln!(out, "note {}: {n}", r.path.display())?;
+    let mut reports = crate::replay::replay_with(&paths, oracle)?;
+    for r in &mut reports {
+        if let (true, Some(why)) = (require_checked, &r.not_checked) {
+            r.failures.push(format!(
+                "{}: not checked: {why} (--require-checked)",
+                crate::files::Shown(&r.path)
+            ));
         }
     }
-    let replayed = reports.iter().filter(|r| r.replayed).count();
-    writeln!(
-        out,
-        "replayed {replayed} files: {} passed, {failed} failed",
-        replayed - failed.min(replayed),
-    )?;
+    out.write_all(crate::replay::summary(&reports).as_bytes())?;
+    let failed = reports.iter().filter(|r| !r.passed()).count();
     Ok(if failed > 0 { Exit::Found } else { Exit::Ok })
 }
 

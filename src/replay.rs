@@ -7,7 +7,7 @@
 
 use crate::backend::BackendId;
 use crate::expect::{check, read_expectations, Release};
-use crate::files::{tkt_files, FilesError};
+use crate::files::{tkt_files_listed, FilesError, Shown};
 use crate::finding::Signature;
 use crate::fsutil::stale_temporaries;
 use crate::program::{parse_named, read_text};
@@ -27,28 +27,47 @@ pub struct FileReport {
     pub signature: Option<Signature>,
     /// Whether the file was replayed; a stray file (a dead writer's temporary) is only noted.
     pub replayed: bool,
+    /// Why a saved entry could not be checked here (its worker is not built, its oracle is
+    /// another release): neither passed nor failed.
+    pub not_checked: Option<String>,
 }
 
 impl FileReport {
+    /// No failures; a file that was not checked has none, see [`FileReport::checked`].
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
+    }
+
+    pub fn checked(&self) -> bool {
+        self.not_checked.is_none()
     }
 }
 
 /// Replays one file with `runner`.
 pub fn replay_file(runner: &mut Runner, path: &Path) -> FileReport {
+    replay_one(runner, path, false)
+}
+
+/// Replays one file; one `listed` in a directory is a store's and never read through a link.
+fn replay_one(runner: &mut Runner, path: &Path, listed: bool) -> FileReport {
     let mut report = FileReport {
         path: path.to_path_buf(),
         failures: Vec::new(),
         notes: Vec::new(),
         signature: None,
         replayed: true,
+        not_checked: None,
     };
-    let name = path.display().to_string();
-    let text = match read_text(path, &name) {
+    let name = Shown(path).to_string();
+    let text = if listed {
+        store::read_store_text(path).map_err(|e| e.to_string())
+    } else {
+        read_text(path, &name).map_err(|e| e.to_string())
+    };
+    let text = match text {
         Ok(t) => t,
         Err(e) => {
-            report.failures.push(e.to_string());
+            report.failures.push(e);
             return report;
         }
     };
@@ -118,14 +137,17 @@ fn replay_corpus_file(runner: &mut Runner, name: &str, text: &str, report: &mut 
 /// Checks that a saved divergence still reproduces its signature; one that no longer does is
 /// reported as fixed, with the command that retires it.
 fn replay_entry(runner: &mut Runner, path: &Path, text: &str, report: &mut FileReport) {
-    let entry = match store::read_entry(path, text) {
+    let (entry, header) = match store::read_entry_header(path, text) {
         Ok(e) => e,
         Err(e) => return report.failures.push(e.to_string()),
     };
-    let name = path.display();
+    let name = Shown(path);
     let signature = entry.signature();
     report.signature = Some(signature);
     let backend = entry.backend();
+    report
+        .failures
+        .extend(store::rerun_mismatch(&header, backend, path));
     let oracle = entry.versions.oracle_backend;
     let result = if oracle == runner.oracle_id() {
         let version = runner.oracle().version();
@@ -140,9 +162,9 @@ fn replay_entry(runner: &mut Runner, path: &Path, text: &str, report: &mut FileR
     };
     let (result, oracle_version) = match result {
         Ok(r) => r,
-        // A worker backend that is not built here (a fresh checkout): said, not failed; CI
-        // builds the workers and checks these entries.
-        Err(e) => return report.notes.push(format!("not checked: {e}")),
+        // A worker backend that is not built here (a fresh checkout): said and counted apart;
+        // CI builds the workers and requires every entry checked.
+        Err(e) => return report.not_checked = Some(e.to_string()),
     };
     if let Some(why) = result.skipped() {
         return report
@@ -152,11 +174,17 @@ fn replay_entry(runner: &mut Runner, path: &Path, text: &str, report: &mut FileR
     let found_with = Release::of_version(&entry.versions.oracle);
     let here = Release::of_version(oracle_version);
     match result.divergence {
-        Some(d) if d.signature == signature => report.notes.push(format!("reproduces {signature}")),
+        Some(d) if d.signature == signature => {
+            let wrong = store::claim_mismatches(&header, &entry, &d, path);
+            if wrong.is_empty() {
+                report.notes.push(format!("reproduces {signature}"));
+            }
+            report.failures.extend(wrong);
+        }
         // Found against another OpenSSL release than the oracle here: not comparable.
         _ if found_with.is_some() && here.is_some() && found_with != here => {
-            report.notes.push(format!(
-                "not checked: found with OpenSSL {}, the oracle here is OpenSSL {}",
+            report.not_checked = Some(format!(
+                "found with OpenSSL {}, the oracle here is OpenSSL {}",
                 found_with.as_ref().map_or("", |r| r.as_str()),
                 here.as_ref().map_or("", |r| r.as_str())
             ))
@@ -171,6 +199,40 @@ fn replay_entry(runner: &mut Runner, path: &Path, text: &str, report: &mut FileR
             ));
         }
     }
+}
+
+/// What `ticketdiff replay` prints: each failure, note and entry not checked, then
+/// `replayed N files: P passed, F failed, U not checked`.
+pub fn summary(reports: &[FileReport]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for r in reports {
+        let name = Shown(&r.path);
+        for f in &r.failures {
+            let _ = writeln!(out, "FAIL {f}");
+        }
+        for n in &r.notes {
+            let _ = writeln!(out, "note {name}: {n}");
+        }
+        if let (true, Some(why)) = (r.passed(), &r.not_checked) {
+            let _ = writeln!(out, "not checked {name}: {why}");
+        }
+    }
+    let replayed = reports.iter().filter(|r| r.replayed);
+    let (mut passed, mut failed, mut unchecked) = (0, 0, 0);
+    for r in replayed {
+        match (r.passed(), r.checked()) {
+            (false, _) => failed += 1,
+            (true, false) => unchecked += 1,
+            (true, true) => passed += 1,
+        }
+    }
+    let _ = writeln!(
+        out,
+        "replayed {} files: {passed} passed, {failed} failed, {unchecked} not checked",
+        passed + failed + unchecked
+    );
+    out
 }
 
 /// Replays every file under `paths` on the default oracle and the conforming backends that
@@ -200,9 +262,12 @@ pub fn conforming_available() -> Vec<BackendId> {
 /// A saved entry under a name that is not its signature's, or a second entry of one
 /// signature, fails; a temporary file a dead writer left in a directory is noted.
 pub fn replay_with(paths: &[PathBuf], oracle: BackendId) -> Result<Vec<FileReport>, ReplayError> {
-    let files = tkt_files(paths)?;
+    let files = tkt_files_listed(paths)?;
     let mut runner = Runner::with_oracle(oracle, &conforming_available())?;
-    let mut reports: Vec<FileReport> = files.iter().map(|f| replay_file(&mut runner, f)).collect();
+    let mut reports: Vec<FileReport> = files
+        .iter()
+        .map(|(f, listed)| replay_one(&mut runner, f, *listed))
+        .collect();
     let entries: Vec<(PathBuf, Signature)> = reports
         .iter()
         .filter_map(|r| Some((r.path.clone(), r.signature?)))
@@ -225,6 +290,7 @@ pub fn replay_with(paths: &[PathBuf], oracle: BackendId) -> Result<Vec<FileRepor
                 ],
                 signature: None,
                 replayed: false,
+                not_checked: None,
             });
         }
     }

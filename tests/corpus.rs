@@ -16,6 +16,10 @@ fn corpus_and_saved_divergences_replay() {
         .filter(|r| r.path.starts_with(&corpus))
         .count();
     assert!(corpus_files >= 30, "only {corpus_files} corpus programs");
+    // A fresh checkout has no workers: their entries are not checked here (`.ci/run` builds
+    // them and requires every entry checked), and the count says so.
+    let unchecked = reports.iter().filter(|r| !r.checked()).count();
+    eprintln!("{unchecked} saved entries not checked here (their workers are not built)");
     let failures: Vec<&String> = reports.iter().flat_map(|r| &r.failures).collect();
     assert!(failures.is_empty(), "replay failures:\n{failures:#?}");
 }

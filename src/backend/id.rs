@@ -71,6 +71,17 @@ impl BackendId {
         }
     }
 
+    /// Whether the backend is an OpenSSL release, so can be an entry's oracle.
+    pub fn is_openssl(self) -> bool {
+        match self {
+            BackendId::Openssl
+            | BackendId::OpensslWorker
+            | BackendId::Openssl36
+            | BackendId::Openssl40 => true,
+            BackendId::Native | BackendId::Rustls => false,
+        }
+    }
+
     /// Every backend but the oracle.
     pub fn others() -> impl Iterator<Item = BackendId> {
         BackendId::ALL

@@ -29,7 +29,16 @@
 //! writers (threads or processes) the shortest reproducer wins; every file is written whole
 //! and then linked or renamed into place.
 
+mod claims;
+mod escape;
+mod header;
+
+pub use claims::claim_mismatches;
+pub use claims::rerun_mismatch;
+pub use header::{Header, Key, Spec, KEYS};
+
 use crate::backend::BackendId;
+use crate::files::Shown;
 use crate::finding::{Difference, Divergence, Finding, Found, Signature, Versions};
 use crate::fsutil::{create_atomic, write_atomic};
 use crate::program::{parse_named, read_text, LoadError, Op};
@@ -50,7 +59,7 @@ pub fn is_entry(text: &str) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum EntryError {
     /// The header: `line` is 1-based, 1 for what concerns the header as a whole.
-    #[error("{}:{line}: {message}", path.display())]
+    #[error("{}:{line}: {message}", Shown(path))]
     Header {
         path: PathBuf,
         line: u32,
@@ -59,6 +68,9 @@ pub enum EntryError {
     /// The file itself, or its program.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// A link in the store: never followed.
+    #[error("{}: is a symbolic link; a store entry must be a regular file (links are not followed)", Shown(.0))]
+    Link(PathBuf),
 }
 
 impl EntryError {
@@ -67,6 +79,7 @@ impl EntryError {
         match self {
             EntryError::Header { line, .. } => Some(*line),
             EntryError::Load(e) => e.line(),
+            EntryError::Link(_) => None,
         }
     }
 }
@@ -74,12 +87,12 @@ impl EntryError {
 /// What went wrong with the store itself.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{}: cannot read directory: {source}", dir.display())]
+    #[error("{}: cannot read directory: {source}", Shown(dir))]
     ReadDir {
         dir: PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", Shown(path))]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -92,84 +105,34 @@ pub enum StoreError {
     Unreadable(EntryError),
 }
 
-/// The `# key: value` lines of a header, with their 1-based line numbers.
-struct Header {
-    path: PathBuf,
-    lines: Vec<(u32, String, String)>,
-}
-
-impl Header {
-    fn read(path: &Path, text: &str) -> Header {
-        let lines = text
-            .lines()
-            .enumerate()
-            .take_while(|(_, l)| l.starts_with('#'))
-            .filter_map(|(i, l)| {
-                let (key, value) = l.strip_prefix("# ")?.split_once(": ")?;
-                Some((i as u32 + 1, key.to_string(), value.trim().to_string()))
-            })
-            .collect();
-        Header {
-            path: path.to_path_buf(),
-            lines,
-        }
-    }
-
-    fn error(&self, line: u32, message: impl Into<String>) -> EntryError {
-        EntryError::Header {
-            path: self.path.clone(),
-            line,
-            message: message.into(),
-        }
-    }
-
-    fn get(&self, key: &str) -> Option<(u32, &str)> {
-        self.lines
-            .iter()
-            .find(|(_, k, _)| k == key)
-            .map(|(n, _, v)| (*n, v.as_str()))
-    }
-
-    fn require(&self, key: &str) -> Result<(u32, &str), EntryError> {
-        self.get(key).ok_or_else(|| {
-            self.error(
-                1,
-                format!("a saved divergence needs a `# {key}:` header line"),
-            )
-        })
-    }
-
-    /// A value read with `parse`, its error naming the line.
-    fn parse<T>(
-        &self,
-        key: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Result<T, EntryError> {
-        let (line, value) = self.require(key)?;
-        parse(value).map_err(|m| self.error(line, format!("`# {key}:` {m}")))
-    }
-}
-
 /// Reads a saved entry from its text; errors name the file and line.
 pub fn read_entry(path: &Path, text: &str) -> Result<Finding, EntryError> {
-    let h = Header::read(path, text);
-    let signature: Signature = h.parse("signature", |v| v.parse().map_err(|e| format!("{e}")))?;
-    let backend: BackendId = h.parse("backend", |v| v.parse().map_err(|e| format!("{e}")))?;
+    read_entry_header(path, text).map(|(f, _)| f)
+}
+
+/// [`read_entry`], with the header, whose lines `replay` names.
+pub fn read_entry_header(path: &Path, text: &str) -> Result<(Finding, Header), EntryError> {
+    let h = Header::read(path, text)?;
+    let signature: Signature =
+        h.parse(Key::Signature, |v| v.parse().map_err(|e| format!("{e}")))?;
+    let backend: BackendId = h.parse(Key::Backend, |v| v.parse().map_err(|e| format!("{e}")))?;
     if signature.backend() != backend {
-        let (line, _) = h.require("signature")?;
         return Err(h.error(
-            line,
+            h.line(Key::Signature),
             format!("signature `{signature}` does not belong to backend `{backend}`"),
         ));
     }
-    let legacy = h.get("divergence").is_some() && h.get("field").is_none();
+    let legacy = h.get(Key::Divergence).is_some() && h.get(Key::Field).is_none();
     let (divergence, versions, found) = if legacy {
         read_legacy(&h, signature, backend)?
     } else {
         read_current(&h, signature)?
     };
     if signature.field() != divergence.field() {
-        let (line, _) = h.get("field").or(h.get("divergence")).unwrap_or((1, ""));
+        let line = h
+            .get(Key::Field)
+            .or(h.get(Key::Divergence))
+            .map_or(1, |(n, _)| n);
         return Err(h.error(
             line,
             format!(
@@ -181,74 +144,122 @@ pub fn read_entry(path: &Path, text: &str) -> Result<Finding, EntryError> {
             ),
         ));
     }
+    let oracle = versions.oracle_backend;
+    if !oracle.is_openssl() || oracle == backend {
+        let why = if oracle == backend {
+            "is the entry's own backend: a backend is never compared with itself"
+        } else {
+            "is not an OpenSSL: the oracle is an OpenSSL release"
+        };
+        return Err(h.error(
+            h.line(Key::OracleBackend),
+            format!("`# oracle backend:` `{oracle}` {why}"),
+        ));
+    }
     let hits =
-        match h.get("hits") {
+        match h.get(Key::Hits) {
             None => None,
             Some((line, v)) => Some(v.parse::<u64>().map_err(|_| {
                 h.error(line, format!("`# hits:` must be a whole number, not `{v}`"))
             })?),
         };
-    let name = path.display().to_string();
+    let name = Shown(path).to_string();
     let program = parse_named(text, &name).map_err(LoadError::from)?;
     if program.is_empty() {
         return Err(h.error(1, "a saved divergence has no ops"));
     }
-    Ok(Finding {
+    // The divergence's line counts the program's ops from 1, as the canonical text does.
+    let program = program.renumbered();
+    let ops = program.len();
+    let at = usize::try_from(divergence.line)
+        .ok()
+        .filter(|l| (1..=ops).contains(l))
+        .map(|l| &program.stmts[l - 1].op);
+    let line_key = if legacy { Key::Divergence } else { Key::Line };
+    match at {
+        None => {
+            return Err(h.error(
+                h.line(line_key),
+                format!(
+                    "`# {}:` {} is not a line of the program, which has {ops} op{}",
+                    line_key.name(),
+                    divergence.line,
+                    if ops == 1 { "" } else { "s" }
+                ),
+            ))
+        }
+        Some(op) if *op != divergence.op => {
+            let key = if legacy { Key::Divergence } else { Key::Op };
+            return Err(h.error(
+                h.line(key),
+                format!(
+                    "`# {}:` says `{}` but line {} of the program is `{op}`",
+                    key.name(),
+                    divergence.op,
+                    divergence.line
+                ),
+            ));
+        }
+        Some(_) => {}
+    }
+    let finding = Finding {
         divergence,
-        // The divergence's line counts the program's ops from 1, as the canonical text does.
-        program: program.renumbered(),
+        program,
         versions,
         found,
         hits,
         file: Some(path.to_path_buf()),
         new: None,
-    })
+    };
+    Ok((finding, h))
 }
 
 fn read_current(
     h: &Header,
     signature: Signature,
 ) -> Result<(Divergence, Versions, Option<Found>), EntryError> {
-    let difference = if let Some((_, how)) = h.get("crashed") {
+    let difference = if let Some((_, how)) = h.get(Key::Crashed) {
         Difference::Crashed {
             how: how.to_string(),
         }
-    } else if h.get("hung after ms").is_some() {
+    } else if h.get(Key::HungAfterMs).is_some() {
         Difference::Hung {
-            after_ms: h.parse("hung after ms", |v| {
+            after_ms: h.parse(Key::HungAfterMs, |v| {
                 v.parse()
                     .map_err(|_| format!("`{v}` is not a number of milliseconds"))
             })?,
         }
     } else {
-        let field: Field = h.parse("field", |v| v.parse())?;
+        let field: Field = h.parse(Key::Field, |v| v.parse())?;
         Difference::Field {
             field,
-            oracle: h.parse("oracle", |v| field.parse_value(v))?,
-            other: h.parse("other", |v| field.parse_value(v))?,
+            oracle: h.parse(Key::Oracle, |v| field.parse_value(v))?,
+            other: h.parse(Key::Other, |v| field.parse_value(v))?,
         }
     };
     let divergence = Divergence {
         signature,
-        line: h.parse("line", |v| {
+        line: h.parse(Key::Line, |v| {
             v.parse().map_err(|_| format!("`{v}` is not a line number"))
         })?,
-        op: h.parse("op", |v| v.parse::<Op>())?,
+        op: h.parse(Key::Op, |v| v.parse::<Op>())?,
         difference,
     };
     let versions = Versions {
-        oracle_backend: match h.get("oracle backend") {
+        oracle_backend: match h.get(Key::OracleBackend) {
             None => BackendId::ORACLE,
-            Some(_) => h.parse("oracle backend", |v| v.parse().map_err(|e| format!("{e}")))?,
+            Some(_) => h.parse(Key::OracleBackend, |v| {
+                v.parse().map_err(|e| format!("{e}"))
+            })?,
         },
-        oracle: h.require("oracle version")?.1.to_string(),
-        backend: h.require("backend version")?.1.to_string(),
+        oracle: h.require(Key::OracleVersion)?.1.to_string(),
+        backend: h.require(Key::BackendVersion)?.1.to_string(),
     };
-    let found = match h.get("first found") {
+    let found = match h.get(Key::FirstFound) {
         None => None,
         Some((line, at)) => Some(Found {
             at: parse_time(at).map_err(|m| h.error(line, m))?,
-            by: h.get("found by").map_or("", |(_, by)| by).to_string(),
+            by: h.get(Key::FoundBy).map_or("", |(_, by)| by).to_string(),
         }),
     };
     Ok((divergence, versions, found))
@@ -267,13 +278,13 @@ fn read_legacy(
     signature: Signature,
     backend: BackendId,
 ) -> Result<(Divergence, Versions, Option<Found>), EntryError> {
-    let (line, value) = h.require("divergence")?;
+    let (line, value) = h.require(Key::Divergence)?;
     let expected = format!(
         "cannot read the `# divergence:` header (expected ``line N `OP`: FIELD is A on the oracle, B on {backend}``)"
     );
     let divergence =
         parse_divergence_sentence(value, signature).ok_or_else(|| h.error(line, expected))?;
-    let versions = match h.get("versions") {
+    let versions = match h.get(Key::Versions) {
         Some((_, v)) => {
             let (oracle, rest) = v.split_once(" (oracle), ").unwrap_or((v, ""));
             let backend_version = rest.strip_suffix(&format!(" ({backend})")).unwrap_or(rest);
@@ -289,7 +300,7 @@ fn read_legacy(
             backend: String::new(),
         },
     };
-    let found = match h.get("first found") {
+    let found = match h.get(Key::FirstFound) {
         None => None,
         Some((line, v)) => {
             let (at, by) = v.split_once(" by ").unwrap_or((v, ""));
@@ -328,44 +339,52 @@ pub fn render(finding: &Finding, path: &Path) -> String {
     let d = &finding.divergence;
     let backend = d.backend();
     let mut out = String::new();
-    let mut line = |key: &str, value: &dyn std::fmt::Display| {
-        let _ = writeln!(out, "# {key}: {value}");
+    // Every value escaped: a worker's text or a library's version is not ours to trust.
+    let mut line = |key: Key, value: &dyn std::fmt::Display| {
+        let _ = writeln!(
+            out,
+            "# {}: {}",
+            key.name(),
+            escape::escape(&value.to_string())
+        );
     };
-    line("signature", &d.signature);
-    line("backend", &backend);
+    line(Key::Signature, &d.signature);
+    line(Key::Backend, &backend);
     if finding.versions.oracle_backend != BackendId::ORACLE {
-        line("oracle backend", &finding.versions.oracle_backend);
+        line(Key::OracleBackend, &finding.versions.oracle_backend);
     }
-    line("oracle version", &finding.versions.oracle);
-    line("backend version", &finding.versions.backend);
-    line("line", &d.line);
-    line("op", &d.op);
+    line(Key::OracleVersion, &finding.versions.oracle);
+    line(Key::BackendVersion, &finding.versions.backend);
+    line(Key::Line, &d.line);
+    line(Key::Op, &d.op);
     match &d.difference {
         Difference::Field {
             field,
             oracle,
             other,
         } => {
-            line("field", field);
-            line("oracle", oracle);
-            line("other", other);
+            line(Key::Field, field);
+            line(Key::Oracle, oracle);
+            line(Key::Other, other);
         }
-        Difference::Crashed { how } => line("crashed", how),
-        Difference::Hung { after_ms } => line("hung after ms", after_ms),
+        Difference::Crashed { how } => line(Key::Crashed, how),
+        Difference::Hung { after_ms } => line(Key::HungAfterMs, after_ms),
     }
     if let Some(found) = &finding.found {
-        line("first found", &found.time());
-        line("found by", &found.by);
+        line(Key::FirstFound, &found.time());
+        line(Key::FoundBy, &found.by);
     }
     if let Some(hits) = finding.hits {
-        line("hits", &hits);
+        line(Key::Hits, &hits);
     }
-    line(
-        "rerun",
-        &format!("ticketdiff run --backend {backend} {}", path.display()),
-    );
+    line(Key::Rerun, &rerun(backend, path));
     out.push_str(&finding.program.to_string());
     out
+}
+
+/// The `# rerun:` command of an entry at `path`.
+pub fn rerun(backend: BackendId, path: &Path) -> String {
+    format!("ticketdiff run --backend {backend} {}", Shown(path))
 }
 
 /// The path of a signature's entry in `dir`.
@@ -383,10 +402,19 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Result<Finding, EntryError>>, StoreErr
     Ok(files.iter().map(|f| read_file(f)).collect())
 }
 
-/// Reads one entry file.
+/// Reads one entry file of a store: a link is refused, and so is anything but a regular file
+/// (a FIFO is never opened for reading: see [`read_text`]).
 pub fn read_file(path: &Path) -> Result<Finding, EntryError> {
-    let text = read_text(path, &path.display().to_string())?;
+    let text = read_store_text(path)?;
     read_entry(path, &text)
+}
+
+/// The text of a store's file, not through a link.
+pub fn read_store_text(path: &Path) -> Result<String, EntryError> {
+    if crate::files::is_link(path) {
+        return Err(EntryError::Link(path.to_path_buf()));
+    }
+    Ok(read_text(path, &Shown(path).to_string())?)
 }
 
 /// Entries saved under a name that is not their signature's, and signatures saved more than
@@ -418,7 +446,7 @@ pub fn name_problems<'a>(
         if let Some(first) = seen.get(&signature) {
             problems.push(error(format!(
                 "signature `{signature}` is saved twice: also in {}",
-                first.display()
+                Shown(first)
             )));
         } else {
             seen.insert(signature, path);
@@ -523,6 +551,15 @@ mod tests {
             file: None,
             new: None,
         }
+    }
+
+    /// A 3-op entry's path in a fresh store and its text.
+    fn rendered() -> (tempfile::TempDir, PathBuf, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = finding(3, 1);
+        let path = entry_path(dir.path(), &f.signature());
+        let text = render(&f, &path);
+        (dir, path, text)
     }
 
     #[test]
@@ -674,10 +711,7 @@ connect resume
 
     #[test]
     fn broken_headers_name_the_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = finding(3, 1);
-        let path = entry_path(dir.path(), &f.signature());
-        let good = render(&f, &path);
+        let (_dir, path, good) = rendered();
         for (from, to, line) in [
             ("# oracle: 1", "# oracle: one", 8),
             ("# field: ret", "# field: issued", 7),
@@ -699,5 +733,79 @@ connect resume
         }
         let e = read_entry(&path, &good.replace("# op: new_session_ticket\n", "")).unwrap_err();
         assert!(e.to_string().contains("`# op:`"), "{e}");
+    }
+
+    #[test]
+    fn a_repeated_or_unknown_key_is_refused_with_its_line() {
+        let (_dir, path, good) = rendered();
+        let twice = good.replace(
+            "# op: new_session_ticket\n",
+            "# op: new_session_ticket\n# line: 1\n",
+        );
+        let e = read_entry(&path, &twice).unwrap_err();
+        assert_eq!(e.line(), Some(7), "{e}");
+        assert!(
+            e.to_string()
+                .contains("`# line:` is given twice: also on line 5"),
+            "{e}"
+        );
+        let unknown = good.replace("# op:", "# cause: a guess\n# op:");
+        let e = read_entry(&path, &unknown).unwrap_err();
+        assert_eq!(e.line(), Some(6), "{e}");
+        assert!(
+            e.to_string().contains("`# cause:` is not a header key"),
+            "{e}"
+        );
+        // A comment line that is no `key: value` is still a comment.
+        assert!(read_entry(&path, &good.replace("# op:", "# a note\n# op:")).is_ok());
+    }
+
+    #[test]
+    fn the_line_and_op_must_be_the_programs() {
+        let (_dir, path, good) = rendered();
+        for (line, says) in [
+            (
+                "0",
+                "`# line:` 0 is not a line of the program, which has 3 ops",
+            ),
+            (
+                "4294967295",
+                "`# line:` 4294967295 is not a line of the program",
+            ),
+            ("4", "`# line:` 4 is not a line of the program"),
+            (
+                "2",
+                "`# op:` says `new_session_ticket` but line 2 of the program is `handshake`",
+            ),
+        ] {
+            let text = good.replace("# line: 3\n", &format!("# line: {line}\n"));
+            let e = read_entry(&path, &text).unwrap_err();
+            assert!(e.to_string().contains(says), "{line}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_oracle_backend_is_an_openssl_and_not_the_entrys_own() {
+        let (_dir, path, good) = rendered();
+        for (oracle, says) in [
+            ("rustls", "is the entry's own backend"),
+            ("native", "is not an OpenSSL"),
+        ] {
+            let text = good.replace(
+                "# oracle version:",
+                &format!("# oracle backend: {oracle}\n# oracle version:"),
+            );
+            let e = read_entry(&path, &text).unwrap_err();
+            assert_eq!(e.line(), Some(3), "{e}");
+            assert!(e.to_string().contains(says), "{oracle}: {e}");
+        }
+        let text = good.replace(
+            "# oracle version:",
+            "# oracle backend: openssl-3.6\n# oracle version:",
+        );
+        assert_eq!(
+            read_entry(&path, &text).unwrap().versions.oracle_backend,
+            BackendId::Openssl36
+        );
     }
 }
