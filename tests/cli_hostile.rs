@@ -2,9 +2,11 @@
 //! when it could not do what was asked, checks what it will need before it starts, and never
 //! turns a saved entry into something else.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 fn ticketdiff(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ticketdiff"))
@@ -14,28 +16,7 @@ fn ticketdiff(args: &[&str], dir: &Path) -> Output {
         .expect("runs")
 }
 
-/// Like [`ticketdiff`], but a run still going after `limit` is killed and fails the test.
-fn ticketdiff_within(args: &[&str], dir: &Path, limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ticketdiff"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            panic!(
-                "`ticketdiff {}` still running after {limit:?}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
+use common::ticketdiff_within;
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -169,10 +150,12 @@ fn minimize_writes_an_entry_over_an_entry_and_never_a_program() {
 
     // A longer program of the same signature, minimized onto the entry: an entry again.
     let long = tmp.path().join("long.tkt");
-    let long_entry = before.replace(
-        "connect\nhandshake\n",
-        "get_num_tickets\nconnect\nhandshake\nget_num_tickets\n",
-    );
+    let long_entry = before
+        .replace(
+            "connect\nhandshake\n",
+            "get_num_tickets\nconnect\nhandshake\nget_num_tickets\n",
+        )
+        .replace("# line: 3\n", "# line: 5\n");
     std::fs::write(&long, &long_entry).unwrap();
     let out = ticketdiff(&["minimize", "long.tkt", "-o", name], tmp.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -3,10 +3,12 @@
 //! by every reader of the store, at once (a FIFO is never opened for reading), and no outside
 //! file's content is shown.
 
+mod common;
+
 use std::os::unix::fs::symlink;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 const SECRET: &str = "secret-first-line-of-an-outside-file";
 const NAMES: [&str; 5] = [
@@ -48,25 +50,7 @@ fn all_named(text: &str, store: &Path) {
 
 /// Runs ticketdiff in `dir`, failing the test if it is still running after a minute.
 fn ticketdiff(args: &[&str], dir: &Path) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ticketdiff"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!(
-                "`ticketdiff {}` still running after a minute",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = common::ticketdiff_within(args, dir, Duration::from_secs(60));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -234,3 +234,30 @@ impl RustlsPair {
         }
     }
 }
+
+/// `ticketdiff ARGS` in `dir`; a run still going after `limit` is killed and fails the test.
+pub fn ticketdiff_within(
+    args: &[&str],
+    dir: &std::path::Path,
+    limit: std::time::Duration,
+) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ticketdiff"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            panic!(
+                "`ticketdiff {}` still running after {limit:?}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
