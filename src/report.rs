@@ -14,6 +14,7 @@
 //! With a baseline directory (`--baseline DIR`, e.g. the repository's `diff/` when `DIR` is a
 //! fuzzing run's output), each row says whether its signature is new, i.e. not in the baseline.
 
+use crate::files::Shown;
 use crate::finding::{Finding, Signature};
 use crate::store::{self, EntryError, StoreError};
 use crate::table::{Align, Table};
@@ -24,16 +25,16 @@ use std::path::{Path, PathBuf};
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("{}: no such directory", .0.display())]
+    #[error("{}: no such directory", Shown(.0))]
     NoDir(PathBuf),
-    #[error("{}: the baseline is not a directory", .0.display())]
+    #[error("{}: the baseline is not a directory", Shown(.0))]
     NoBaseline(PathBuf),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Every broken entry, one per line.
     #[error("{}", broken_list(.0))]
     Broken(Vec<EntryError>),
-    #[error("{}: {message}", path.display())]
+    #[error("{}: {message}", Shown(path))]
     Hits { path: PathBuf, message: String },
 }
 
@@ -171,13 +172,29 @@ pub fn build(
     })
 }
 
-/// Inline code that survives backticks inside.
-fn code(s: &str) -> String {
-    if s.contains('`') {
-        format!("`` {} ``", s)
-    } else {
-        format!("`{s}`")
+/// Text from an entry or a path, made inert in Markdown: HTML, code spans, table cells,
+/// links and images all start at a character written here as an entity, and a line break
+/// would end a heading or a row, so it becomes a space (emphasis is left: it only restyles). Nightly runs put this in the CI step
+/// summary, which renders HTML.
+fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '`' | '|' | '\\' | '[' | ']' | '!' => out.push_str(&format!("&#{};", c as u32)),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
     }
+    out
+}
+
+/// Inline code of any text.
+fn code(s: &str) -> String {
+    format!("<code>{}</code>", md(s))
 }
 
 /// The report as Markdown: a heading, one table row per signature, then each minimized program.
@@ -186,14 +203,14 @@ pub fn markdown(report: &Report) -> String {
     let n = report.signatures.len();
     let plural = if n == 1 { "" } else { "s" };
     out.push_str(&format!(
-        "## ticketdiff: {n} signature{plural} in `{}`",
-        report.dir.display()
+        "## ticketdiff: {n} signature{plural} in {}",
+        code(&Shown(&report.dir).to_string())
     ));
     if let Some(base) = &report.baseline {
         out.push_str(&format!(
-            ", {} not in `{}`",
+            ", {} not in {}",
             report.new_signatures(),
-            base.display()
+            code(&Shown(base).to_string())
         ));
     }
     out.push_str("\n\n");
@@ -221,7 +238,7 @@ pub fn markdown(report: &Report) -> String {
         let versions = if versions.is_empty() {
             d.backend().to_string()
         } else {
-            format!("{}: {versions}", d.backend())
+            md(&format!("{}: {versions}", d.backend()))
         };
         let mut row = Vec::new();
         if with_new {
@@ -238,11 +255,11 @@ pub fn markdown(report: &Report) -> String {
             code(&d.signature.to_string()),
             versions,
             format!("line {} {}", d.line, code(&d.op.to_string())),
-            format!("{}: {}", d.what(), d.comparison()),
+            md(&format!("{}: {}", d.what(), d.comparison())),
             r.hits.map_or_else(|| "-".to_string(), |h| h.to_string()),
             r.found
                 .as_ref()
-                .map_or_else(|| "-".to_string(), |f| f.to_string()),
+                .map_or_else(|| "-".to_string(), |f| md(&f.to_string())),
         ]);
         table.row(row);
     }
@@ -253,26 +270,20 @@ pub fn markdown(report: &Report) -> String {
         let file = r
             .file
             .as_ref()
-            .map_or_else(String::new, |f| f.display().to_string());
+            .map_or_else(String::new, |f| Shown(f).to_string());
         out.push_str(&format!(
-            "<details><summary><code>{}</code>{}: {} {ops}, <code>{}</code></summary>\n\n",
-            html(&r.signature().to_string()),
+            "<details><summary>{}{}: {} {ops}, {}</summary>\n\n",
+            code(&r.signature().to_string()),
             if r.new == Some(true) { " (new)" } else { "" },
             r.program.len(),
-            html(&file),
+            code(&file),
         ));
         out.push_str("```\n");
         out.push_str(&r.program.to_string());
         out.push_str("```\n\n");
-        out.push_str(&format!("Rerun: `{}`\n\n</details>\n\n", r.rerun()));
+        out.push_str(&format!("Rerun: {}\n\n</details>\n\n", code(&r.rerun())));
     }
     out
-}
-
-fn html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// The report as pretty JSON.
@@ -468,14 +479,16 @@ new_session_ticket
         assert_eq!(report.signatures[0].new, Some(true));
         assert_eq!(report.signatures[1].new, Some(false));
         let md = markdown(&report);
-        assert!(md.contains(", 1 not in `"), "{md}");
+        assert!(md.contains(", 1 not in <code>"), "{md}");
         assert!(
             md.contains("| | signature | backend and versions |"),
             "{md}"
         );
         assert!(md.contains("|---|---|---|---|---|--:|---|"), "{md}");
         assert!(
-            md.contains("| **NEW** | `rustls-verify_client_post_handshake-ret-1-vs-0` |"),
+            md.contains(
+                "| **NEW** | <code>rustls-verify_client_post_handshake-ret-1-vs-0</code> |"
+            ),
             "{md}"
         );
 
@@ -494,12 +507,18 @@ new_session_ticket
         let dir = store_with(&[(NAME, ENTRY)]);
         let report = build(dir.path(), None, None).unwrap();
         let md = markdown(&report);
-        assert!(md.starts_with("## ticketdiff: 1 signature in `"), "{md}");
-        let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| `rustls")).collect();
+        assert!(
+            md.starts_with("## ticketdiff: 1 signature in <code>"),
+            "{md}"
+        );
+        let rows: Vec<&str> = md
+            .lines()
+            .filter(|l| l.starts_with("| <code>rustls"))
+            .collect();
         assert_eq!(rows.len(), 1, "{md}");
         assert_eq!(
             rows[0],
-            "| `rustls-new_session_ticket-ret-1-vs-0` | rustls: OpenSSL 3.0.19 27 Jan 2026 (oracle), rustls 0.23.46 (rustls) | line 3 `new_session_ticket` | ret: 1 vs 0 | - | 2026-11-27T06:15:01Z by ticketdiff fuzz |"
+            "| <code>rustls-new_session_ticket-ret-1-vs-0</code> | rustls: OpenSSL 3.0.19 27 Jan 2026 (oracle), rustls 0.23.46 (rustls) | line 3 <code>new_session_ticket</code> | ret: 1 vs 0 | - | 2026-11-27T06:15:01Z by ticketdiff fuzz |"
         );
         assert!(md.contains("|---|---|---|---|--:|---|"), "{md}");
         assert!(
@@ -507,7 +526,7 @@ new_session_ticket
             "{md}"
         );
         assert!(
-            md.contains("Rerun: `ticketdiff run --backend rustls "),
+            md.contains("Rerun: <code>ticketdiff run --backend rustls "),
             "{md}"
         );
 
