@@ -2,16 +2,15 @@
 //! `# rerun:` line): each claim against the divergence it measures on the real backend, and an
 //! entry it cannot check is counted apart, never as passed.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const NAME: &str = "rustls-shutdown-ret-1-vs-0.tkt";
 
 fn saved() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("diff")
-        .join(NAME);
-    std::fs::read_to_string(path).unwrap()
+    common::saved_entry(NAME)
 }
 
 /// A store named `diff` in a fresh directory holding `text` as the entry.
@@ -121,12 +120,7 @@ fn replay_without_workers(store: &Path, extra: &[&str]) -> Output {
 #[test]
 fn an_entry_not_checked_is_counted_apart_and_fails_when_checks_are_required() {
     let worker_entry = "openssl-3.6-new_session_ticket-ret-0-vs-1.tkt";
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("diff")
-            .join(worker_entry),
-    )
-    .unwrap();
+    let text = common::saved_entry(worker_entry);
     let (_tmp, store) = store_with(&saved());
     std::fs::write(store.join(worker_entry), text).unwrap();
 

@@ -1,15 +1,14 @@
 //! Issue 21, item 7: `report --format markdown` puts entry values and the store's path into a
 //! CI step summary, which renders HTML: none may reach it as markup.
 
+mod common;
+
 use ticketdiff::report::{build, markdown};
 
 const NAME: &str = "rustls-new_session_ticket-ret-1-vs-0.tkt";
 
 fn entry() -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("diff")
-        .join(NAME);
-    std::fs::read_to_string(path).unwrap()
+    common::saved_entry(NAME)
 }
 
 #[test]

@@ -194,12 +194,17 @@ impl Finding {
 
     /// The command that reruns it.
     pub fn rerun(&self) -> String {
-        let file = self
-            .file
-            .as_ref()
-            .map_or_else(|| "FILE".into(), |f| f.display().to_string());
-        format!("ticketdiff run --backend {} {file}", self.backend())
+        let file = self.file.as_deref().unwrap_or(std::path::Path::new("FILE"));
+        rerun_command(self.backend(), file)
     }
+}
+
+/// The command that reruns the program at `path` on `backend` (an entry's `# rerun:`).
+pub fn rerun_command(backend: BackendId, path: &std::path::Path) -> String {
+    format!(
+        "ticketdiff run --backend {backend} {}",
+        crate::files::Shown(path)
+    )
 }
 
 /// The JSON shape of `ticketdiff report --format json` rows and `ticketdiff fuzz --json`

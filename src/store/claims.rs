@@ -76,7 +76,7 @@ pub fn rerun_mismatch(header: &Header, backend: BackendId, path: &Path) -> Optio
             "a saved divergence needs a `# rerun:` header line".into(),
         ));
     };
-    let wanted = super::rerun(backend, &own_rerun_path(path));
+    let wanted = crate::finding::rerun_command(backend, &own_rerun_path(path));
     let prefix = format!("ticketdiff run --backend {backend} ");
     let named = rerun.strip_prefix(&prefix).map(Path::new);
     let own = named.is_some_and(|p| {

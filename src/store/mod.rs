@@ -51,7 +51,9 @@ use std::time::SystemTime;
 pub const SIGNATURE_HEADER: &str = "# signature: ";
 
 /// Whether a file's text is a saved divergence rather than a corpus program.
+/// (A byte-order mark before the header does not hide it: reading says what is wrong.)
 pub fn is_entry(text: &str) -> bool {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.lines().any(|l| l.starts_with(SIGNATURE_HEADER))
 }
 
@@ -377,14 +379,9 @@ pub fn render(finding: &Finding, path: &Path) -> String {
     if let Some(hits) = finding.hits {
         line(Key::Hits, &hits);
     }
-    line(Key::Rerun, &rerun(backend, path));
+    line(Key::Rerun, &crate::finding::rerun_command(backend, path));
     out.push_str(&finding.program.to_string());
     out
-}
-
-/// The `# rerun:` command of an entry at `path`.
-pub fn rerun(backend: BackendId, path: &Path) -> String {
-    format!("ticketdiff run --backend {backend} {}", Shown(path))
 }
 
 /// The path of a signature's entry in `dir`.

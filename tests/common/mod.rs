@@ -261,3 +261,11 @@ pub fn ticketdiff_within(
     }
     child.wait_with_output().unwrap()
 }
+
+/// The text of `diff/NAME`, a saved entry of the repository.
+pub fn saved_entry(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("diff")
+        .join(name);
+    std::fs::read_to_string(path).unwrap()
+}
