@@ -207,3 +207,24 @@ impl Header {
         parse(value).map_err(|m| self.error(line, format!("`# {}:` {m}", key.name())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/store.md lists every key of the registry with its value, and no other key.
+    #[test]
+    fn the_docs_table_is_the_registry() {
+        let docs = include_str!("../../docs/store.md");
+        let rows: Vec<(&str, &str)> = docs
+            .lines()
+            .filter_map(|l| {
+                let mut cells = l.strip_prefix("| `")?.split(" | ");
+                let name = cells.next()?.strip_suffix('`')?;
+                Some((name, cells.next()?))
+            })
+            .collect();
+        let keys: Vec<(&str, &str)> = KEYS.iter().map(|s| (s.name, s.value)).collect();
+        assert_eq!(rows, keys);
+    }
+}
