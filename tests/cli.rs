@@ -220,7 +220,7 @@ fn report_summarizes_diff_and_names_a_broken_entry() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let entries = std::fs::read_dir(root.join("diff")).unwrap().count();
-    let rows = stdout.lines().filter(|l| l.starts_with("| `")).count();
+    let rows = stdout.lines().filter(|l| l.starts_with("| <code>")).count();
     assert_eq!(rows, entries, "{stdout}");
     assert!(stdout.contains("### Minimized programs"), "{stdout}");
 

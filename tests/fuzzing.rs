@@ -81,15 +81,20 @@ fn concurrent_writers_save_one_entry_per_signature_and_keep_the_shortest() {
     let dir = dir.path();
     let mut runner = Runner::new(&[BackendId::Rustls]).unwrap();
     let (d, short) = entry_for(&mut runner, "connect\nhandshake\nnew_session_ticket\n");
-    let (_, long) = entry_for(
+    // Each program with its own divergence (its line is another): an entry's `# line:` is
+    // the op's in its own program.
+    let (d_long, long) = entry_for(
         &mut runner,
         "get_num_tickets\nconnect\nhandshake\nget_num_tickets\nnew_session_ticket\n",
     );
     let outcomes: Vec<Saved> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..16)
             .map(|i| {
-                let d = &d;
-                let program = if i % 2 == 0 { &long } else { &short };
+                let (d, program) = if i % 2 == 0 {
+                    (&d_long, &long)
+                } else {
+                    (&d, &short)
+                };
                 s.spawn(move || save(dir, d, program).unwrap())
             })
             .collect();
@@ -113,7 +118,7 @@ fn concurrent_writers_save_one_entry_per_signature_and_keep_the_shortest() {
     );
     assert_eq!(entry.program, short, "the shorter reproducer wins");
     // A worse one never replaces it.
-    let again = save(dir, &d, &long).unwrap();
+    let again = save(dir, &d_long, &long).unwrap();
     assert_eq!(again, Saved::Kept);
     assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), text);
 }

@@ -64,18 +64,14 @@ pub fn claim_mismatches(
     out
 }
 
-/// Why the `# rerun:` line does not rerun this entry, if it does not: it must be
+/// Why the `# rerun:` line does not rerun this entry, if it has one and it does not: it must be
 /// `ticketdiff run --backend BACKEND DIR/NAME`, with the entry's backend, file name and the
 /// name of the directory it is in (so `diff/NAME.tkt` for any checkout's `diff/`, and a store
 /// moved or copied elsewhere under another directory name is told to update it).
 pub fn rerun_mismatch(header: &Header, backend: BackendId, path: &Path) -> Option<String> {
     let at = |line: u32, m: String| format!("{}:{line}: {m}", Shown(path));
-    let Some((line, rerun)) = header.get(Key::Rerun) else {
-        return Some(at(
-            1,
-            "a saved divergence needs a `# rerun:` header line".into(),
-        ));
-    };
+    // Optional (entries of the first format may have none): only what is there is a claim.
+    let (line, rerun) = header.get(Key::Rerun)?;
     let wanted = crate::finding::rerun_command(backend, &own_rerun_path(path));
     let prefix = format!("ticketdiff run --backend {backend} ");
     let named = rerun.strip_prefix(&prefix).map(Path::new);

@@ -21,9 +21,11 @@
 //! ```
 //!
 //! `line` is the op's line in the program as saved without its header (the canonical text);
-//! an optional `# hits: N` line is read by `ticketdiff report`; other comment lines are kept
-//! out of the way. Entries of the first format (a `# divergence:` sentence, `# versions:` and
-//! `# first found: TIME by FINDER`) are still read.
+//! an optional `# hits: N` line is read by `ticketdiff report`. The keys, their values and
+//! what is checked of them are the registry's (`header.rs`); values are escaped (`escape.rs`);
+//! `replay` holds the header to the run (`claims.rs`). See `docs/store.md`. Entries of the
+//! first format (a `# divergence:` sentence, `# versions:` and `# first found: TIME by
+//! FINDER`) are still read.
 //!
 //! Writers hold the directory's lock from reading the saved entry to replacing it, so of many
 //! writers (threads or processes) the shortest reproducer wins; every file is written whole
