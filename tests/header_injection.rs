@@ -1,5 +1,6 @@
 //! Issue 21, item 6: a worker's crash text or a library's version string with a newline must
-//! not write an entry that reads back as another program.
+//! not write an entry that reads back as another program; nor is any finding saved that would
+//! read back as another.
 
 use std::time::{Duration, SystemTime};
 use ticketdiff::backend::BackendId;
@@ -64,4 +65,18 @@ fn control_characters_in_header_values_read_back_as_written() {
             ..f
         }
     );
+}
+
+#[test]
+fn a_finding_that_contradicts_itself_is_not_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = crash_finding();
+    // Line 2 is `handshake`, not the finding's op.
+    f.divergence.line = 2;
+    let e = save(dir.path(), &f).unwrap_err().to_string();
+    assert!(
+        e.contains(":6: `# op:` says `new_session_ticket` but line 2 of the program is `handshake`; not saved"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -77,3 +77,20 @@ fn an_undecodable_file_name_is_shown_with_its_bytes_escaped() {
         assert!(!all.contains('\u{fffd}'), "{command}: {all}");
     }
 }
+
+#[test]
+fn a_control_character_in_a_value_is_quoted_escaped() {
+    // Raw in the file, or written as an escape: either way the message shows `\u{1b}`.
+    for value in ["\u{1b}[2J\u{7}x", "\\u{1b}[2J\\u{7}x"] {
+        let text = entry().replace(
+            "# signature: rustls-new_session_ticket-ret-1-vs-0",
+            &format!("# signature: {value}"),
+        );
+        let e = read_entry(Path::new(NAME), &text).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("{NAME}:1: `# signature:` `\\u{{1b}}[2J\\u{{7}}x`")),
+            "{e:?}"
+        );
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+    }
+}

@@ -157,11 +157,13 @@ impl Header {
         Ok(header)
     }
 
+    /// An error on `line`. A message quotes values, which are unescaped by now: a control
+    /// character in one is shown escaped again, never sent raw to a terminal or log.
     pub fn error(&self, line: u32, message: impl Into<String>) -> EntryError {
         EntryError::Header {
             path: self.path.clone(),
             line,
-            message: message.into(),
+            message: crate::program::Escaped(&message.into()).to_string(),
         }
     }
 

@@ -107,6 +107,9 @@ pub enum StoreError {
     /// Never replace what cannot be read: it may be someone's work.
     #[error("{0}; the entry there is not replaced")]
     Unreadable(EntryError),
+    /// What would be written does not read back as the finding.
+    #[error("{0}; not saved: the finding contradicts itself")]
+    WouldNotRead(EntryError),
 }
 
 /// Reads a saved entry from its text; errors name the file and line.
@@ -483,7 +486,7 @@ pub fn save(dir: &Path, finding: &Finding) -> Result<Saved, StoreError> {
     finding.hits = None;
     finding.new = None;
     if !path.exists() {
-        let text = render(&finding, &path);
+        let text = render_checked(&finding, &path)?;
         if create_atomic(&path, text.as_bytes()).map_err(io(&path))? {
             return Ok(Saved::New);
         }
@@ -493,9 +496,28 @@ pub fn save(dir: &Path, finding: &Finding) -> Result<Saved, StoreError> {
         return Ok(Saved::Kept);
     }
     finding.found = old.found.or(finding.found);
-    let text = render(&finding, &path);
+    let text = render_checked(&finding, &path)?;
     write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
     Ok(Saved::Improved)
+}
+
+/// The entry's text, once it is known to read back as the finding: an entry that contradicts
+/// itself (a line that is not its op's) would be unreadable, so never replaced, and so is not
+/// written at all.
+fn render_checked(finding: &Finding, path: &Path) -> Result<String, StoreError> {
+    let text = render(finding, path);
+    let back = read_entry(path, &text).map_err(StoreError::WouldNotRead)?;
+    let same = back.divergence == finding.divergence
+        && back.program == finding.program.renumbered()
+        && back.versions == finding.versions;
+    if !same {
+        return Err(StoreError::WouldNotRead(EntryError::Header {
+            path: path.to_path_buf(),
+            line: 1,
+            message: "the entry would read back as another finding".into(),
+        }));
+    }
+    Ok(text)
 }
 
 /// The file and signature of each entry that has a file.
