@@ -646,10 +646,8 @@ pub fn report(
     let hits = match hits {
         None => None,
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| ReportError::Hits {
-                path: path.to_path_buf(),
-                message: format!("cannot read: {e}"),
-            })?;
+            let text =
+                crate::program::read_hits_text(path, &crate::files::Shown(path).to_string())?;
             Some(crate::report::parse_hits(&text, path)?)
         }
     };

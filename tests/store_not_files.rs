@@ -91,3 +91,20 @@ fn replay_report_and_fuzz_report_each_as_broken() {
     assert_eq!(code, Some(2), "{text}");
     all_named(&text, store.path());
 }
+
+#[test]
+fn a_hits_file_that_is_not_a_regular_file_is_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("hits.json");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let store = tmp.path().to_str().unwrap();
+    for hits in [fifo.to_str().unwrap(), "/dev/zero"] {
+        let (code, text) = ticketdiff(&["report", store, "--hits", hits], tmp.path());
+        assert_eq!(code, Some(2), "{hits}: {text}");
+        assert!(
+            text.contains(&format!("{hits}: is a")) && text.contains("only regular files are read"),
+            "{hits}: {text}"
+        );
+    }
+}

@@ -25,6 +25,11 @@ pub const MAX_PROGRAM_FILE_BYTES: u64 = 1 << 20;
 /// needs far less: a generated program has at most 64 ops of a few bytes each.)
 pub const MAX_FUZZ_INPUT_BYTES: u64 = MAX_PROGRAM_FILE_BYTES;
 
+/// The most bytes `ticketdiff report --hits FILE` reads: a `fuzz --json` summary holds a row
+/// per signature with its program (at most a program file each), and a store of a few dozen
+/// signatures takes well under a megabyte.
+pub const MAX_HITS_FILE_BYTES: u64 = 64 << 20;
+
 /// A program file as read from disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgramFile {
@@ -39,6 +44,7 @@ pub struct ProgramFile {
 pub enum InputKind {
     ProgramFile,
     FuzzInput,
+    HitsFile,
 }
 
 impl fmt::Display for InputKind {
@@ -46,6 +52,7 @@ impl fmt::Display for InputKind {
         f.write_str(match self {
             InputKind::ProgramFile => "a program file",
             InputKind::FuzzInput => "a fuzz input",
+            InputKind::HitsFile => "a hits file",
         })
     }
 }
@@ -166,6 +173,13 @@ pub fn load_named(path: &Path, name: &str) -> Result<ProgramFile, LoadError> {
 /// with the limits and errors of [`load`]; errors name it `name`.
 pub fn read_text(path: &Path, name: &str) -> Result<String, LoadError> {
     let bytes = read_regular(path, name, InputKind::ProgramFile, MAX_PROGRAM_FILE_BYTES)?;
+    decode_utf8(bytes, name)
+}
+
+/// Reads a hits file's text with the rules of [`load`]: a regular file (never a FIFO or a
+/// device, which would block or never end) of at most [`MAX_HITS_FILE_BYTES`].
+pub fn read_hits_text(path: &Path, name: &str) -> Result<String, LoadError> {
+    let bytes = read_regular(path, name, InputKind::HitsFile, MAX_HITS_FILE_BYTES)?;
     decode_utf8(bytes, name)
 }
 

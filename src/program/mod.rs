@@ -25,8 +25,8 @@ pub use config::{
 pub use escape::{escape_bytes, Escaped};
 pub use kind::{OpKind, UnknownOp};
 pub use load::{
-    load, load_named, read_fuzz_input, read_text, InputKind, LoadError, ProgramFile, SpecialFile,
-    MAX_FUZZ_INPUT_BYTES, MAX_PROGRAM_FILE_BYTES,
+    load, load_named, read_fuzz_input, read_hits_text, read_text, InputKind, LoadError,
+    ProgramFile, SpecialFile, MAX_FUZZ_INPUT_BYTES, MAX_HITS_FILE_BYTES, MAX_PROGRAM_FILE_BYTES,
 };
 pub use parse::{parse, parse_named, ParseError};
 
