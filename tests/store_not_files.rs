@@ -7,7 +7,6 @@ mod common;
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 const SECRET: &str = "secret-first-line-of-an-outside-file";
@@ -28,11 +27,7 @@ fn hostile_store() -> (tempfile::TempDir, tempfile::TempDir) {
     std::fs::write(&secret, format!("# signature: {SECRET}\nconnect\n")).unwrap();
     let s = store.path();
     symlink(s.join("nowhere"), s.join("dangling.tkt")).unwrap();
-    let made = Command::new("mkfifo")
-        .arg(s.join("fifo.tkt"))
-        .status()
-        .unwrap();
-    assert!(made.success());
+    common::mkfifo(&s.join("fifo.tkt"));
     std::fs::create_dir(s.join("dir.tkt")).unwrap();
     symlink("/dev/zero", s.join("zero.tkt")).unwrap();
     symlink(&secret, s.join("outside.tkt")).unwrap();
@@ -96,8 +91,7 @@ fn replay_report_and_fuzz_report_each_as_broken() {
 fn a_hits_file_that_is_not_a_regular_file_is_refused_at_once() {
     let tmp = tempfile::tempdir().unwrap();
     let fifo = tmp.path().join("hits.json");
-    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
-    assert!(made.success());
+    common::mkfifo(&fifo);
     let store = tmp.path().to_str().unwrap();
     for hits in [fifo.to_str().unwrap(), "/dev/zero"] {
         let (code, text) = ticketdiff(&["report", store, "--hits", hits], tmp.path());

@@ -269,3 +269,12 @@ pub fn saved_entry(name: &str) -> String {
         .join(name);
     std::fs::read_to_string(path).unwrap()
 }
+
+/// Makes a FIFO at `path`.
+pub fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+}
