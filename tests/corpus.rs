@@ -19,7 +19,13 @@ fn corpus_and_saved_divergences_replay() {
     // A fresh checkout has no workers: their entries are not checked here (`.ci/run` builds
     // them and requires every entry checked), and the count says so.
     let unchecked = reports.iter().filter(|r| !r.checked()).count();
-    eprintln!("{unchecked} saved entries not checked here (their workers are not built)");
+    // Written to stderr itself, not through `eprintln!`, which the test harness captures.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "corpus_and_saved_divergences_replay: {unchecked} saved entries not checked here \
+         (their workers are not built)"
+    );
     let failures: Vec<&String> = reports.iter().flat_map(|r| &r.failures).collect();
     assert!(failures.is_empty(), "replay failures:\n{failures:#?}");
 }
