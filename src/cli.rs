@@ -205,6 +205,12 @@ pub enum CliError {
     Unsaveable { path: PathBuf, message: String },
     #[error(transparent)]
     Fuzz(#[from] crate::fuzz::FuzzError),
+    /// Errors already printed one by one, each once.
+    #[error("{command}: {errors} error(s), printed above")]
+    Reported {
+        command: &'static str,
+        errors: usize,
+    },
     #[error(transparent)]
     Unavailable(#[from] crate::worker::Unavailable),
     #[error(transparent)]
@@ -477,8 +483,14 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
     }
     crate::fuzz::print_summary(out, &summary, args.json)?;
     let found = summary.new_signatures() > 0;
-    if let Some(e) = summary.errors.into_iter().next() {
-        return Err(e.into());
+    if !summary.errors.is_empty() {
+        // The summary is on its way before the error ends the command (an error's exit drops
+        // what is still buffered), and the errors were printed with it, once.
+        out.flush()?;
+        return Err(CliError::Reported {
+            command: "fuzz",
+            errors: summary.errors.len(),
+        });
     }
     Ok(if found { Exit::Found } else { Exit::Ok })
 }

@@ -99,6 +99,14 @@ pub enum FuzzError {
     Unavailable(#[from] crate::worker::Unavailable),
     #[error(transparent)]
     Seeds(#[from] seeds::SeedsError),
+    /// A new signature's minimized program that could not be saved: printed whole, so that the
+    /// run's work is not lost with it.
+    #[error("{source}\nnew signature {signature} not saved; its entry would have been:\n{entry}")]
+    Unsaved {
+        signature: Signature,
+        entry: String,
+        source: StoreError,
+    },
     #[error("cannot start worker thread {job}: {source}")]
     Spawn { job: usize, source: std::io::Error },
     /// ticketdiff itself panicked on a program (a bug of ours, not a divergence).
@@ -404,8 +412,20 @@ impl Worker<'_> {
         };
         let found = triage(&mut self.runner, program, results, claim, &to);
         for new in found {
-            let mut known = shared.known.lock().unwrap_or_else(|e| e.into_inner());
             let signature = new.finding.signature();
+            if let Some(Err(source)) = new.saved {
+                let path = store::entry_path(&self.options.out, &signature);
+                shared
+                    .errors
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(FuzzError::Unsaved {
+                        signature,
+                        entry: store::render(&new.finding, &path),
+                        source,
+                    });
+            }
+            let mut known = shared.known.lock().unwrap_or_else(|e| e.into_inner());
             let hits = known.get(&signature).and_then(|f| f.hits);
             known.insert(
                 signature,
@@ -414,13 +434,6 @@ impl Worker<'_> {
                     ..new.finding
                 },
             );
-            if let Some(Err(e)) = new.saved {
-                shared
-                    .errors
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(FuzzError::Store(e));
-            }
         }
     }
 }
