@@ -417,8 +417,6 @@ pub const DEFAULT_FUZZ_SECS: u64 = 60;
 /// `ticketdiff fuzz`.
 pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
     use std::io::IsTerminal;
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
     use std::time::Duration;
 
     // Seeds: the corpus programs. A missing default corpus is fine; a missing named one, or a
@@ -458,9 +456,7 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
         out: args.out,
         seeds,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone());
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone());
+    let stop = crate::signals::stop_flag();
     let tty = std::io::stderr().is_terminal();
     eprintln!(
         "ticketdiff fuzz: seed {seed}, {} jobs, {} seed programs, saving to {}",
@@ -500,9 +496,7 @@ pub fn rediscover(
     options: &crate::rediscover::Options,
     out: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone());
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone());
+    let stop = crate::signals::stop_flag();
     let results = crate::rediscover::run(options, stop)?;
     write!(out, "{}", crate::rediscover::summary::text(&results))?;
     writeln!(out, "written to {}", options.out.display())?;
