@@ -195,6 +195,12 @@ pub enum CliError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{}: {signature} {kept} (a backend that diverges only sometimes)", path.display())]
+    NotKept {
+        path: PathBuf,
+        signature: crate::finding::Signature,
+        kept: crate::minimize::Kept,
+    },
     #[error("{}: no backend diverges; nothing to minimize", .0.display())]
     NothingToMinimize(PathBuf),
     #[error("nothing to replay: no `corpus/` or `diff/` here and no path given")]
@@ -565,7 +571,21 @@ pub fn minimize(
         return Err(CliError::NothingToMinimize(file.to_path_buf()));
     };
     let signature = d.signature;
-    let (small, divergence) = crate::minimize::minimize_divergence(&mut runner, &program, d);
+    let remeasured = crate::minimize::minimize_divergence(&mut runner, &program, d);
+    let kept = remeasured.kept();
+    let Some((small, divergence)) = remeasured.entry() else {
+        return Err(CliError::NotKept {
+            path: file.to_path_buf(),
+            signature,
+            kept,
+        });
+    };
+    let (small, divergence) = (small.clone(), divergence.clone());
+    if kept != crate::minimize::Kept::Minimized {
+        eprintln!(
+            "ticketdiff minimize: {signature} {kept} (a backend that diverges only sometimes)"
+        );
+    }
     if let Some(path) = output {
         refuse_to_replace_an_entry(path, entry.as_ref().map(|_| signature))?;
     }

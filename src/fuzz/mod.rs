@@ -14,6 +14,7 @@ pub use status::{print_summary, render_status, Summary};
 
 use crate::backend::BackendId;
 use crate::finding::{Finding, Signature};
+use crate::minimize::Kept;
 use crate::program::usage::Usage;
 use crate::program::{check_bounds, Program};
 use crate::runner::{Results, Runner};
@@ -60,6 +61,8 @@ pub struct Shared {
     /// this run's hits.
     known: Mutex<HashMap<Signature, Finding>>,
     errors: Mutex<Vec<FuzzError>>,
+    /// New signatures whose divergence a rerun did not confirm, each once.
+    unconfirmed: Mutex<Vec<(Signature, Kept)>>,
     /// How often programs used each version 2 op and flag.
     usage: Mutex<Usage>,
     started: Instant,
@@ -413,6 +416,21 @@ impl Worker<'_> {
         let found = triage(&mut self.runner, program, results, claim, &to);
         for new in found {
             let signature = new.finding.signature();
+            if new.kept != Kept::Minimized {
+                let mut unconfirmed = shared.unconfirmed.lock().unwrap_or_else(|e| e.into_inner());
+                if !unconfirmed.iter().any(|(s, _)| *s == signature) {
+                    unconfirmed.push((signature, new.kept));
+                }
+            }
+            if let Kept::Nothing { .. } = new.kept {
+                // Unknown again: a later sighting that a rerun confirms is saved then.
+                shared
+                    .known
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&signature);
+                continue;
+            }
             if let Some(Err(source)) = new.saved {
                 let path = store::entry_path(&self.options.out, &signature);
                 shared
@@ -468,6 +486,7 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
         tls_nanos: AtomicU64::new(0),
         known: Mutex::new(HashMap::new()),
         errors: Mutex::new(Vec::new()),
+        unconfirmed: Mutex::new(Vec::new()),
         usage: Mutex::new(Usage::default()),
         started: Instant::now(),
     };
@@ -589,6 +608,10 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
         signatures: rows,
         errors: shared
             .errors
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+        unconfirmed: shared
+            .unconfirmed
             .into_inner()
             .unwrap_or_else(|e| e.into_inner()),
     }

@@ -27,11 +27,22 @@ pub struct Summary {
     /// Signatures found or hit in this run, new ones first.
     pub signatures: Vec<Finding>,
     pub errors: Vec<super::FuzzError>,
+    /// New signatures whose divergence a rerun did not confirm: saved unminimized, or not at
+    /// all.
+    pub unconfirmed: Vec<(crate::finding::Signature, crate::minimize::Kept)>,
 }
 
 impl Summary {
     pub fn programs_per_sec(&self) -> f64 {
         self.programs as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// One line per unconfirmed signature.
+    fn unconfirmed_lines(&self) -> Vec<String> {
+        self.unconfirmed
+            .iter()
+            .map(|(s, kept)| format!("{s}: {kept} (a backend that diverges only sometimes)"))
+            .collect()
     }
 
     pub fn new_signatures(&self) -> usize {
@@ -71,6 +82,7 @@ struct JsonSummary<'a> {
     v2_programs: u64,
     v2_uses: BTreeMap<String, u64>,
     signatures: &'a [Finding],
+    unconfirmed: Vec<String>,
     errors: Vec<String>,
 }
 
@@ -94,6 +106,7 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, json: bool) -> std::io::R
                 .map(|(u, n)| (u.to_string(), *n))
                 .collect(),
             signatures: &s.signatures,
+            unconfirmed: s.unconfirmed_lines(),
             errors: s.errors.iter().map(|e| e.to_string()).collect(),
         };
         return writeln!(
@@ -152,6 +165,9 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, json: bool) -> std::io::R
             ]);
         }
         write!(out, "{}", table.text())?;
+    }
+    for line in s.unconfirmed_lines() {
+        writeln!(out, "unconfirmed: {line}")?;
     }
     for e in &s.errors {
         eprintln!("error: {e}");
