@@ -6,7 +6,7 @@ use crate::backend::BackendId;
 use crate::expect::{bless as bless_text, Release};
 use crate::files::FilesError;
 use crate::finding::Signature;
-use crate::fsutil::{rewrite_file, write_atomic, RewriteError};
+use crate::fsutil::{rewrite_unchanged, write_atomic, RewriteError};
 use crate::program::{load, read_fuzz_input, LoadError};
 use crate::report::ReportError;
 use crate::runner::Runner;
@@ -383,10 +383,11 @@ pub fn replay(paths: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Resu
 }
 
 /// `ticketdiff bless`: rewrites each file's `# expect` comments from a run of the oracle. Every
-/// file is tried; the first error is returned after the others were blessed.
+/// file is tried; each error is printed once, and the command fails after the others were
+/// blessed.
 pub fn bless(files: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Result<Exit, CliError> {
     let mut runner = Runner::with_oracle(oracle, &[])?;
-    let mut first_error = None;
+    let mut errors = 0;
     for f in files {
         let result = load(f).map_err(CliError::from).and_then(|file| {
             let trace = runner
@@ -402,7 +403,7 @@ pub fn bless(files: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Resul
             if blessed == file.text {
                 return Ok(false);
             }
-            rewrite_file(f, blessed.as_bytes())?;
+            rewrite_unchanged(f, file.text.as_bytes(), blessed.as_bytes())?;
             Ok(true)
         });
         match result {
@@ -410,11 +411,19 @@ pub fn bless(files: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Resul
             Ok(false) => {}
             Err(e) => {
                 eprintln!("ticketdiff: {e}");
-                first_error.get_or_insert(e);
+                errors += 1;
             }
         }
     }
-    first_error.map_or(Ok(Exit::Ok), Err)
+    if errors > 0 {
+        // What was blessed is said before the error ends the command.
+        out.flush()?;
+        return Err(CliError::Reported {
+            command: "bless",
+            errors,
+        });
+    }
+    Ok(Exit::Ok)
 }
 
 /// Default fuzzing time when neither `--time` nor `--runs` is given.
