@@ -17,3 +17,14 @@ pub fn stop_flag() -> Arc<AtomicBool> {
     }
     stop
 }
+
+/// Makes a write past the file-size limit (`ulimit -f`) an error (`EFBIG`) that the writer
+/// reports, with its temporary file removed, instead of SIGXFSZ ending the process mid-write:
+/// a handler that does nothing replaces the signal's default action. Child processes start
+/// with the default again.
+pub fn report_file_size_limit() {
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        Arc::new(AtomicBool::new(false)),
+    );
+}

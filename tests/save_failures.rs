@@ -17,22 +17,34 @@ fn diverging_program() -> String {
         .collect()
 }
 
-#[test]
-fn a_save_that_fails_prints_the_summary_the_program_and_each_error_once() {
+/// `fuzz` of the diverging program alone (one run, one job) into `store`, its command line
+/// after `prefix` (a wrapper such as `prlimit`).
+fn fuzz_the_divergence(prefix: &[&str], store: &Path) -> std::process::Output {
     let seeds = tempfile::tempdir().unwrap();
     std::fs::write(seeds.path().join("seed.tkt"), diverging_program()).unwrap();
-    let store = tempfile::tempdir().unwrap();
-    // An entry of the same signature that cannot be read: save never replaces it.
-    let garbled = store.path().join(format!("{SIGNATURE}.tkt"));
-    std::fs::write(&garbled, "# signature: garbled\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ticketdiff"))
+    let ticketdiff = env!("CARGO_BIN_EXE_ticketdiff");
+    let (program, args) = match prefix.split_first() {
+        Some((first, rest)) => (*first, [rest, &[ticketdiff]].concat()),
+        None => (ticketdiff, Vec::new()),
+    };
+    Command::new(program)
+        .args(args)
         .args(["fuzz", "--runs", "1", "--jobs", "1", "--seed", "1"])
         .args(["--backend", "rustls", "--corpus"])
         .arg(seeds.path())
         .arg("--out")
-        .arg(store.path())
+        .arg(store)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_save_that_fails_prints_the_summary_the_program_and_each_error_once() {
+    let store = tempfile::tempdir().unwrap();
+    // An entry of the same signature that cannot be read: save never replaces it.
+    let garbled = store.path().join(format!("{SIGNATURE}.tkt"));
+    std::fs::write(&garbled, "# signature: garbled\n").unwrap();
+    let out = fuzz_the_divergence(&[], store.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
@@ -63,4 +75,27 @@ fn a_save_that_fails_prints_the_summary_the_program_and_each_error_once() {
         std::fs::read_to_string(&garbled).unwrap(),
         "# signature: garbled\n"
     );
+}
+
+#[test]
+fn a_file_size_limit_makes_a_save_fail_cleanly_with_nothing_half_written() {
+    let store = tempfile::tempdir().unwrap();
+    // 100 bytes: the entry (some 600) cannot be written whole.
+    let out = fuzz_the_divergence(&["prlimit", "--fsize=100"], store.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{:?}\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(stdout.contains("1 new signatures"), "{stdout}");
+    assert!(stderr.contains("File too large"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("new signature {SIGNATURE} not saved")),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(store.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
 }
