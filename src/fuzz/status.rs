@@ -174,3 +174,54 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, json: bool) -> std::io::R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::minimize::Kept;
+
+    #[test]
+    fn the_summary_says_which_signatures_a_rerun_did_not_confirm() {
+        let crash = "native-crash-in-new_session_ticket".parse().unwrap();
+        let hang = "native-hang-in-shutdown".parse().unwrap();
+        let summary = Summary {
+            elapsed: Duration::from_secs(1),
+            programs: 1,
+            divergent: 1,
+            skipped: 0,
+            jobs: 1,
+            usage: Usage::default(),
+            tls_share: 0.0,
+            signatures: Vec::new(),
+            errors: Vec::new(),
+            unconfirmed: vec![
+                (
+                    crash,
+                    Kept::AsFound {
+                        minimized_gave: Some(hang),
+                    },
+                ),
+                (hang, Kept::Nothing { again: None }),
+            ],
+        };
+        let mut text = Vec::new();
+        print_summary(&mut text, &summary, false).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains(
+                "unconfirmed: native-crash-in-new_session_ticket: kept unminimized: its minimized \
+             program gave native-hang-in-shutdown instead on a rerun (a backend that diverges \
+             only sometimes)\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            "unconfirmed: native-hang-in-shutdown: not kept: the program it was seen on did not \
+             diverge on a rerun"
+        ), "{text}");
+        let mut json = Vec::new();
+        print_summary(&mut json, &summary, true).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(json["unconfirmed"].as_array().unwrap().len(), 2);
+    }
+}
