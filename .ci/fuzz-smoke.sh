@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of the fuzz targets (fuzz/README.md): build the libFuzzer target `diff`
 # (cargo fuzz, nightly, default sanitizer) and the honggfuzz target `diff` (cargo hfuzz), run
-# each briefly from the seeds in corpus/, and fail on real problems only.
+# each briefly from the seeds in corpus/, and fail on real problems only. The parser targets
+# `store_entry` and `worker_protocol` run briefly too (libFuzzer), seeded from diff/.
 #
 # A target crashes by design when it finds a divergence whose signature is not known yet (it
 # saves the minimized program first). The runs use a scratch TICKETDIFF_DIFF_DIR seeded with
@@ -13,6 +14,8 @@
 #
 # Environment:
 #   FUZZ_SMOKE_TIME=20           seconds of fuzzing per fuzzer (over restarts)
+#   FUZZ_SMOKE_PARSER_TIME=10    seconds for each parser target (store_entry, worker_protocol:
+#                                libFuzzer only; any crash of theirs is a failure)
 #   FUZZ_SMOKE_ONLY=             `libfuzzer` or `honggfuzz` to run only one of them
 #   FUZZ_SMOKE_FAIL_ON_NEW=0     1: also fail when a new divergence signature is found
 #   FUZZ_SMOKE_KEEP=             a directory to copy new divergences and logs into (CI artifact)
@@ -204,6 +207,30 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
+# The parsers hostile bytes reach: no divergence to tell apart, so any crash is a failure.
+parser_time=${FUZZ_SMOKE_PARSER_TIME:-10}
+parser_result="not run"
+if [ "$only" != honggfuzz ] && [ "$have_nightly" = 1 ]; then
+    parser_result="ok"
+    for target in store_entry worker_protocol; do
+        step "libFuzzer: $target ${parser_time}s"
+        dir="$scratch/parser-$target"
+        mkdir -p "$dir"
+        [ "$target" != store_entry ] || cp diff/*.tkt "$dir"/ 2>/dev/null || true
+        log="$scratch/parser-$target.log"
+        if run cargo +nightly fuzz run --fuzz-dir fuzz "${lf_flags[@]}" "$target" "$dir" -- \
+            -artifact_prefix="$scratch/" -max_total_time="$parser_time" >"$log" 2>&1; then
+            grep -E '^Done [0-9]+ runs' "$log" | sed 's/^/  /' || true
+        else
+            tail -n 40 "$log"
+            problem "libFuzzer: $target failed (log above)"
+            parser_result="failed"
+        fi
+        [ -z "$keep" ] || { mkdir -p "$keep"; cp "$log" "$keep"/; }
+    done
+fi
+
+# ---------------------------------------------------------------------------------------------
 hf_result="not run"
 if [ "$only" = libfuzzer ]; then
     say "honggfuzz: skipped (FUZZ_SMOKE_ONLY=$only)"
@@ -261,6 +288,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 step "result"
 say "libFuzzer: $lf_result"
+say "parser targets: $parser_result"
 say "honggfuzz: $hf_result"
 if [ ${#findings[@]} -gt 0 ]; then
     say "new divergence signatures (not in diff/):"

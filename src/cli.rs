@@ -6,7 +6,7 @@ use crate::backend::BackendId;
 use crate::expect::{bless as bless_text, Release};
 use crate::files::FilesError;
 use crate::finding::Signature;
-use crate::fsutil::{rewrite_file, write_atomic, RewriteError};
+use crate::fsutil::{rewrite_unchanged, write_atomic, RewriteError};
 use crate::program::{load, read_fuzz_input, LoadError};
 use crate::report::ReportError;
 use crate::runner::Runner;
@@ -199,6 +199,12 @@ pub enum CliError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{}: {signature} {kept} (a backend that diverges only sometimes)", path.display())]
+    NotKept {
+        path: PathBuf,
+        signature: crate::finding::Signature,
+        kept: crate::minimize::Kept,
+    },
     #[error("{}: no backend diverges; nothing to minimize", .0.display())]
     NothingToMinimize(PathBuf),
     #[error("nothing to replay: no `corpus/` or `diff/` here and no path given")]
@@ -209,6 +215,12 @@ pub enum CliError {
     Unsaveable { path: PathBuf, message: String },
     #[error(transparent)]
     Fuzz(#[from] crate::fuzz::FuzzError),
+    /// Errors already printed one by one, each once.
+    #[error("{command}: {errors} error(s), printed above")]
+    Reported {
+        command: &'static str,
+        errors: usize,
+    },
     #[error(transparent)]
     Unavailable(#[from] crate::worker::Unavailable),
     #[error(transparent)]
@@ -380,10 +392,11 @@ pub fn replay(
 }
 
 /// `ticketdiff bless`: rewrites each file's `# expect` comments from a run of the oracle. Every
-/// file is tried; the first error is returned after the others were blessed.
+/// file is tried; each error is printed once, and the command fails after the others were
+/// blessed.
 pub fn bless(files: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Result<Exit, CliError> {
     let mut runner = Runner::with_oracle(oracle, &[])?;
-    let mut first_error = None;
+    let mut errors = 0;
     for f in files {
         let result = load(f).map_err(CliError::from).and_then(|file| {
             let trace = runner
@@ -399,7 +412,7 @@ pub fn bless(files: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Resul
             if blessed == file.text {
                 return Ok(false);
             }
-            rewrite_file(f, blessed.as_bytes())?;
+            rewrite_unchanged(f, file.text.as_bytes(), blessed.as_bytes())?;
             Ok(true)
         });
         match result {
@@ -407,11 +420,19 @@ pub fn bless(files: &[PathBuf], oracle: BackendId, out: &mut dyn Write) -> Resul
             Ok(false) => {}
             Err(e) => {
                 eprintln!("ticketdiff: {e}");
-                first_error.get_or_insert(e);
+                errors += 1;
             }
         }
     }
-    first_error.map_or(Ok(Exit::Ok), Err)
+    if errors > 0 {
+        // What was blessed is said before the error ends the command.
+        out.flush()?;
+        return Err(CliError::Reported {
+            command: "bless",
+            errors,
+        });
+    }
+    Ok(Exit::Ok)
 }
 
 /// Default fuzzing time when neither `--time` nor `--runs` is given.
@@ -420,8 +441,6 @@ pub const DEFAULT_FUZZ_SECS: u64 = 60;
 /// `ticketdiff fuzz`.
 pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
     use std::io::IsTerminal;
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
     use std::time::Duration;
 
     // Seeds: the corpus programs. A missing default corpus is fine; a missing named one, or a
@@ -461,9 +480,7 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
         out: args.out,
         seeds,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone());
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone());
+    let stop = crate::signals::stop_flag();
     let tty = std::io::stderr().is_terminal();
     eprintln!(
         "ticketdiff fuzz: seed {seed}, {} jobs, {} seed programs, saving to {}",
@@ -486,8 +503,14 @@ pub fn fuzz(args: FuzzArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
     }
     crate::fuzz::print_summary(out, &summary, args.json)?;
     let found = summary.new_signatures() > 0;
-    if let Some(e) = summary.errors.into_iter().next() {
-        return Err(e.into());
+    if !summary.errors.is_empty() {
+        // The summary is on its way before the error ends the command (an error's exit drops
+        // what is still buffered), and the errors were printed with it, once.
+        out.flush()?;
+        return Err(CliError::Reported {
+            command: "fuzz",
+            errors: summary.errors.len(),
+        });
     }
     Ok(if found { Exit::Found } else { Exit::Ok })
 }
@@ -497,9 +520,7 @@ pub fn rediscover(
     options: &crate::rediscover::Options,
     out: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone());
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone());
+    let stop = crate::signals::stop_flag();
     let results = crate::rediscover::run(options, stop)?;
     write!(out, "{}", crate::rediscover::summary::text(&results))?;
     writeln!(out, "written to {}", options.out.display())?;
@@ -568,7 +589,21 @@ pub fn minimize(
         return Err(CliError::NothingToMinimize(file.to_path_buf()));
     };
     let signature = d.signature;
-    let (small, divergence) = crate::minimize::minimize_divergence(&mut runner, &program, d);
+    let remeasured = crate::minimize::minimize_divergence(&mut runner, &program, d);
+    let kept = remeasured.kept();
+    let Some((small, divergence)) = remeasured.entry() else {
+        return Err(CliError::NotKept {
+            path: file.to_path_buf(),
+            signature,
+            kept,
+        });
+    };
+    let (small, divergence) = (small.clone(), divergence.clone());
+    if kept != crate::minimize::Kept::Minimized {
+        eprintln!(
+            "ticketdiff minimize: {signature} {kept} (a backend that diverges only sometimes)"
+        );
+    }
     if let Some(path) = output {
         refuse_to_replace_an_entry(path, entry.as_ref().map(|_| signature))?;
     }

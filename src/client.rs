@@ -9,6 +9,7 @@ use crate::wire::Endpoint;
 use openssl::ssl::{
     Ssl, SslContext, SslMethod, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
 };
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The bytes every write sends. One buffer for the whole process, so a write retried after
@@ -22,7 +23,7 @@ pub fn write_data(len: u64) -> &'static [u8] {
     &WRITE_DATA[..len.min(MAX_WRITE_LEN) as usize]
 }
 
-/// One ticket a client received.
+/// One ticket a client received and has not offered yet.
 struct Received {
     /// The session OpenSSL handed over, offered by `resume` (as in version 1).
     session: ffi::ClientSession,
@@ -30,24 +31,30 @@ struct Received {
     /// session not resumable once it has been used (and when a connection ends badly), so
     /// `resume=again` offers copies of this.
     on_arrival: ffi::ClientSession,
-    offered: bool,
 }
 
-/// The sessions a program's clients have received, oldest first, each offered at most once by
-/// `resume`.
+/// The sessions a program's clients have received and can still offer, oldest first.
+///
+/// Only what a later `connect` can pick is kept, so that a program's memory does not grow
+/// with every ticket (256 a handshake, 499 handshakes: 350 MB): `resume` takes the newest
+/// ticket not offered yet, so an offered one goes (what `resume=again` offers is its arrival
+/// copy, kept apart), and of the others only as many of the newest as the program has
+/// `resume` connects left can ever be taken. Nothing OpenSSL's client does depends on the
+/// sessions it handed over being kept, so the trace is the same.
 #[derive(Default)]
 pub struct Sessions {
-    received: Vec<Received>,
+    received: VecDeque<Received>,
     /// The arrival copy of the ticket the previous `connect` offered, if it offered one.
     previous_offer: Option<ffi::ClientSession>,
+    /// How many `connect resume` ops the program has after the current op.
+    resumes_left: usize,
 }
 
 impl Sessions {
-    /// The newest session not offered yet, now marked offered, and its arrival copy.
+    /// The newest session not offered yet, now taken, and its arrival copy.
     fn take_newest(&mut self) -> Option<(ffi::ClientSession, ffi::ClientSession)> {
-        let r = self.received.iter_mut().rev().find(|r| !r.offered)?;
-        r.offered = true;
-        Some((r.session.clone(), r.on_arrival.clone()))
+        let r = self.received.pop_back()?;
+        Some((r.session, r.on_arrival))
     }
 
     /// What a `connect` with `resume` offers: the session, and the arrival copy the next
@@ -62,6 +69,21 @@ impl Sessions {
                 Some((copy.dup(), copy))
             }
         }
+    }
+
+    /// A ticket arrived: kept if a later `resume` can still take it.
+    fn arrived(&mut self, session: ffi::ClientSession) {
+        if self.resumes_left == 0 {
+            return;
+        }
+        if self.received.len() == self.resumes_left {
+            self.received.pop_front();
+        }
+        let on_arrival = session.dup();
+        self.received.push_back(Received {
+            session,
+            on_arrival,
+        });
     }
 }
 
@@ -94,12 +116,7 @@ impl ClientContext {
         ffi::on_new_session(&mut b, |ssl, session| {
             if let Some(store) = ssl.ex_data(sessions_index()) {
                 let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-                let on_arrival = session.dup();
-                store.received.push(Received {
-                    session,
-                    on_arrival,
-                    offered: false,
-                });
+                store.arrived(session);
             }
         });
         ClientContext { ctx: b.build() }
@@ -174,6 +191,15 @@ impl ClientContext {
 pub struct SharedSessionStore(SharedSessions);
 
 impl SharedSessionStore {
+    /// Says how many `connect resume` ops the program has after the current one: the store
+    /// keeps no more tickets than those can take.
+    pub fn set_resumes_left(&self, n: usize) {
+        let mut store = self.lock();
+        store.resumes_left = n;
+        let excess = store.received.len().saturating_sub(n);
+        store.received.drain(..excess);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }

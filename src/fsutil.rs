@@ -76,6 +76,12 @@ pub enum RewriteError {
     Owner { path: PathBuf, uid: u32, gid: u32 },
     #[error("{}: cannot write: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
+    #[error(
+        "{}: changed while it was being rewritten; it is left as it is, with what was written \
+         to it: run again to rewrite it",
+        path.display()
+    )]
+    Changed { path: PathBuf },
 }
 
 /// Replaces the contents of a file a user gave, keeping it the same file as far as they can see.
@@ -93,6 +99,20 @@ pub enum RewriteError {
 /// Otherwise the new contents are written to a temporary file beside the target, flushed, and
 /// renamed over it, so a crash leaves either the old file or the new one.
 pub fn rewrite_file(path: &Path, bytes: &[u8]) -> Result<(), RewriteError> {
+    rewrite(path, None, bytes)
+}
+
+/// [`rewrite_file`], unless the file no longer holds `was` (what the caller read and made
+/// `bytes` from): [`RewriteError::Changed`] then, and the file is left as it is, so that
+/// nothing written to it meanwhile is lost with the replaced copy. The check is made just
+/// before the rename, holding an exclusive `flock` on the file (which other ticketdiff
+/// rewriters take too; a plain `>>` append takes none, and one landing between the check and
+/// the rename, a window of one `rename` call, is not seen).
+pub fn rewrite_unchanged(path: &Path, was: &[u8], bytes: &[u8]) -> Result<(), RewriteError> {
+    rewrite(path, Some(was), bytes)
+}
+
+fn rewrite(path: &Path, was: Option<&[u8]>, bytes: &[u8]) -> Result<(), RewriteError> {
     let read = |source| RewriteError::Read {
         path: path.to_path_buf(),
         source,
@@ -119,16 +139,20 @@ pub fn rewrite_file(path: &Path, bytes: &[u8]) -> Result<(), RewriteError> {
     // Root may open anything, so this catches only what the mode bits above cannot say alone:
     // a file whose write bits belong to someone else. Non-blocking, in case the path became a
     // FIFO since the check above; nothing is truncated.
-    if let Err(e) = std::fs::OpenOptions::new()
+    let current = match std::fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(&target)
     {
-        return Err(match e.kind() {
-            io::ErrorKind::PermissionDenied => read_only,
-            _ => write(e),
-        });
-    }
+        Ok(file) => file,
+        Err(e) => {
+            return Err(match e.kind() {
+                io::ErrorKind::PermissionDenied => read_only,
+                _ => write(e),
+            })
+        }
+    };
     if meta.nlink() > 1 {
         return Err(RewriteError::HardLinks {
             path: path.to_path_buf(),
@@ -150,6 +174,17 @@ pub fn rewrite_file(path: &Path, bytes: &[u8]) -> Result<(), RewriteError> {
     tmp.as_file()
         .set_permissions(Permissions::from_mode(mode))
         .map_err(write)?;
+    // Released when `current` is dropped, after the rename.
+    current.lock().map_err(write)?;
+    if let Some(was) = was {
+        // By path, not through `current`: another rewriter may have renamed a file over it.
+        let now = std::fs::read(&target).map_err(read)?;
+        if now != was {
+            return Err(RewriteError::Changed {
+                path: path.to_path_buf(),
+            });
+        }
+    }
     install(tmp, &target).map_err(write)
 }
 

@@ -3,7 +3,7 @@
 
 use crate::backend::{Backend, BackendId, EarlyRead, Outcome, Server, ServerConn, Unfinished};
 use crate::client::{ClientConn, ClientContext, SharedSessionStore, READ_BUFFER};
-use crate::program::{ConnectFlags, Op, Program};
+use crate::program::{ConnectFlags, Op, Program, Resume, Stmt};
 use crate::trace::{EarlyStatus, Step, Trace};
 use crate::wire::wire;
 
@@ -256,7 +256,14 @@ impl<S: Server> Backend for Harness<S> {
             received_before: 0,
         };
         let mut trace = Vec::with_capacity(program.len());
+        let resumes = |s: &&Stmt| matches!(s.op, Op::Connect(f) if f.resume == Resume::Newest);
+        let mut resumes_left = program.stmts.iter().filter(resumes).count();
         for (at, stmt) in program.stmts.iter().enumerate() {
+            // This op's own `resume` included: it takes from what is kept.
+            run.sessions.set_resumes_left(resumes_left);
+            if resumes(&stmt) {
+                resumes_left -= 1;
+            }
             let op_started = std::time::Instant::now();
             let ret = self.step(&mut run, stmt.op);
             in_ops += op_started.elapsed();

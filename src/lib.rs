@@ -28,6 +28,7 @@ pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod serve;
+pub mod signals;
 pub mod store;
 pub mod table;
 pub mod testing;

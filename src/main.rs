@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use ticketdiff::cli::{execute, Args};
 
 fn main() -> ExitCode {
+    ticketdiff::signals::report_file_size_limit();
     let args = Args::parse();
     // Not locked for the whole command: `serve` logs from its connection threads.
     let mut out = std::io::BufWriter::new(std::io::stdout());

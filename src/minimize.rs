@@ -6,7 +6,7 @@
 //! repeated until nothing changes. The result is 1-minimal: removing any single op loses the
 //! signature.
 
-use crate::finding::Divergence;
+use crate::finding::{Divergence, Signature};
 use crate::program::{
     check_bounds, ConnectFlags, CtxConfig, GroupList, Op, Options, Program, Resume, SuiteList,
 };
@@ -194,31 +194,118 @@ pub fn minimize(program: &Program, oracle: &mut dyn Oracle) -> Program {
     Program::from_ops(ops)
 }
 
+/// A divergence re-measured on the program to keep: what an entry says always holds for its
+/// program, even with a backend that diverges only sometimes.
+#[derive(Clone, Debug)]
+pub enum Remeasured {
+    /// The minimized program, with the divergence its own rerun gave.
+    Minimized(Program, Divergence),
+    /// The program as found (renumbered), with the divergence its rerun gave: the minimized
+    /// program's rerun showed another signature (`minimized_gave`) or none.
+    AsFound {
+        program: Program,
+        divergence: Divergence,
+        minimized_gave: Option<Signature>,
+    },
+    /// The program as found did not show the signature again (`again` is what it showed):
+    /// nothing holds to keep.
+    NotAgain { again: Option<Signature> },
+}
+
+/// What of a new signature is kept, without the program: [`Remeasured`] in short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kept {
+    Minimized,
+    /// The program as found; the minimized one gave this on its rerun.
+    AsFound {
+        minimized_gave: Option<Signature>,
+    },
+    /// Nothing; the program as found gave this on its rerun.
+    Nothing {
+        again: Option<Signature>,
+    },
+}
+
+/// Says what a rerun gave, for a person: why a program was kept as found or not at all.
+impl std::fmt::Display for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let gave = |f: &mut std::fmt::Formatter<'_>, g: &Option<Signature>| match g {
+            Some(s) => write!(f, "gave {s} instead on a rerun"),
+            None => write!(f, "did not diverge on a rerun"),
+        };
+        match self {
+            Kept::Minimized => write!(f, "minimized"),
+            Kept::AsFound { minimized_gave } => {
+                write!(f, "kept unminimized: its minimized program ")?;
+                gave(f, minimized_gave)
+            }
+            Kept::Nothing { again } => {
+                write!(f, "not kept: the program it was seen on ")?;
+                gave(f, again)
+            }
+        }
+    }
+}
+
+impl Remeasured {
+    pub fn kept(&self) -> Kept {
+        match *self {
+            Remeasured::Minimized(..) => Kept::Minimized,
+            Remeasured::AsFound { minimized_gave, .. } => Kept::AsFound { minimized_gave },
+            Remeasured::NotAgain { again } => Kept::Nothing { again },
+        }
+    }
+
+    /// The program and divergence to keep, if any.
+    pub fn entry(&self) -> Option<(&Program, &Divergence)> {
+        match self {
+            Remeasured::Minimized(p, d)
+            | Remeasured::AsFound {
+                program: p,
+                divergence: d,
+                ..
+            } => Some((p, d)),
+            Remeasured::NotAgain { .. } => None,
+        }
+    }
+}
+
 /// Minimizes a program on which `divergence` was seen, keeping its signature, running only the
-/// oracle and the diverging backend; returns the small program and its divergence. A
-/// divergence that does not show again on the same program (a worker killed from outside, say)
-/// is returned as it was seen: every candidate would fail, and searching them all only costs
-/// time.
+/// oracle and the diverging backend. The program is run again first: a divergence that does
+/// not show again (a worker killed from outside, say) would fail every candidate, and
+/// searching them all only costs time.
 pub fn minimize_divergence(
     runner: &mut Runner,
     program: &Program,
     divergence: &Divergence,
-) -> (Program, Divergence) {
+) -> Remeasured {
     let backend = divergence.backend();
     let signature = divergence.signature;
-    let again = runner.divergence_on(program, backend);
-    if again.as_ref().is_none_or(|d| d.signature != signature) {
-        return (program.renumbered(), divergence.clone());
-    }
-    let small = minimize(program, &mut |p: &Program| {
+    let rerun = |runner: &mut Runner, p: &Program| {
+        let d = runner.divergence_on(p, backend);
+        match d {
+            Some(d) if d.signature == signature => Ok(d),
+            other => Err(other.map(|d| d.signature)),
+        }
+    };
+    let as_found = program.renumbered();
+    let again = match rerun(runner, &as_found) {
+        Ok(d) => d,
+        Err(again) => return Remeasured::NotAgain { again },
+    };
+    let small = minimize(&as_found, &mut |p: &Program| {
         runner
             .divergence_on(p, backend)
             .is_some_and(|d| d.signature == signature)
     });
-    let found = runner
-        .divergence_on(&small, backend)
-        .unwrap_or_else(|| divergence.clone());
-    (small, found)
+    match rerun(runner, &small) {
+        Ok(found) => Remeasured::Minimized(small, found),
+        Err(minimized_gave) => Remeasured::AsFound {
+            program: as_found,
+            divergence: again,
+            minimized_gave,
+        },
+    }
 }
 
 #[cfg(test)]

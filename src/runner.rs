@@ -127,6 +127,16 @@ impl Runner {
         })
     }
 
+    /// A runner of backends made elsewhere (a test's stand-in for a backend, say); `others`
+    /// must have ids of their own, none the oracle's.
+    pub fn from_backends(oracle: Box<dyn Backend>, others: Vec<Box<dyn Backend>>) -> Runner {
+        Runner {
+            oracle,
+            others,
+            extra: Vec::new(),
+        }
+    }
+
     /// The oracle's id.
     pub fn oracle_id(&self) -> BackendId {
         self.oracle.id()

@@ -1,6 +1,6 @@
 //! `ticketdiff serve`: the native TLS 1.3 server on a TCP socket, one thread per connection,
 //! within [`Limits`] (a connection cap, handshake, idle and write timeouts, back-off on failed
-//! accepts), stopped by [`Stop`] or, for the command, Ctrl-C/SIGTERM.
+//! accepts), stopped by [`Stop`] or, for the command, Ctrl-C, SIGTERM or SIGHUP.
 
 mod connection;
 mod folder;
@@ -23,7 +23,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The command: writes the CA certificate and a client certificate and key to
-/// a private temporary folder, prints their paths, and serves until Ctrl-C or SIGTERM, after
+/// a private temporary folder, prints their paths, and serves until Ctrl-C, SIGTERM or SIGHUP, after
 /// which the folder is removed.
 pub fn serve(options: &Options) -> io::Result<()> {
     check_num_tickets(options.num_tickets)?;
@@ -42,7 +42,7 @@ pub fn serve(options: &Options) -> io::Result<()> {
         .map_err(io::Error::other)?;
     let listener = TcpListener::bind(options.addr)?;
     let stop = Stop::new();
-    stop.on_signals(&[signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])?;
+    stop.on_signals(&crate::signals::STOP)?;
     let stdout_error = Arc::new(Mutex::new(None));
     let log = stdout_log(stop.clone(), stdout_error.clone());
     log(format!("CA certificate: {}", ca.display()));

@@ -3,7 +3,7 @@
 //! minimized and saved as a [`Finding`].
 
 use crate::finding::{Finding, Found, Signature, Versions};
-use crate::minimize::minimize_divergence;
+use crate::minimize::{minimize_divergence, Kept};
 use crate::program::Program;
 use crate::runner::{Results, Runner};
 use crate::store::{self, Saved, StoreError};
@@ -21,14 +21,17 @@ pub struct Destination<'a> {
 
 /// A signature not known before, minimized.
 pub struct NewFinding {
+    /// What is kept; with [`Kept::Nothing`], the divergence as first seen, on its program.
     pub finding: Finding,
     /// What saving did; `None` when nothing was to be saved.
     pub saved: Option<Result<Saved, StoreError>>,
+    pub kept: Kept,
 }
 
 /// Triage of every divergence in `results` (a run of `program` on `runner`): `claim` says
 /// whether a signature is new (and records it as known from then on, so each is minimized
-/// once); a new one is minimized on the oracle and its backend, then saved.
+/// once); a new one is minimized on the oracle and its backend, then saved if a rerun of the
+/// program to save gave it again ([`Kept`]).
 pub fn triage(
     runner: &mut Runner,
     program: &Program,
@@ -41,7 +44,12 @@ pub fn triage(
         if !claim(d.signature) {
             continue;
         }
-        let (small, divergence) = minimize_divergence(runner, program, d);
+        let remeasured = minimize_divergence(runner, program, d);
+        let kept = remeasured.kept();
+        let (small, divergence) = match remeasured.entry() {
+            Some((p, d)) => (p.clone(), d.clone()),
+            None => (program.clone(), d.clone()),
+        };
         let mut finding = Finding {
             divergence,
             program: small,
@@ -55,11 +63,16 @@ pub fn triage(
             file: None,
             new: Some(true),
         };
-        let saved = to.save.then(|| store::save(to.dir, &finding));
+        let save = to.save && !matches!(kept, Kept::Nothing { .. });
+        let saved = save.then(|| store::save(to.dir, &finding));
         if matches!(saved, Some(Ok(_))) {
             finding.file = Some(store::entry_path(to.dir, &finding.signature()));
         }
-        out.push(NewFinding { finding, saved });
+        out.push(NewFinding {
+            finding,
+            saved,
+            kept,
+        });
     }
     out
 }

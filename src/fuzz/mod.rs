@@ -14,6 +14,7 @@ pub use status::{print_summary, render_status, Summary};
 
 use crate::backend::BackendId;
 use crate::finding::{Finding, Signature};
+use crate::minimize::Kept;
 use crate::program::usage::Usage;
 use crate::program::{check_bounds, Program};
 use crate::runner::{Results, Runner};
@@ -60,6 +61,8 @@ pub struct Shared {
     /// this run's hits.
     known: Mutex<HashMap<Signature, Finding>>,
     errors: Mutex<Vec<FuzzError>>,
+    /// New signatures whose divergence a rerun did not confirm, each once.
+    unconfirmed: Mutex<Vec<(Signature, Kept)>>,
     /// How often programs used each version 2 op and flag.
     usage: Mutex<Usage>,
     started: Instant,
@@ -99,6 +102,14 @@ pub enum FuzzError {
     Unavailable(#[from] crate::worker::Unavailable),
     #[error(transparent)]
     Seeds(#[from] seeds::SeedsError),
+    /// A new signature's minimized program that could not be saved: printed whole, so that the
+    /// run's work is not lost with it.
+    #[error("{source}\nnew signature {signature} not saved; its entry would have been:\n{entry}")]
+    Unsaved {
+        signature: Signature,
+        entry: String,
+        source: StoreError,
+    },
     #[error("cannot start worker thread {job}: {source}")]
     Spawn { job: usize, source: std::io::Error },
     /// ticketdiff itself panicked on a program (a bug of ours, not a divergence).
@@ -404,8 +415,35 @@ impl Worker<'_> {
         };
         let found = triage(&mut self.runner, program, results, claim, &to);
         for new in found {
-            let mut known = shared.known.lock().unwrap_or_else(|e| e.into_inner());
             let signature = new.finding.signature();
+            if new.kept != Kept::Minimized {
+                let mut unconfirmed = shared.unconfirmed.lock().unwrap_or_else(|e| e.into_inner());
+                if !unconfirmed.iter().any(|(s, _)| *s == signature) {
+                    unconfirmed.push((signature, new.kept));
+                }
+            }
+            if let Kept::Nothing { .. } = new.kept {
+                // Unknown again: a later sighting that a rerun confirms is saved then.
+                shared
+                    .known
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&signature);
+                continue;
+            }
+            if let Some(Err(source)) = new.saved {
+                let path = store::entry_path(&self.options.out, &signature);
+                shared
+                    .errors
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(FuzzError::Unsaved {
+                        signature,
+                        entry: store::render(&new.finding, &path),
+                        source,
+                    });
+            }
+            let mut known = shared.known.lock().unwrap_or_else(|e| e.into_inner());
             let hits = known.get(&signature).and_then(|f| f.hits);
             known.insert(
                 signature,
@@ -414,13 +452,6 @@ impl Worker<'_> {
                     ..new.finding
                 },
             );
-            if let Some(Err(e)) = new.saved {
-                shared
-                    .errors
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(FuzzError::Store(e));
-            }
         }
     }
 }
@@ -455,6 +486,7 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
         tls_nanos: AtomicU64::new(0),
         known: Mutex::new(HashMap::new()),
         errors: Mutex::new(Vec::new()),
+        unconfirmed: Mutex::new(Vec::new()),
         usage: Mutex::new(Usage::default()),
         started: Instant::now(),
     };
@@ -576,6 +608,10 @@ pub fn fuzz(options: &Options, stop: Arc<AtomicBool>, mut on_tick: impl FnMut(&S
         signatures: rows,
         errors: shared
             .errors
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+        unconfirmed: shared
+            .unconfirmed
             .into_inner()
             .unwrap_or_else(|e| e.into_inner()),
     }

@@ -27,11 +27,22 @@ pub struct Summary {
     /// Signatures found or hit in this run, new ones first.
     pub signatures: Vec<Finding>,
     pub errors: Vec<super::FuzzError>,
+    /// New signatures whose divergence a rerun did not confirm: saved unminimized, or not at
+    /// all.
+    pub unconfirmed: Vec<(crate::finding::Signature, crate::minimize::Kept)>,
 }
 
 impl Summary {
     pub fn programs_per_sec(&self) -> f64 {
         self.programs as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// One line per unconfirmed signature.
+    fn unconfirmed_lines(&self) -> Vec<String> {
+        self.unconfirmed
+            .iter()
+            .map(|(s, kept)| format!("{s}: {kept} (a backend that diverges only sometimes)"))
+            .collect()
     }
 
     pub fn new_signatures(&self) -> usize {
@@ -71,6 +82,7 @@ struct JsonSummary<'a> {
     v2_programs: u64,
     v2_uses: BTreeMap<String, u64>,
     signatures: &'a [Finding],
+    unconfirmed: Vec<String>,
     errors: Vec<String>,
 }
 
@@ -94,6 +106,7 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, json: bool) -> std::io::R
                 .map(|(u, n)| (u.to_string(), *n))
                 .collect(),
             signatures: &s.signatures,
+            unconfirmed: s.unconfirmed_lines(),
             errors: s.errors.iter().map(|e| e.to_string()).collect(),
         };
         return writeln!(
@@ -153,8 +166,62 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, json: bool) -> std::io::R
         }
         write!(out, "{}", table.text())?;
     }
+    for line in s.unconfirmed_lines() {
+        writeln!(out, "unconfirmed: {line}")?;
+    }
     for e in &s.errors {
         eprintln!("error: {e}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::minimize::Kept;
+
+    #[test]
+    fn the_summary_says_which_signatures_a_rerun_did_not_confirm() {
+        let crash = "native-crash-in-new_session_ticket".parse().unwrap();
+        let hang = "native-hang-in-shutdown".parse().unwrap();
+        let summary = Summary {
+            elapsed: Duration::from_secs(1),
+            programs: 1,
+            divergent: 1,
+            skipped: 0,
+            jobs: 1,
+            usage: Usage::default(),
+            tls_share: 0.0,
+            signatures: Vec::new(),
+            errors: Vec::new(),
+            unconfirmed: vec![
+                (
+                    crash,
+                    Kept::AsFound {
+                        minimized_gave: Some(hang),
+                    },
+                ),
+                (hang, Kept::Nothing { again: None }),
+            ],
+        };
+        let mut text = Vec::new();
+        print_summary(&mut text, &summary, false).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains(
+                "unconfirmed: native-crash-in-new_session_ticket: kept unminimized: its minimized \
+             program gave native-hang-in-shutdown instead on a rerun (a backend that diverges \
+             only sometimes)\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            "unconfirmed: native-hang-in-shutdown: not kept: the program it was seen on did not \
+             diverge on a rerun"
+        ), "{text}");
+        let mut json = Vec::new();
+        print_summary(&mut json, &summary, true).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(json["unconfirmed"].as_array().unwrap().len(), 2);
+    }
 }

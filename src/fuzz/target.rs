@@ -10,6 +10,7 @@
 
 use crate::backend::BackendId;
 use crate::finding::{Direction, Finding, Phase, RetOther, Signature, TicketField};
+use crate::minimize::Kept;
 use crate::program::{parse, OpKind, Program};
 use crate::runner::Runner;
 use crate::store::{self, Saved};
@@ -133,7 +134,11 @@ pub fn run_input(data: &[u8], found_by: &str) {
             found_by,
         };
         let found = triage(&mut state.runner, &program, &results, claim, &to);
-        found.into_iter().find_map(|new| match new.saved {
+        // A divergence that did not show again is not reported: a crash must reproduce.
+        let mut kept = found
+            .into_iter()
+            .filter(|new| !matches!(new.kept, Kept::Nothing { .. }));
+        kept.find_map(|new| match new.saved {
             None | Some(Ok(Saved::New | Saved::Improved)) => Some(new.finding),
             Some(Ok(Saved::Kept)) => None,
             Some(Err(e)) => {

@@ -5,7 +5,8 @@
 //! client holding its own keys (to send what no real client sends, and to reach the native
 //! server's post-handshake states); [`native_fuzz`] holds the native server's fuzz entry points;
 //! [`native_input`] their structure-aware input, which [`scripted_client`] plays as a client;
-//! [`openssl_client`] is an OpenSSL client set up against the test PKI; [`server_configs`] the
+//! [`openssl_client`] is an OpenSSL client set up against the test PKI; [`parser_fuzz`] the store
+//! and worker-protocol parsers' fuzz entry points; [`server_configs`] the
 //! native and rustls server configurations the benches and examples compare.
 //!
 //! The PKI is [`crate::pki`] and the in-memory transport [`crate::wire`], as for the harness.
@@ -16,6 +17,7 @@ pub mod mini_client;
 pub mod native_fuzz;
 pub mod native_input;
 pub mod openssl_client;
+pub mod parser_fuzz;
 pub mod scripted_client;
 pub mod server_configs;
 

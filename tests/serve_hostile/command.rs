@@ -48,7 +48,7 @@ fn num_tickets_above_256_is_a_usage_error_and_256_are_issued() {
 
 #[test]
 fn a_signal_stops_the_command_and_removes_its_folder_whose_key_was_private() {
-    for signal in ["TERM", "INT"] {
+    for signal in ["TERM", "INT", "HUP"] {
         let mut srv = CliServer::start(&[]);
         let folder = srv.folder();
         assert_eq!(mode(&folder), "700", "{}", folder.display());
