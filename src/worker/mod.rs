@@ -31,11 +31,12 @@ pub fn spec(id: BackendId) -> Option<WorkerSpec> {
     }
 }
 
-/// Where worker builds live: `TICKETDIFF_WORKER_DIR`, else `target/workers` of this checkout.
+/// Where worker builds live: `TICKETDIFF_WORKER_DIR`, else `target/workers` of this checkout
+/// (also when the variable is bad: commands refuse that at their start, see [`crate::env`]).
 pub fn workers_dir() -> PathBuf {
-    match std::env::var_os("TICKETDIFF_WORKER_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/workers"),
+    match crate::env::worker_dir() {
+        Ok(Some(dir)) => dir,
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/workers"),
     }
 }
 

@@ -22,13 +22,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long one call may take before the worker counts as hung: `TICKETDIFF_WORKER_TIMEOUT_MS`,
-/// else 10 s (a whole program takes milliseconds; a slow machine gets a wide margin).
+/// How long one call may take before the worker counts as hung: `TICKETDIFF_WORKER_TIMEOUT_MS`
+/// (see [`crate::env`]; commands refuse a bad value at their start).
 pub fn call_timeout() -> Duration {
-    std::env::var("TICKETDIFF_WORKER_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(Duration::from_secs(10), Duration::from_millis)
+    crate::env::worker_timeout().unwrap_or(Duration::from_millis(crate::env::DEFAULT_TIMEOUT_MS))
 }
 
 /// A running worker.
@@ -114,10 +111,10 @@ impl Process {
 
     /// The next frame, or how the worker failed.
     fn receive(&mut self, timeout: Duration) -> Result<Vec<u8>, Failure> {
-        let deadline = self.watch.started.elapsed() + timeout;
-        self.watch
-            .deadline
-            .store(deadline.as_millis().max(1) as u64, Ordering::SeqCst);
+        // Saturating: no timeout, however long, wraps around to a deadline already past.
+        let deadline = self.watch.started.elapsed().saturating_add(timeout);
+        let deadline = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX);
+        self.watch.deadline.store(deadline.max(1), Ordering::SeqCst);
         let frame = read_frame(&mut self.output);
         self.watch.deadline.store(0, Ordering::SeqCst);
         if self.watch.fired.load(Ordering::SeqCst) {
