@@ -48,12 +48,17 @@ pub fn executable(spec: WorkerSpec) -> PathBuf {
         .join("ticketdiff-worker")
 }
 
-/// A worker backend whose executable is not built (or does not start).
+/// A worker backend whose executable is not built, or does not start.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("backend `{id}` runs in a worker process, and {problem}; build it with `workers/build.sh {id}` (from the repository's top folder)")]
+#[error("backend `{id}` runs in a worker process, and {problem}{}", match build {
+    true => format!("; build it with `workers/build.sh {id}` (from the repository's top folder)"),
+    false => String::new(),
+})]
 pub struct Unavailable {
     pub id: BackendId,
     pub problem: String,
+    /// Whether building the worker is what helps: it is missing, or from another ticketdiff.
+    pub build: bool,
 }
 
 /// Checks that a backend can run here: in process always; a worker when its executable is
@@ -68,6 +73,7 @@ pub fn check(id: BackendId) -> Result<(), Unavailable> {
         false => Err(Unavailable {
             id,
             problem: format!("{} is not there", path.display()),
+            build: true,
         }),
     }
 }
