@@ -15,7 +15,7 @@ mod standin;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitCode, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 use ticketdiff::backend::BackendId;
 use ticketdiff::program::load;
@@ -57,6 +57,10 @@ fn trials() -> Vec<Trial> {
         (
             "the_serving_loop_answers_nonsense_with_refusals",
             serving_loop_refuses_nonsense,
+        ),
+        (
+            "a_setup_with_a_broken_pki_is_refused",
+            broken_pki_setup_is_refused,
         ),
         (
             "a_worker_serving_plainly_agrees_with_the_oracle",
@@ -443,19 +447,50 @@ fn production_worker_has_no_fault_hook() -> Result<Completion, Failed> {
     Ok(Completion::Completed)
 }
 
-/// Speaks to a worker as a broken ticketdiff would, and checks each answer: nonsense gets a
-/// refusal, odd but valid calls an answer, a frame too large a clean exit; never a panic or
-/// a hang.
-fn attack_serving_loop(mut worker: Command) {
+/// Waits at most [`BOUND`] for a worker whose pipes the test holds; its status and error output.
+fn wait_exit(mut child: Child, what: &str) -> (ExitStatus, String) {
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > BOUND {
+            let _ = child.kill();
+            panic!("{what} did not end within {BOUND:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+    (status, stderr)
+}
+
+/// A worker started by the test itself, its pipes held by the test, and its hello.
+fn speak_to(mut worker: Command) -> (Child, ChildStdin, std::io::BufReader<ChildStdout>, Hello) {
     let mut child = worker
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut input = child.stdin.take().unwrap();
+    let input = child.stdin.take().unwrap();
     let mut output = std::io::BufReader::new(child.stdout.take().unwrap());
     let hello = Hello::decode(&read_frame(&mut output).unwrap().unwrap()).unwrap();
+    (child, input, output, hello)
+}
+
+/// The stand-in serving as the production worker does.
+fn plain_standin() -> Command {
+    let mut worker = Command::new(std::env::current_exe().unwrap());
+    worker.env(standin::MODE_VAR, "plain");
+    worker
+}
+
+/// Speaks to a worker as a broken ticketdiff would, and checks each answer: nonsense gets a
+/// refusal, odd but valid calls an answer, a frame too large a clean exit; never a panic or
+/// a hang.
+fn attack_serving_loop(worker: Command) {
+    let (child, mut input, mut output, hello) = speak_to(worker);
     assert!(hello.library.starts_with("OpenSSL"), "{hello:?}");
     let mut ask = |frame: &[u8]| -> Reply {
         write_frame(&mut input, frame).unwrap();
@@ -509,24 +544,7 @@ fn attack_serving_loop(mut worker: Command) {
     // A frame over the limit: the worker ends, cleanly.
     input.write_all(&[0xff; 4]).unwrap();
     input.flush().unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > BOUND {
-            let _ = child.kill();
-            panic!("the worker did not end after a frame too large");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = wait_exit(child, "the worker given a frame too large");
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("a frame of 4294967295 bytes"), "{stderr}");
 }
@@ -541,9 +559,30 @@ fn production_worker_refuses_nonsense() -> Result<Completion, Failed> {
 /// The same attack on the serving loop that the production worker runs, hosted by the
 /// stand-in (so it runs where no worker is built).
 fn serving_loop_refuses_nonsense() -> Result<Completion, Failed> {
-    let mut worker = Command::new(std::env::current_exe().unwrap());
-    worker.env(standin::MODE_VAR, "plain");
-    attack_serving_loop(worker);
+    attack_serving_loop(plain_standin());
+    Ok(Completion::Completed)
+}
+
+/// A setup whose PKI is not one (garbage certificates and keys): the serving loop refuses it
+/// and exits 2, without a panic.
+fn broken_pki_setup_is_refused() -> Result<Completion, Failed> {
+    let (child, mut input, mut output, _) = speak_to(plain_standin());
+    let mut pki = ticketdiff::pki::pki().parts();
+    pki.server.cert_der = vec![0x30, 1, 2];
+    pki.server.cert_pem = "-----BEGIN CERTIFICATE-----\nnot one\n".into();
+    pki.server.key_pkcs8 = vec![1, 2, 3];
+    pki.server.key_pem = "no key".into();
+    let setup = Request::Setup {
+        host: "openssl".into(),
+        pki: Box::new(pki),
+    };
+    write_frame(&mut input, &setup.encode()).unwrap();
+    let reply = read_frame(&mut output).unwrap();
+    drop(input);
+    let (status, stderr) = wait_exit(child, "the stand-in given a broken PKI");
+    assert_eq!(status.code(), Some(2), "{reply:?} {stderr}");
+    let reply = Reply::decode(&reply.expect("an answer")).unwrap();
+    assert!(matches!(reply, Reply::Refused(_)), "{reply:?}");
     Ok(Completion::Completed)
 }
 
