@@ -758,6 +758,63 @@ mod tests {
         assert_eq!(Hello::decode(&hello.encode()).unwrap(), hello);
     }
 
+    /// Hostile bytes reach both decoders (a worker's replies here, ticketdiff's requests in the
+    /// worker): every truncation and every one-byte change of each kind of message decodes to
+    /// a message or an error, never a panic, and a decoded hello's library name has no control
+    /// character.
+    #[test]
+    fn decoders_take_any_damage_without_a_panic() {
+        let frames = [
+            Request::Reset.encode(),
+            Request::Configure(CtxConfig::MaxEarlyData(7)).encode(),
+            Request::Call {
+                conn: 1,
+                call: Call::ReadEarly(9),
+                incoming: vec![1, 2, 3],
+                room: 4,
+            }
+            .encode(),
+            Request::Setup {
+                host: "openssl".into(),
+                pki: Box::new(crate::pki::pki().parts()),
+            }
+            .encode(),
+            Reply::Called {
+                value: Value::Early(EarlyRead::Read(3)),
+                consumed: 1,
+                written: vec![9; 5],
+                state: ConnState::default(),
+            }
+            .encode(),
+            Reply::Refused("why".into()).encode(),
+            Hello {
+                version: VERSION,
+                library: "OpenSSL 3".into(),
+            }
+            .encode(),
+        ];
+        for frame in &frames {
+            for cut in 0..frame.len() {
+                let _ = Request::decode(&frame[..cut]);
+                let _ = Reply::decode(&frame[..cut]);
+                let _ = Hello::decode(&frame[..cut]);
+            }
+            // The setup is long: its first bytes (kind, lengths) are where damage matters.
+            for at in 0..frame.len().min(64) {
+                for byte in [0x00, 0x01, 0x0a, 0x7f, 0x80, 0xff] {
+                    let mut damaged = frame.clone();
+                    damaged[at] = byte;
+                    let _ = Request::decode(&damaged);
+                    let _ = Reply::decode(&damaged);
+                    if let Ok(hello) = Hello::decode(&damaged) {
+                        assert!(!hello.library.chars().any(char::is_control), "{hello:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(escape_controls("a\nb\u{1b}c"), "a\\nb\\u{1b}c");
+    }
+
     #[test]
     fn damaged_frames_are_errors() {
         let good = Request::Accept { conn: 1 }.encode();
