@@ -59,6 +59,10 @@ fn trials() -> Vec<Trial> {
             serving_loop_refuses_nonsense,
         ),
         (
+            "the_production_worker_refuses_a_broken_pki",
+            production_worker_refuses_a_broken_pki,
+        ),
+        (
             "a_setup_with_a_broken_pki_is_refused",
             broken_pki_setup_is_refused,
         ),
@@ -566,7 +570,19 @@ fn serving_loop_refuses_nonsense() -> Result<Completion, Failed> {
 /// A setup whose PKI is not one (garbage certificates and keys): the serving loop refuses it
 /// and exits 2, without a panic.
 fn broken_pki_setup_is_refused() -> Result<Completion, Failed> {
-    let (child, mut input, mut output, _) = speak_to(plain_standin());
+    refuses_a_broken_pki(plain_standin());
+    Ok(Completion::Completed)
+}
+
+fn production_worker_refuses_a_broken_pki() -> Result<Completion, Failed> {
+    need_worker!();
+    let spec = ticketdiff::worker::spec(BackendId::OpensslWorker).unwrap();
+    refuses_a_broken_pki(Command::new(ticketdiff::worker::executable(spec)));
+    Ok(Completion::Completed)
+}
+
+fn refuses_a_broken_pki(worker: Command) {
+    let (child, mut input, mut output, _) = speak_to(worker);
     let mut pki = ticketdiff::pki::pki().parts();
     pki.server.cert_der = vec![0x30, 1, 2];
     pki.server.cert_pem = "-----BEGIN CERTIFICATE-----\nnot one\n".into();
@@ -583,7 +599,6 @@ fn broken_pki_setup_is_refused() -> Result<Completion, Failed> {
     assert_eq!(status.code(), Some(2), "{reply:?} {stderr}");
     let reply = Reply::decode(&reply.expect("an answer")).unwrap();
     assert!(matches!(reply, Reply::Refused(_)), "{reply:?}");
-    Ok(Completion::Completed)
 }
 
 fn plain_standin_agrees() -> Result<Completion, Failed> {
