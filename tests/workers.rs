@@ -109,6 +109,20 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Set by `.ci/run`, which builds every worker first: a test that would be ignored for want of
+/// a worker fails instead.
+const REQUIRE_BUILD: &str = "WORKER_TESTS_REQUIRE_BUILD";
+
+/// Ignored with `reason` (a failure where [`REQUIRE_BUILD`] is set).
+fn not_built(reason: impl ToString) -> Completion {
+    let reason = reason.to_string();
+    assert!(
+        std::env::var_os(REQUIRE_BUILD).is_none(),
+        "{REQUIRE_BUILD}: {reason}"
+    );
+    Completion::ignored_with(reason)
+}
+
 /// Ignored, with the reason, unless the real worker is built.
 fn needs_worker() -> Result<(), Completion> {
     match ticketdiff::worker::check(BackendId::OpensslWorker) {
@@ -119,7 +133,7 @@ fn needs_worker() -> Result<(), Completion> {
                     .contains("build it with `workers/build.sh openssl@worker`"),
                 "{e}"
             );
-            Err(Completion::ignored_with(e))
+            Err(not_built(e))
         }
     }
 }
@@ -316,9 +330,7 @@ fn release_workers_trace_alike() -> Result<Completion, Failed> {
         .filter(|id| ticketdiff::worker::check(*id).is_ok())
         .collect();
     if built.is_empty() {
-        return Ok(Completion::ignored_with(
-            "no OpenSSL release worker is built",
-        ));
+        return Ok(not_built("no OpenSSL release worker is built"));
     }
     let files =
         ticketdiff::files::tkt_files(&[root().join("corpus"), root().join("diff")]).unwrap();
