@@ -75,6 +75,10 @@ fn trials() -> Vec<Trial> {
             crash_is_a_finding,
         ),
         (
+            "a_worker_that_left_a_process_holding_its_pipe_is_killed_with_it",
+            orphan_holding_the_pipe_is_killed_too,
+        ),
+        (
             "a_worker_that_stops_answering_is_killed_and_is_a_finding",
             hang_is_a_finding,
         ),
@@ -666,6 +670,22 @@ fn crash_is_a_finding() -> Result<Completion, Failed> {
     let done = ticketdiff(&["replay", "found"], standin.path(), &env);
     assert_eq!(done.code(), Some(1), "{done}");
     assert!(done.stdout.contains("FIXED"), "{done}");
+    Ok(Completion::Completed)
+}
+
+/// A worker that left a process of its own holding its output pipe, then stopped answering:
+/// killing the worker alone would leave ticketdiff's read blocked; its process group is killed.
+fn orphan_holding_the_pipe_is_killed_too() -> Result<Completion, Failed> {
+    let standin = StandIn::new("orphan@do_handshake");
+    standin.write("p.tkt", PROGRAM);
+    let done = standin.ticketdiff(&["run", "--backend", "openssl@worker", "p.tkt"]);
+    assert_eq!(done.code(), Some(1), "{done}");
+    assert!(
+        done.stdout
+            .contains("the openssl@worker worker did not answer within 500 ms")
+            && done.stdout.contains("[openssl@worker-hang-in-handshake]"),
+        "{done}"
+    );
     Ok(Completion::Completed)
 }
 

@@ -4,6 +4,7 @@
 //! over pipes by [`protocol`]. The client stays here, so every backend is measured with the
 //! same client over the same wire.
 
+mod group;
 pub mod process;
 pub mod protocol;
 pub mod serve;

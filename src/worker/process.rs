@@ -20,7 +20,7 @@ use crate::trace::EarlyStatus;
 use crate::wire::Endpoint;
 use std::cell::{Cell, RefCell};
 use std::io::{self, BufReader, BufWriter};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::rc::Rc;
@@ -151,6 +151,8 @@ impl Process {
             source,
         };
         let mut child = Command::new(path)
+            // Its own process group, so that killing it kills whatever it started too.
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -294,9 +296,16 @@ impl Process {
 
     fn kill(&mut self) {
         let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = child.kill();
+        kill(&mut child);
         let _ = child.wait();
     }
+}
+
+/// Kills a worker and its process group. Also after the worker was waited for: a process it
+/// left in its group keeps the group's id from being reused, and may hold its output pipe.
+fn kill(child: &mut Child) {
+    super::group::kill_group(child.id());
+    let _ = child.kill();
 }
 
 /// Kills the worker when a request outlives its deadline; ends with the process.
@@ -307,7 +316,7 @@ fn watchdog(watch: &Watch, child: &Mutex<Child>) {
         let now = u64::try_from(watch.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         if deadline != 0 && now >= deadline {
             watch.fired.store(true, Ordering::SeqCst);
-            let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
+            kill(&mut child.lock().unwrap_or_else(|e| e.into_inner()));
             return;
         }
     }

@@ -131,6 +131,11 @@ fn fail_at_call(kind: &str, call: &Call) {
     };
     match kind {
         "crash" => std::process::abort(),
+        // Leaves a process holding this one's output pipe, then stops answering.
+        "orphan" => {
+            let _ = std::process::Command::new("sleep").arg("120").spawn();
+            linger()
+        }
         "hang" => linger(),
         "huge" => raw(&[0xff; 4]),
         "flood" => flood(),
