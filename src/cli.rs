@@ -224,8 +224,10 @@ pub enum CliError {
     #[error(transparent)]
     Unavailable(#[from] crate::worker::Unavailable),
     #[error(transparent)]
+    Env(#[from] crate::env::EnvError),
+    #[error(transparent)]
     Replay(#[from] crate::replay::ReplayError),
-    #[error("{}:{line}: the oracle could not finish the program: {failure:?}", path.display())]
+    #[error("{}:{line}: the oracle could not finish the program: {failure}", path.display())]
     Unfinished {
         path: PathBuf,
         line: u32,
@@ -249,6 +251,7 @@ impl CliError {
 
 /// Runs a parsed command, writing its output to `out`.
 pub fn execute(command: Command, out: &mut dyn Write) -> Result<Exit, CliError> {
+    crate::env::check_all()?;
     match command {
         Command::Run {
             files,

@@ -11,6 +11,7 @@ pub mod backend;
 pub mod cli;
 pub mod client;
 pub mod diff;
+pub mod env;
 pub mod expect;
 pub mod files;
 pub mod finding;

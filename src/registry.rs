@@ -25,7 +25,8 @@ pub fn backend(id: BackendId) -> Result<Box<dyn Backend>, Unavailable> {
     let path = worker::executable(spec);
     let server = WorkerServer::start(id, spec.host, &path).map_err(|e| Unavailable {
         id,
-        problem: format!("its program does not start: {e}"),
+        problem: format!("does not start: {e}"),
+        build: e.outdated(),
     })?;
     Ok(Box::new(Harness::new(Box::new(server) as Box<dyn Server>)))
 }

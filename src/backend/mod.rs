@@ -44,6 +44,17 @@ pub enum Failure {
     Hung { after_ms: u64 },
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Crashed(how) => write!(f, "its worker crashed ({how})"),
+            Failure::Hung { after_ms } => {
+                write!(f, "its worker did not answer within {after_ms} ms")
+            }
+        }
+    }
+}
+
 /// A run that a backend could not finish: the steps before the op during which it failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unfinished {

@@ -32,8 +32,8 @@ pub const PACKED_DIFF_DIR: &str = "ticketdiff-diff";
 ///   program;
 /// - else `diff/` of this repository: read and saved.
 pub fn store_dir() -> (PathBuf, bool) {
-    if let Some(dir) = std::env::var_os("TICKETDIFF_DIFF_DIR") {
-        return (PathBuf::from(dir), true);
+    if let Some(dir) = or_exit(crate::env::diff_dir()) {
+        return (dir, true);
     }
     let packed = std::env::current_exe()
         .ok()
@@ -52,17 +52,16 @@ pub fn diff_dir() -> PathBuf {
 
 /// The backends a target compares: `TICKETDIFF_BACKENDS` (comma-separated), else all.
 fn backends() -> Vec<BackendId> {
-    match std::env::var("TICKETDIFF_BACKENDS") {
-        Ok(list) => list
-            .split(',')
-            .map(|s| {
-                s.trim()
-                    .parse()
-                    .unwrap_or_else(|e| panic!("TICKETDIFF_BACKENDS: {e}"))
-            })
-            .collect(),
-        Err(_) => BackendId::DEFAULT.to_vec(),
-    }
+    or_exit(crate::env::backends()).unwrap_or_else(|| BackendId::DEFAULT.to_vec())
+}
+
+/// A target that cannot start says why in one line and exits 2, as the command line does: a
+/// panic would be taken for a finding, and its text is debug output.
+fn or_exit<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
+    result.unwrap_or_else(|e| {
+        eprintln!("ticketdiff fuzz target: {e}");
+        std::process::exit(2)
+    })
 }
 
 /// The program an input stands for.
@@ -93,6 +92,7 @@ fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
     STATE.with(|cell| {
         let mut slot = cell.borrow_mut();
         let state = slot.get_or_insert_with(|| {
+            or_exit(crate::env::check_all());
             let (dir, save) = store_dir();
             let known = store::read_dir(&dir)
                 .unwrap_or_default()
@@ -101,8 +101,7 @@ fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
                 .map(|f| f.signature())
                 .collect();
             State {
-                runner: Runner::new(&backends())
-                    .unwrap_or_else(|e| panic!("TICKETDIFF_BACKENDS: {e}")),
+                runner: or_exit(Runner::new(&backends())),
                 dir,
                 save,
                 known,
@@ -289,7 +288,7 @@ macro_rules! last_frames {
         fn $name(message: &str) -> ! {
             // honggfuzz groups crashes by the top frames, which for a panic are the panic
             // machinery: aborting here keeps this function on top, one crash per signature.
-            if std::env::var_os("TICKETDIFF_ABORT_ON_NEW").is_some() {
+            if or_exit(crate::env::abort_on_new()) {
                 eprintln!("{message}");
                 std::process::abort();
             }

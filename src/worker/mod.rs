@@ -4,6 +4,7 @@
 //! over pipes by [`protocol`]. The client stays here, so every backend is measured with the
 //! same client over the same wire.
 
+mod group;
 pub mod process;
 pub mod protocol;
 pub mod serve;
@@ -31,11 +32,12 @@ pub fn spec(id: BackendId) -> Option<WorkerSpec> {
     }
 }
 
-/// Where worker builds live: `TICKETDIFF_WORKER_DIR`, else `target/workers` of this checkout.
+/// Where worker builds live: `TICKETDIFF_WORKER_DIR`, else `target/workers` of this checkout
+/// (also when the variable is bad: commands refuse that at their start, see [`crate::env`]).
 pub fn workers_dir() -> PathBuf {
-    match std::env::var_os("TICKETDIFF_WORKER_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/workers"),
+    match crate::env::worker_dir() {
+        Ok(Some(dir)) => dir,
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/workers"),
     }
 }
 
@@ -47,12 +49,17 @@ pub fn executable(spec: WorkerSpec) -> PathBuf {
         .join("ticketdiff-worker")
 }
 
-/// A worker backend whose executable is not built (or does not start).
+/// A worker backend whose executable is not built, or does not start.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("backend `{id}` runs in a worker process, and {problem}; build it with `workers/build.sh {id}` (from the repository's top folder)")]
+#[error("backend `{id}` runs in a worker process, and {problem}{}", match build {
+    true => format!("; build it with `workers/build.sh {id}` (from the repository's top folder)"),
+    false => String::new(),
+})]
 pub struct Unavailable {
     pub id: BackendId,
     pub problem: String,
+    /// Whether building the worker is what helps: it is missing, or from another ticketdiff.
+    pub build: bool,
 }
 
 /// Checks that a backend can run here: in process always; a worker when its executable is
@@ -67,6 +74,7 @@ pub fn check(id: BackendId) -> Result<(), Unavailable> {
         false => Err(Unavailable {
             id,
             problem: format!("{} is not there", path.display()),
+            build: true,
         }),
     }
 }

@@ -2,33 +2,91 @@
 //!
 //! One worker process per backend per thread, long-lived: it is started at the first program
 //! and again at the next program after it died. A worker that dies during a call (a crash, an
-//! abort, a `kill -9`) or does not answer within [`call_timeout`] (it is killed then) leaves
-//! the failure for the harness to find; the calls after it return placeholders at once.
+//! abort, a `kill -9`), does not answer within the call timeout, or breaks the protocol in any
+//! way (a frame too large, a reply that does not decode or is not the request's kind, bytes
+//! past the wire's room, a second frame) is killed at once and leaves the failure for the
+//! harness to find; the calls after it return placeholders at once. Nothing here waits for a
+//! worker that was not killed or has not ended: every request has one deadline that covers
+//! writing it and reading its reply.
 
 use super::protocol::{
-    read_frame, write_frame, Call, ConnState, Hello, Reply, Request, Value, VERSION,
+    escape_controls, read_frame, write_frame, Call, ConnState, Hello, Reply, Request, Value,
+    VERSION,
 };
 use crate::backend::{BackendId, EarlyRead, Failure, Outcome, Server, ServerConn};
+use crate::env::EnvError;
 use crate::program::CtxConfig;
 use crate::trace::EarlyStatus;
 use crate::wire::Endpoint;
 use std::cell::{Cell, RefCell};
 use std::io::{self, BufReader, BufWriter};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long one call may take before the worker counts as hung: `TICKETDIFF_WORKER_TIMEOUT_MS`,
-/// else 10 s (a whole program takes milliseconds; a slow machine gets a wide margin).
-pub fn call_timeout() -> Duration {
-    std::env::var("TICKETDIFF_WORKER_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(Duration::from_secs(10), Duration::from_millis)
+/// How one exchange with a worker went wrong. Every case but `Ended` killed the worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Broke {
+    /// It ended by itself: how ("exited with status 0", "killed by signal 6").
+    Ended(String),
+    /// It did not answer within the timeout.
+    Silent { after_ms: u64 },
+    /// It said something the protocol does not allow: what.
+    Nonsense(String),
+}
+
+impl std::fmt::Display for Broke {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Broke::Ended(how) => write!(f, "it ended ({how})"),
+            Broke::Silent { after_ms } => {
+                write!(f, "it did not answer within {after_ms} ms, and was killed")
+            }
+            Broke::Nonsense(what) => {
+                write!(f, "it broke the worker protocol ({what}), and was killed")
+            }
+        }
+    }
+}
+
+impl From<Broke> for Failure {
+    fn from(broke: Broke) -> Failure {
+        match broke {
+            Broke::Ended(how) => Failure::Crashed(how),
+            Broke::Silent { after_ms } => Failure::Hung { after_ms },
+            Broke::Nonsense(what) => Failure::Crashed(format!("broke the worker protocol: {what}")),
+        }
+    }
+}
+
+/// Why a worker did not start, in the words its error message uses.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error("cannot run {}: {source}", path.display())]
+    Spawn { path: PathBuf, source: io::Error },
+    #[error("{} said no hello: {broke}", path.display())]
+    NoHello { path: PathBuf, broke: Broke },
+    #[error("{} sent a hello ticketdiff cannot read ({cause})", path.display())]
+    BadHello { path: PathBuf, cause: String },
+    #[error("{} speaks worker protocol version {theirs}, this ticketdiff speaks {VERSION}", path.display())]
+    Version { path: PathBuf, theirs: u16 },
+    #[error("{} refused the setup: {why}", path.display())]
+    Refused { path: PathBuf, why: String },
+    #[error("{} failed at the setup: {broke}", path.display())]
+    Setup { path: PathBuf, broke: Broke },
+}
+
+impl StartError {
+    /// Whether building the worker again is what helps: it is there but from another build.
+    pub fn outdated(&self) -> bool {
+        matches!(self, StartError::Version { .. })
+    }
 }
 
 /// A running worker.
@@ -39,28 +97,67 @@ struct Process {
     watch: Arc<Watch>,
 }
 
-/// The watchdog's view of a call: when it must have been answered, and whether the watchdog
-/// killed the worker because it was not. Replies are read on the calling thread (no hop
-/// through another thread per call); only the watchdog wakes up to look at the clock.
+/// The watchdog's view of a request: when it must have been answered, and whether the watchdog
+/// killed the worker because it was not. Requests are written and replies read on the calling
+/// thread (no hop through another thread per call); only the watchdog wakes up to look at the
+/// clock.
 struct Watch {
     started: Instant,
-    /// Milliseconds since `started` by which the current call must be answered; 0 for none.
+    /// Milliseconds since `started` by which the current request must be answered; 0 for none.
     deadline: AtomicU64,
     fired: AtomicBool,
     stop: AtomicBool,
 }
 
+impl Watch {
+    fn arm(&self, timeout: Duration) {
+        // Saturating: no timeout, however long, wraps around to a deadline already past.
+        let at = self.started.elapsed().saturating_add(timeout).as_millis();
+        let at = u64::try_from(at).unwrap_or(u64::MAX).max(1);
+        self.deadline.store(at, Ordering::SeqCst);
+    }
+
+    fn disarm(&self) {
+        self.deadline.store(0, Ordering::SeqCst);
+    }
+}
+
 /// How often the watchdog looks at the clock: a hang is noticed this much after its timeout.
 const WATCH_TICK: Duration = Duration::from_millis(20);
+/// How long a worker that closed its pipes is given to end by itself before it is killed: its
+/// exit status is what the finding reports (a crash closes the pipes as it ends).
+const GRACE: Duration = Duration::from_millis(200);
+
+/// How a read or write on the pipes failed.
+enum PipeError {
+    /// The worker closed its end (it is ending, most likely).
+    Closed(&'static str),
+    /// It sent bytes that are not a frame.
+    Bad(String),
+}
+
+fn describe(status: ExitStatus) -> String {
+    match (status.signal(), status.code()) {
+        (Some(signal), _) => format!("killed by signal {signal}"),
+        (None, Some(code)) => format!("exited with status {code}"),
+        (None, None) => status.to_string(),
+    }
+}
 
 impl Process {
-    fn start(path: &Path, host: BackendId) -> io::Result<(Process, Hello)> {
+    fn spawn(path: &Path) -> Result<Process, StartError> {
+        let spawn_error = |source| StartError::Spawn {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut child = Command::new(path)
+            // Its own process group, so that killing it kills whatever it started too.
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            .map_err(spawn_error)?;
         let output = BufReader::new(child.stdout.take().expect("piped"));
         let input = BufWriter::new(child.stdin.take().expect("piped"));
         let child = Arc::new(Mutex::new(child));
@@ -70,95 +167,156 @@ impl Process {
             fired: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
-        {
-            let (watch, child) = (watch.clone(), child.clone());
-            std::thread::Builder::new()
-                .name("worker-watchdog".into())
-                .spawn(move || watchdog(&watch, &child))?;
-        }
-        let mut process = Process {
-            child,
+        // Made before the watchdog, so that a failure to start it still kills the child.
+        let process = Process {
+            child: child.clone(),
             input,
             output,
-            watch,
+            watch: watch.clone(),
         };
-        let hello = match process.receive(call_timeout()) {
-            Ok(frame) => Hello::decode(&frame)?,
-            Err(failure) => {
-                return Err(io::Error::other(format!(
-                    "{}: no hello: {failure:?}",
-                    path.display()
-                )))
+        std::thread::Builder::new()
+            .name("worker-watchdog".into())
+            .spawn(move || watchdog(&watch, &child))
+            .map_err(spawn_error)?;
+        Ok(process)
+    }
+
+    fn start(
+        path: &Path,
+        host: BackendId,
+        timeout: Duration,
+    ) -> Result<(Process, Hello), StartError> {
+        let path_buf = || path.to_path_buf();
+        let mut process = Process::spawn(path)?;
+        let frame = process
+            .exchange(None, timeout)
+            .map_err(|broke| StartError::NoHello {
+                path: path_buf(),
+                broke,
+            })?;
+        let hello = Hello::decode(&frame).map_err(|e| {
+            process.kill();
+            StartError::BadHello {
+                path: path_buf(),
+                cause: e.to_string(),
             }
-        };
+        })?;
         if hello.version != VERSION {
-            return Err(io::Error::other(format!(
-                "{}: speaks worker protocol version {}, this ticketdiff speaks {VERSION}",
-                path.display(),
-                hello.version
-            )));
+            return Err(StartError::Version {
+                path: path_buf(),
+                theirs: hello.version,
+            });
         }
         let setup = Request::Setup {
             host: host.name().to_string(),
             pki: Box::new(crate::pki::pki().parts()),
         };
-        write_frame(&mut process.input, &setup.encode())?;
-        match process.receive(call_timeout()).map(|f| Reply::decode(&f)) {
-            Ok(Ok(Reply::Done)) => Ok((process, hello)),
-            other => Err(io::Error::other(format!(
-                "{}: refused the setup: {other:?}",
-                path.display()
-            ))),
+        let setup_error = |broke| StartError::Setup {
+            path: path_buf(),
+            broke,
+        };
+        let frame = process
+            .exchange(Some(&setup.encode()), timeout)
+            .map_err(setup_error)?;
+        match Reply::decode(&frame) {
+            Ok(Reply::Done) => Ok((process, hello)),
+            Ok(Reply::Refused(why)) => Err(StartError::Refused {
+                path: path_buf(),
+                why: escape_controls(&why),
+            }),
+            Ok(other) => Err(setup_error(
+                process.nonsense(format!("it answered the setup with {}", other.kind())),
+            )),
+            Err(e) => Err(setup_error(process.nonsense(e.to_string()))),
         }
     }
 
-    /// The next frame, or how the worker failed.
-    fn receive(&mut self, timeout: Duration) -> Result<Vec<u8>, Failure> {
-        let deadline = self.watch.started.elapsed() + timeout;
-        self.watch
-            .deadline
-            .store(deadline.as_millis().max(1) as u64, Ordering::SeqCst);
-        let frame = read_frame(&mut self.output);
-        self.watch.deadline.store(0, Ordering::SeqCst);
+    /// Writes a request (none for the hello) and reads the frame that answers it, all within
+    /// `timeout`; on any failure the worker is ended or killed before this returns.
+    fn exchange(&mut self, request: Option<&[u8]>, timeout: Duration) -> Result<Vec<u8>, Broke> {
+        self.watch.arm(timeout);
+        let result = self.send_and_read(request);
+        self.watch.disarm();
         if self.watch.fired.load(Ordering::SeqCst) {
-            return Err(Failure::Hung {
-                after_ms: timeout.as_millis() as u64,
+            self.kill();
+            return Err(Broke::Silent {
+                after_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
             });
         }
-        match frame {
-            Ok(Some(frame)) => Ok(frame),
-            Ok(None) | Err(_) => Err(Failure::Crashed(self.exit_status())),
+        match result {
+            // One request, one frame: anything after it is a worker out of step.
+            Ok(_) if !self.output.buffer().is_empty() => Err(self.nonsense(format!(
+                "{} bytes after its answer",
+                self.output.buffer().len()
+            ))),
+            Ok(frame) => Ok(frame),
+            Err(PipeError::Closed(what)) => Err(self.ended(what)),
+            Err(PipeError::Bad(what)) => Err(self.nonsense(what)),
         }
+    }
+
+    fn send_and_read(&mut self, request: Option<&[u8]>) -> Result<Vec<u8>, PipeError> {
+        if let Some(request) = request {
+            write_frame(&mut self.input, request)
+                .map_err(|_| PipeError::Closed("it stopped reading its input"))?;
+        }
+        match read_frame(&mut self.output) {
+            Ok(Some(frame)) => Ok(frame),
+            Ok(None) => Err(PipeError::Closed("it closed its output")),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                Err(PipeError::Closed("it closed its output within a frame"))
+            }
+            Err(e) => Err(PipeError::Bad(e.to_string())),
+        }
+    }
+
+    /// The worker closed a pipe: how it ended, given a moment to; killed if it does not.
+    fn ended(&mut self, what: &str) -> Broke {
+        let until = Instant::now() + GRACE;
+        loop {
+            let status = self
+                .child
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .try_wait();
+            match status {
+                Ok(Some(status)) => return Broke::Ended(describe(status)),
+                Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
+                Ok(None) => return self.nonsense(format!("{what} but did not exit")),
+                Err(e) => return Broke::Ended(format!("gone ({e})")),
+            }
+        }
+    }
+
+    /// Kills the worker for what it said.
+    fn nonsense(&mut self, what: String) -> Broke {
+        self.kill();
+        Broke::Nonsense(what)
     }
 
     fn kill(&mut self) {
         let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = child.kill();
+        kill(&mut child);
         let _ = child.wait();
-    }
-
-    /// How the worker ended, waiting for it.
-    fn exit_status(&mut self) -> String {
-        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        match child.wait() {
-            Ok(status) => match (status.signal(), status.code()) {
-                (Some(signal), _) => format!("killed by signal {signal}"),
-                (None, Some(code)) => format!("exited with status {code}"),
-                (None, None) => status.to_string(),
-            },
-            Err(e) => format!("gone ({e})"),
-        }
     }
 }
 
-/// Kills the worker when a call outlives its deadline; ends with the process.
+/// Kills a worker and its process group. Also after the worker was waited for: a process it
+/// left in its group keeps the group's id from being reused, and may hold its output pipe.
+fn kill(child: &mut Child) {
+    super::group::kill_group(child.id());
+    let _ = child.kill();
+}
+
+/// Kills the worker when a request outlives its deadline; ends with the process.
 fn watchdog(watch: &Watch, child: &Mutex<Child>) {
     while !watch.stop.load(Ordering::SeqCst) {
         std::thread::sleep(WATCH_TICK);
         let deadline = watch.deadline.load(Ordering::SeqCst);
-        if deadline != 0 && watch.started.elapsed().as_millis() as u64 >= deadline {
+        let now = u64::try_from(watch.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if deadline != 0 && now >= deadline {
             watch.fired.store(true, Ordering::SeqCst);
-            let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
+            kill(&mut child.lock().unwrap_or_else(|e| e.into_inner()));
             return;
         }
     }
@@ -185,26 +343,34 @@ struct Link {
 }
 
 impl Link {
-    /// Sends a request and waits for its reply; `None` once the worker failed.
+    /// Sends a request and waits for its reply; `None` once the worker failed. A reply that
+    /// is not of the kind the request takes is a failure, never a placeholder.
     fn request(&mut self, request: &Request) -> Option<Reply> {
         if self.failure.is_some() {
             return None;
         }
         let process = self.process.as_mut()?;
-        let sent = write_frame(&mut process.input, &request.encode());
-        let reply = match sent {
-            Ok(()) => process.receive(self.timeout),
-            // A closed pipe: the worker is gone; its status says how.
-            Err(_) => Err(Failure::Crashed(process.exit_status())),
-        };
-        let reply = reply.and_then(|frame| {
-            Reply::decode(&frame).map_err(|e| Failure::Crashed(format!("answered nonsense: {e}")))
-        });
+        let reply = process
+            .exchange(Some(&request.encode()), self.timeout)
+            .and_then(|frame| Reply::decode(&frame).map_err(|e| process.nonsense(e.to_string())));
         match reply {
-            Ok(Reply::Refused(why)) => self.fail(Failure::Crashed(format!("refused: {why}"))),
-            Ok(reply) => Some(reply),
-            Err(failure) => self.fail(failure),
+            Ok(Reply::Refused(why)) => self.fail(Failure::Crashed(format!(
+                "refused: {}",
+                escape_controls(&why)
+            ))),
+            Ok(reply) if request.answered_by(&reply) => Some(reply),
+            Ok(reply) => self.broke(format!(
+                "it answered {} with {}",
+                request.kind(),
+                reply.kind()
+            )),
+            Err(broke) => self.fail(broke.into()),
         }
+    }
+
+    /// The worker broke the protocol in a reply that decoded: it is killed.
+    fn broke(&mut self, what: String) -> Option<Reply> {
+        self.fail(Broke::Nonsense(what).into())
     }
 
     fn fail(&mut self, failure: Failure) -> Option<Reply> {
@@ -222,7 +388,7 @@ impl Link {
         }
         self.process = None;
         self.failure = None;
-        match Process::start(&self.path, self.host) {
+        match Process::start(&self.path, self.host, self.timeout) {
             Ok((process, _)) => self.process = Some(process),
             Err(e) => self.failure = Some(Failure::Crashed(format!("cannot start: {e}"))),
         }
@@ -238,8 +404,9 @@ pub struct WorkerServer {
 impl WorkerServer {
     /// Starts the worker at `path`, hosting `host` (the in-process backend it runs), as
     /// backend `id`.
-    pub fn start(id: BackendId, host: BackendId, path: &Path) -> io::Result<WorkerServer> {
-        let (process, hello) = Process::start(path, host)?;
+    pub fn start(id: BackendId, host: BackendId, path: &Path) -> Result<WorkerServer, StartError> {
+        let timeout = crate::env::worker_timeout()?;
+        let (process, hello) = Process::start(path, host, timeout)?;
         // One leak per backend and thread: the library's name lives as long as the program.
         let version: &'static str = Box::leak(hello.library.into_boxed_str());
         Ok(WorkerServer {
@@ -249,7 +416,7 @@ impl WorkerServer {
                 path: path.to_path_buf(),
                 process: Some(process),
                 failure: None,
-                timeout: call_timeout(),
+                timeout,
                 next_conn: 0,
                 notified: 0,
             })),
@@ -257,7 +424,6 @@ impl WorkerServer {
         })
     }
 }
-
 impl Server for WorkerServer {
     fn id(&self) -> BackendId {
         self.link.borrow().id
@@ -339,11 +505,13 @@ impl WorkerConn {
     /// Makes a call, mirroring what the server read and wrote onto the wire.
     fn call(&self, call: Call) -> Value {
         let transport = &self.transport;
+        let incoming = transport.peek_pending();
+        let (waiting, room) = (incoming.len(), transport.room());
         let request = Request::Call {
             conn: self.conn,
             call,
-            incoming: transport.peek_pending(),
-            room: transport.room() as u32,
+            incoming,
+            room: room as u32,
         };
         let reply = self.link.borrow_mut().request(&request);
         let Some(Reply::Called {
@@ -355,11 +523,24 @@ impl WorkerConn {
         else {
             return Value::None;
         };
+        // What no server can have done: read more than was waiting, write past the room.
+        let impossible = if consumed as usize > waiting {
+            Some(format!("it read {consumed} bytes of the {waiting} waiting"))
+        } else if written.len() > room {
+            Some(format!(
+                "it wrote {} bytes, the wire had room for {room}",
+                written.len()
+            ))
+        } else {
+            None
+        };
+        if let Some(what) = impossible {
+            self.link.borrow_mut().broke(what);
+            return Value::None;
+        }
         transport.consume_pending(consumed as usize);
         if let Err(e) = transport.deliver(&written) {
-            self.link
-                .borrow_mut()
-                .fail(Failure::Crashed(format!("wrote past the wire's room: {e}")));
+            self.link.borrow_mut().broke(e.to_string());
             return Value::None;
         }
         self.link.borrow_mut().notified = state.notified;

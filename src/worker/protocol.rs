@@ -27,6 +27,21 @@ pub const MAGIC: [u8; 4] = *b"TDW\0";
 pub const VERSION: u16 = 2;
 /// The largest frame either side accepts: the wire's 64 KiB and a margin.
 pub const MAX_FRAME: usize = 1 << 20;
+/// The longest library name a hello may carry: a name and a version, not a document.
+pub const MAX_LIBRARY: usize = 200;
+
+/// `text` with each control character (a newline, an escape, ...) as its Rust escape, so that
+/// what a worker says cannot start a line of its own where ticketdiff prints or saves it.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c.is_control() {
+            true => out.extend(c.escape_default()),
+            false => out.push(c),
+        }
+    }
+    out
+}
 
 /// The worker's first frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -266,6 +281,18 @@ impl Hello {
             library: i.string()?,
         };
         i.end()?;
+        if hello.library.len() > MAX_LIBRARY {
+            return Err(bad(format!(
+                "a library name of {} bytes",
+                hello.library.len()
+            )));
+        }
+        if hello.library.chars().any(char::is_control) {
+            return Err(bad(format!(
+                "a library name with a control character, `{}`",
+                escape_controls(&hello.library)
+            )));
+        }
         Ok(hello)
     }
 }
@@ -304,7 +331,23 @@ impl Call {
         })
     }
 
-    /// The call's name, as the fault-injection hook names it.
+    /// Whether `value` is of the kind this call returns.
+    pub fn answered_by(&self, value: &Value) -> bool {
+        use Call::*;
+        match self {
+            SetNumTickets(_)
+            | NewSessionTicket
+            | VerifyClientPostHandshake
+            | Shutdown
+            | KeyUpdate(_) => matches!(value, Value::Int(_)),
+            GetNumTickets => matches!(value, Value::Count(_)),
+            DoHandshake | Write(_) | Read(_) => matches!(value, Value::Outcome(_)),
+            Close => matches!(value, Value::None),
+            ReadEarly(_) => matches!(value, Value::Early(_)),
+        }
+    }
+
+    /// The call's name, as the program language and a worker's hook name it.
     pub fn name(&self) -> &'static str {
         match self {
             Call::SetNumTickets(_) => "set_num_tickets",
@@ -323,6 +366,38 @@ impl Call {
 }
 
 impl Request {
+    /// Whether `reply` answers this request: its kind, or a refusal (any request may get one).
+    pub fn answered_by(&self, reply: &Reply) -> bool {
+        match (self, reply) {
+            (_, Reply::Refused(_)) => true,
+            (Request::Call { call, .. }, Reply::Called { value, .. }) => call.answered_by(value),
+            (
+                Request::Setup { .. }
+                | Request::Reset
+                | Request::Accept { .. }
+                | Request::Drop { .. },
+                r,
+            ) => *r == Reply::Done,
+            (Request::CtxSetNumTickets(_) | Request::Configure(_), r) => matches!(r, Reply::Int(_)),
+            (Request::CtxGetNumTickets, r) => matches!(r, Reply::Count(_)),
+            (Request::Call { .. }, _) => false,
+        }
+    }
+
+    /// What the request is, for a message.
+    pub fn kind(&self) -> String {
+        match self {
+            Request::Setup { .. } => "the setup".into(),
+            Request::Reset => "a reset".into(),
+            Request::CtxSetNumTickets(_) => "ctx_set_num_tickets".into(),
+            Request::CtxGetNumTickets => "ctx_get_num_tickets".into(),
+            Request::Accept { .. } => "an accept".into(),
+            Request::Call { call, .. } => format!("a call of {}", call.name()),
+            Request::Drop { .. } => "a drop".into(),
+            Request::Configure(_) => "a context op".into(),
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut o = Out::default();
         match self {
@@ -462,6 +537,23 @@ fn decode_outcome(i: &mut In<'_>) -> io::Result<Outcome> {
 }
 
 impl Reply {
+    /// What the reply is, for a message.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reply::Done => "done",
+            Reply::Int(_) => "an integer",
+            Reply::Count(_) => "a count",
+            Reply::Called { value, .. } => match value {
+                Value::Int(_) => "a call's integer",
+                Value::Count(_) => "a call's count",
+                Value::Outcome(_) => "a call's outcome",
+                Value::Early(_) => "a call's early read",
+                Value::None => "a call's nothing",
+            },
+            Reply::Refused(_) => "a refusal",
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut o = Out::default();
         match self {
@@ -664,6 +756,63 @@ mod tests {
             library: "OpenSSL 3.0.19 27 Jan 2026".into(),
         };
         assert_eq!(Hello::decode(&hello.encode()).unwrap(), hello);
+    }
+
+    /// Hostile bytes reach both decoders (a worker's replies here, ticketdiff's requests in the
+    /// worker): every truncation and every one-byte change of each kind of message decodes to
+    /// a message or an error, never a panic, and a decoded hello's library name has no control
+    /// character.
+    #[test]
+    fn decoders_take_any_damage_without_a_panic() {
+        let frames = [
+            Request::Reset.encode(),
+            Request::Configure(CtxConfig::MaxEarlyData(7)).encode(),
+            Request::Call {
+                conn: 1,
+                call: Call::ReadEarly(9),
+                incoming: vec![1, 2, 3],
+                room: 4,
+            }
+            .encode(),
+            Request::Setup {
+                host: "openssl".into(),
+                pki: Box::new(crate::pki::pki().parts()),
+            }
+            .encode(),
+            Reply::Called {
+                value: Value::Early(EarlyRead::Read(3)),
+                consumed: 1,
+                written: vec![9; 5],
+                state: ConnState::default(),
+            }
+            .encode(),
+            Reply::Refused("why".into()).encode(),
+            Hello {
+                version: VERSION,
+                library: "OpenSSL 3".into(),
+            }
+            .encode(),
+        ];
+        for frame in &frames {
+            for cut in 0..frame.len() {
+                let _ = Request::decode(&frame[..cut]);
+                let _ = Reply::decode(&frame[..cut]);
+                let _ = Hello::decode(&frame[..cut]);
+            }
+            // The setup is long: its first bytes (kind, lengths) are where damage matters.
+            for at in 0..frame.len().min(64) {
+                for byte in [0x00, 0x01, 0x0a, 0x7f, 0x80, 0xff] {
+                    let mut damaged = frame.clone();
+                    damaged[at] = byte;
+                    let _ = Request::decode(&damaged);
+                    let _ = Reply::decode(&damaged);
+                    if let Ok(hello) = Hello::decode(&damaged) {
+                        assert!(!hello.library.chars().any(char::is_control), "{hello:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(escape_controls("a\nb\u{1b}c"), "a\\nb\\u{1b}c");
     }
 
     #[test]

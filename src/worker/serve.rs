@@ -7,40 +7,19 @@ use super::protocol::{
 use crate::backend::{BackendId, Server, ServerConn};
 use crate::client::READ_BUFFER;
 use crate::harness::write_data;
+use crate::pki::PkiParts;
 use crate::registry;
 use crate::wire::{wire, Endpoint};
 use std::collections::HashMap;
 use std::io::{self, BufReader, BufWriter};
 
-/// A fault the worker injects on purpose, for the tests of what ticketdiff does when a worker
-/// dies or stops answering: `TICKETDIFF_WORKER_FAULT=crash:CALL` aborts the process at the
-/// first call of that name (`new_session_ticket`, `do_handshake`, ...), `hang:CALL` stops
-/// answering there.
-pub const FAULT_VAR: &str = "TICKETDIFF_WORKER_FAULT";
-
-enum Fault {
-    Crash(String),
-    Hang(String),
-}
-
-fn fault() -> Option<Fault> {
-    let spec = std::env::var(FAULT_VAR).ok()?;
-    let (kind, call) = spec.split_once(':')?;
-    match kind {
-        "crash" => Some(Fault::Crash(call.to_string())),
-        "hang" => Some(Fault::Hang(call.to_string())),
-        _ => None,
-    }
-}
-
 struct Worker {
     server: Box<dyn Server>,
     conns: HashMap<u32, (Box<dyn ServerConn>, Endpoint)>,
-    fault: Option<Fault>,
 }
 
 impl Worker {
-    fn handle(&mut self, request: Request) -> Reply {
+    fn handle(&mut self, request: Request, before_call: &mut dyn FnMut(&Call)) -> Reply {
         match request {
             Request::Setup { .. } => Reply::Refused("set up twice".into()),
             Request::Reset => {
@@ -69,7 +48,7 @@ impl Worker {
                 incoming,
                 room,
             } => {
-                self.inject(call);
+                before_call(&call);
                 let Some((ssl, end)) = self.conns.get_mut(&conn) else {
                     return Reply::Refused(format!("no connection {conn}"));
                 };
@@ -93,16 +72,6 @@ impl Worker {
                     },
                 }
             }
-        }
-    }
-
-    fn inject(&self, call: Call) {
-        match &self.fault {
-            Some(Fault::Crash(name)) if name == call.name() => std::process::abort(),
-            Some(Fault::Hang(name)) if name == call.name() => loop {
-                std::thread::park();
-            },
-            _ => {}
         }
     }
 }
@@ -137,6 +106,13 @@ fn perform(ssl: &mut dyn ServerConn, call: Call) -> Value {
 /// Serves on standard input and output until ticketdiff closes the pipe: says hello, takes the
 /// setup (the PKI, the backend to host), then answers requests.
 pub fn serve_stdio() -> io::Result<()> {
+    serve_stdio_with(&mut |_| {})
+}
+
+/// [`serve_stdio`], running `before_call` before each call on a connection. The production
+/// worker passes nothing; the tests' stand-in worker misbehaves there on purpose (crashes, hangs,
+/// writes what the protocol forbids), around the real library it hosts.
+pub fn serve_stdio_with(before_call: &mut dyn FnMut(&Call)) -> io::Result<()> {
     let mut input = BufReader::new(io::stdin().lock());
     let mut output = BufWriter::new(io::stdout().lock());
     let hello = Hello {
@@ -144,33 +120,75 @@ pub fn serve_stdio() -> io::Result<()> {
         library: openssl::version::version().to_string(),
     };
     write_frame(&mut output, &hello.encode())?;
-    let setup = read_frame(&mut input)?.ok_or_else(|| io::Error::other("no setup"))?;
+    let server = match set_up(&mut input) {
+        Ok(server) => server,
+        Err(e) => {
+            // Said to ticketdiff, which names the worker in its message, and ends the worker.
+            write_frame(&mut output, &Reply::Refused(e.to_string()).encode())?;
+            return Err(e);
+        }
+    };
+    write_frame(&mut output, &Reply::Done.encode())?;
+    let mut worker = Worker {
+        server,
+        conns: HashMap::new(),
+    };
+    while let Some(frame) = read_frame(&mut input)? {
+        let reply = match Request::decode(&frame) {
+            Ok(request) => worker.handle(request, before_call),
+            Err(e) => Reply::Refused(e.to_string()),
+        };
+        write_frame(&mut output, &reply.encode())?;
+    }
+    Ok(())
+}
+
+/// Takes the setup: the server to host, with the PKI installed.
+fn set_up(input: &mut impl io::Read) -> io::Result<Box<dyn Server>> {
+    let setup = read_frame(input)?.ok_or_else(|| io::Error::other("no setup"))?;
     let Request::Setup { host, pki } = Request::decode(&setup)? else {
         return Err(io::Error::other("the first request is not a setup"));
     };
+    check_pki(&pki)?;
     // Before anything used a PKI: the server must present what ticketdiff's client trusts.
     let pki = crate::pki::Pki::from_parts(*pki).map_err(io::Error::other)?;
     if crate::pki::install(pki).is_err() {
         return Err(io::Error::other("a PKI was made before the setup"));
     }
     crate::openssl_ffi::repeatable_rand::install();
-    let server = host
-        .parse::<BackendId>()
+    host.parse::<BackendId>()
         .ok()
         .and_then(registry::in_process)
-        .ok_or_else(|| io::Error::other(format!("cannot host `{host}` in a worker")))?;
-    write_frame(&mut output, &Reply::Done.encode())?;
-    let mut worker = Worker {
-        server,
-        conns: HashMap::new(),
-        fault: fault(),
+        .ok_or_else(|| io::Error::other(format!("cannot host `{host}` in a worker")))
+}
+
+/// A PKI whose certificates or keys do not parse, or do not pair, would make the hosted backend
+/// panic at its first use (it takes the test PKI as given): refused at the setup instead.
+fn check_pki(parts: &PkiParts) -> io::Result<()> {
+    use openssl::pkey::PKey;
+    use openssl::x509::X509;
+    let bad = |what: String| io::Error::other(format!("the setup's {what} is not usable"));
+    let ca = X509::from_der(&parts.ca_cert_der).map_err(|_| bad("CA certificate".into()))?;
+    X509::from_pem(parts.ca_cert_pem.as_bytes()).map_err(|_| bad("CA certificate PEM".into()))?;
+    let ca_key =
+        PKey::private_key_from_pkcs8(&parts.ca_key_pkcs8).map_err(|_| bad("CA key".into()))?;
+    let pairs = |cert: &X509, key: &PKey<openssl::pkey::Private>| {
+        cert.public_key().is_ok_and(|public| public.public_eq(key))
     };
-    while let Some(frame) = read_frame(&mut input)? {
-        let reply = match Request::decode(&frame) {
-            Ok(request) => worker.handle(request),
-            Err(e) => Reply::Refused(e.to_string()),
-        };
-        write_frame(&mut output, &reply.encode())?;
+    if !pairs(&ca, &ca_key) {
+        return Err(bad("CA key (not the certificate's)".into()));
+    }
+    for (who, id) in [("server", &parts.server), ("client", &parts.client)] {
+        let cert = X509::from_der(&id.cert_der).map_err(|_| bad(format!("{who} certificate")))?;
+        X509::from_pem(id.cert_pem.as_bytes())
+            .map_err(|_| bad(format!("{who} certificate PEM")))?;
+        let key =
+            PKey::private_key_from_pkcs8(&id.key_pkcs8).map_err(|_| bad(format!("{who} key")))?;
+        PKey::private_key_from_pem(id.key_pem.as_bytes())
+            .map_err(|_| bad(format!("{who} key PEM")))?;
+        if !pairs(&cert, &key) {
+            return Err(bad(format!("{who} key (not the certificate's)")));
+        }
     }
     Ok(())
 }
