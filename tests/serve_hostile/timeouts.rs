@@ -14,8 +14,10 @@ fn idle_connection_is_closed_after_the_idle_timeout() {
         ..loose()
     });
     let mut c = Tls::connect(srv.addr, &test_ca()).unwrap();
-    c.echo("hello\n").unwrap();
+    // Taken before the echo: the server's idle clock starts when it reads the last byte,
+    // which is after this, so it never closes before `idle` has passed since here.
     let quiet_since = Instant::now();
+    c.echo("hello\n").unwrap();
     assert!(
         closed_within(c.tcp(), Duration::from_secs(5)),
         "an idle connection is still open 5 s later (idle timeout {idle:?})"
