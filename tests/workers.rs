@@ -43,7 +43,7 @@ fn trials() -> Vec<Trial> {
             release_workers_trace_alike,
         ),
         (
-            "a_worker_killed_mid_run_is_a_finding_and_the_fuzz_run_goes_on",
+            "a_worker_killed_mid_run_is_reported_unconfirmed_and_the_run_goes_on",
             killed_mid_run,
         ),
         (
@@ -99,7 +99,7 @@ fn trials() -> Vec<Trial> {
             fuzz_and_replay_are_bounded,
         ),
         (
-            "a_worker_stopped_with_sigstop_is_a_hang_finding",
+            "a_worker_stopped_with_sigstop_is_reported_unconfirmed_as_a_hang",
             sigstop_is_a_hang,
         ),
     ];
@@ -452,7 +452,8 @@ fn killed_mid_run() -> Result<Completion, Failed> {
 }
 
 /// SIGSTOP: the worker is alive and silent; the watchdog kills it (SIGKILL ends a stopped
-/// process) and the call is a hang finding, and the run goes on.
+/// process) and the call is a hang, which a fresh worker does not repeat: reported as
+/// unconfirmed, not saved, and the run goes on.
 fn sigstop_is_a_hang() -> Result<Completion, Failed> {
     let standin = StandIn::new("plain");
     let env = standin.env();
