@@ -4,6 +4,7 @@
 //! are what the rest of the crate calls. `docs/environment.md` describes each.
 
 use crate::backend::BackendId;
+use crate::program::Escaped;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -80,7 +81,7 @@ impl EnvError {
     fn new(var: Var, value: &OsString, why: &str) -> EnvError {
         EnvError {
             var,
-            problem: format!("{why} `{}`", value.to_string_lossy().escape_debug()),
+            problem: format!("{why} `{}`", Escaped(&value.to_string_lossy())),
         }
     }
 }
@@ -148,13 +149,7 @@ pub fn backends() -> Result<Option<Vec<BackendId>>, EnvError> {
         .split(',')
         .map(|name| name.trim().parse::<BackendId>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            EnvError::new(
-                var,
-                &value,
-                &format!("no backend `{}` in", e.0.escape_debug()),
-            )
-        })?;
+        .map_err(|e| EnvError::new(var, &value, &format!("no backend `{}` in", Escaped(&e.0))))?;
     Ok(Some(ids))
 }
 

@@ -293,11 +293,7 @@ pub fn minimize_divergence(
         Ok(d) => d,
         Err(again) => return Remeasured::NotAgain { again },
     };
-    let small = minimize(&as_found, &mut |p: &Program| {
-        runner
-            .divergence_on(p, backend)
-            .is_some_and(|d| d.signature == signature)
-    });
+    let small = minimize(&as_found, &mut |p: &Program| rerun(runner, p).is_ok());
     match rerun(runner, &small) {
         Ok(found) => Remeasured::Minimized(small, found),
         Err(minimized_gave) => Remeasured::AsFound {

@@ -183,6 +183,44 @@ pub struct PkiParts {
     pub client: Identity,
 }
 
+/// Why parts another process sent cannot be this process's PKI.
+#[derive(Debug, thiserror::Error)]
+pub enum PartsError {
+    /// A certificate or key that does not parse, or a key that is not its certificate's.
+    #[error("{0} is not usable")]
+    Unusable(String),
+    #[error(transparent)]
+    Rcgen(#[from] rcgen::Error),
+}
+
+fn check_parts(parts: &PkiParts) -> Result<(), PartsError> {
+    use openssl::x509::X509;
+    let bad = |what: String| PartsError::Unusable(what);
+    let ca = X509::from_der(&parts.ca_cert_der).map_err(|_| bad("CA certificate".into()))?;
+    X509::from_pem(parts.ca_cert_pem.as_bytes()).map_err(|_| bad("CA certificate PEM".into()))?;
+    let ca_key =
+        PKey::private_key_from_pkcs8(&parts.ca_key_pkcs8).map_err(|_| bad("CA key".into()))?;
+    let pairs = |cert: &X509, key: &PKey<Private>| {
+        cert.public_key().is_ok_and(|public| public.public_eq(key))
+    };
+    if !pairs(&ca, &ca_key) {
+        return Err(bad("CA key (not the certificate's)".into()));
+    }
+    for (who, id) in [("server", &parts.server), ("client", &parts.client)] {
+        let cert = X509::from_der(&id.cert_der).map_err(|_| bad(format!("{who} certificate")))?;
+        X509::from_pem(id.cert_pem.as_bytes())
+            .map_err(|_| bad(format!("{who} certificate PEM")))?;
+        let key =
+            PKey::private_key_from_pkcs8(&id.key_pkcs8).map_err(|_| bad(format!("{who} key")))?;
+        PKey::private_key_from_pem(id.key_pem.as_bytes())
+            .map_err(|_| bad(format!("{who} key PEM")))?;
+        if !pairs(&cert, &key) {
+            return Err(bad(format!("{who} key (not the certificate's)")));
+        }
+    }
+    Ok(())
+}
+
 static PKI: OnceLock<Pki> = OnceLock::new();
 
 /// The process's PKI, made on first use.
@@ -233,8 +271,12 @@ impl Pki {
         }
     }
 
-    /// The PKI another process made, from its [`Pki::parts`].
-    pub fn from_parts(parts: PkiParts) -> Result<Pki, rcgen::Error> {
+    /// The PKI another process made, from its [`Pki::parts`]. The parts crossed a pipe, so
+    /// they are checked: every certificate and key must parse and each key be its
+    /// certificate's, since the backends take the test PKI as given and would panic at its
+    /// first use.
+    pub fn from_parts(parts: PkiParts) -> Result<Pki, PartsError> {
+        check_parts(&parts)?;
         Ok(Pki {
             ca_cert_der: parts.ca_cert_der,
             ca_cert_pem: parts.ca_cert_pem,

@@ -117,8 +117,7 @@ impl Header {
                 return Err(header.error(
                     line,
                     format!(
-                        "`# {}:` is not a header key (known: {})",
-                        crate::program::Escaped(name),
+                        "`# {name}:` is not a header key (known: {})",
                         known.join(", ")
                     ),
                 ));
@@ -141,7 +140,7 @@ impl Header {
             let what = if l.trim().is_empty() {
                 "blank".to_string()
             } else {
-                format!("`{}`", crate::program::Escaped(l))
+                format!("`{l}`")
             };
             header.end = (i as u32 + 1, what);
         }
@@ -157,8 +156,9 @@ impl Header {
         Ok(header)
     }
 
-    /// An error on `line`. A message quotes values, which are unescaped by now: a control
-    /// character in one is shown escaped again, never sent raw to a terminal or log.
+    /// An error on `line`. A message quotes values and lines of the file, which are unescaped
+    /// by now: a control character in one is shown escaped again here, never sent raw to a
+    /// terminal or log.
     pub fn error(&self, line: u32, message: impl Into<String>) -> EntryError {
         EntryError::Header {
             path: self.path.clone(),

@@ -10,12 +10,11 @@
 //! writing it and reading its reply.
 
 use super::protocol::{
-    escape_controls, read_frame, write_frame, Call, ConnState, Hello, Reply, Request, Value,
-    VERSION,
+    read_frame, write_frame, Call, ConnState, Hello, Reply, Request, Value, VERSION,
 };
 use crate::backend::{BackendId, EarlyRead, Failure, Outcome, Server, ServerConn};
 use crate::env::EnvError;
-use crate::program::CtxConfig;
+use crate::program::{CtxConfig, Escaped};
 use crate::trace::EarlyStatus;
 use crate::wire::Endpoint;
 use std::cell::{Cell, RefCell};
@@ -222,7 +221,7 @@ impl Process {
             Ok(Reply::Done) => Ok((process, hello)),
             Ok(Reply::Refused(why)) => Err(StartError::Refused {
                 path: path_buf(),
-                why: escape_controls(&why),
+                why: Escaped(&why).to_string(),
             }),
             Ok(other) => Err(setup_error(
                 process.nonsense(format!("it answered the setup with {}", other.kind())),
@@ -354,10 +353,9 @@ impl Link {
             .exchange(Some(&request.encode()), self.timeout)
             .and_then(|frame| Reply::decode(&frame).map_err(|e| process.nonsense(e.to_string())));
         match reply {
-            Ok(Reply::Refused(why)) => self.fail(Failure::Crashed(format!(
-                "refused: {}",
-                escape_controls(&why)
-            ))),
+            Ok(Reply::Refused(why)) => {
+                self.fail(Failure::Crashed(format!("refused: {}", Escaped(&why))))
+            }
             Ok(reply) if request.answered_by(&reply) => Some(reply),
             Ok(reply) => self.broke(format!(
                 "it answered {} with {}",
@@ -523,24 +521,20 @@ impl WorkerConn {
         else {
             return Value::None;
         };
-        // What no server can have done: read more than was waiting, write past the room.
-        let impossible = if consumed as usize > waiting {
-            Some(format!("it read {consumed} bytes of the {waiting} waiting"))
-        } else if written.len() > room {
-            Some(format!(
-                "it wrote {} bytes, the wire had room for {room}",
-                written.len()
-            ))
-        } else {
-            None
-        };
-        if let Some(what) = impossible {
+        // What no server can have done: read more than was waiting, write past the room (the
+        // wire refuses that itself).
+        if consumed as usize > waiting {
+            let what = format!("it read {consumed} bytes of the {waiting} waiting");
             self.link.borrow_mut().broke(what);
             return Value::None;
         }
         transport.consume_pending(consumed as usize);
-        if let Err(e) = transport.deliver(&written) {
-            self.link.borrow_mut().broke(e.to_string());
+        if transport.deliver(&written).is_err() {
+            let what = format!(
+                "it wrote {} bytes, the wire had room for {room}",
+                written.len()
+            );
+            self.link.borrow_mut().broke(what);
             return Value::None;
         }
         self.link.borrow_mut().notified = state.notified;

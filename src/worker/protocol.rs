@@ -17,7 +17,7 @@
 
 use crate::backend::{EarlyRead, Outcome};
 use crate::pki::{Identity, PkiParts};
-use crate::program::{CtxConfig, Op};
+use crate::program::{CtxConfig, Escaped, Op};
 use crate::trace::EarlyStatus;
 use std::io::{self, Read, Write};
 
@@ -29,19 +29,6 @@ pub const VERSION: u16 = 2;
 pub const MAX_FRAME: usize = 1 << 20;
 /// The longest library name a hello may carry: a name and a version, not a document.
 pub const MAX_LIBRARY: usize = 200;
-
-/// `text` with each control character (a newline, an escape, ...) as its Rust escape, so that
-/// what a worker says cannot start a line of its own where ticketdiff prints or saves it.
-pub fn escape_controls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c.is_control() {
-            true => out.extend(c.escape_default()),
-            false => out.push(c),
-        }
-    }
-    out
-}
 
 /// The worker's first frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -290,7 +277,7 @@ impl Hello {
         if hello.library.chars().any(char::is_control) {
             return Err(bad(format!(
                 "a library name with a control character, `{}`",
-                escape_controls(&hello.library)
+                Escaped(&hello.library)
             )));
         }
         Ok(hello)
@@ -812,7 +799,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(escape_controls("a\nb\u{1b}c"), "a\\nb\\u{1b}c");
+        assert_eq!(Escaped("a\nb\u{1b}c").to_string(), "a\\nb\\u{1b}c");
     }
 
     #[test]
